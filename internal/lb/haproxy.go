@@ -1,0 +1,246 @@
+// Package lb takes hosts out of and back into load-balancer rotation through
+// HAProxy's runtime API, so that a maintenance never sends a customer request
+// to a server that is about to reboot.
+//
+// A drain sets the server to DRAIN (no new sessions; health checks go on),
+// waits until its current sessions reach zero or the context ends, and then
+// sets MAINT. An undrain sets READY and waits until HAProxy's own health checks
+// see the server UP, so a server is never counted back in service before it is.
+package lb
+
+import (
+	"cmp"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
+)
+
+// HAProxy talks to one HAProxy process through its runtime API (a unix socket
+// or a TCP address, at level admin).
+type HAProxy struct {
+	name    string
+	network string
+	addr    string
+	// Poll is how often Drain and Undrain look at the server again.
+	Poll time.Duration
+}
+
+// New returns a client for the load balancer.
+func New(l *fleet.LoadBalancer) *HAProxy {
+	h := &HAProxy{name: l.Name, network: "unix", addr: l.Socket, Poll: 100 * time.Millisecond}
+	if l.Socket == "" {
+		h.network, h.addr = "tcp", l.Address
+	}
+	return h
+}
+
+// Command sends one runtime API command and returns HAProxy's answer.
+// HAProxy answers errors in plain text with a zero exit, so callers check the
+// text; Command only fails on transport errors.
+func (h *HAProxy) Command(ctx context.Context, cmd string) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, h.network, h.addr)
+	if err != nil {
+		return "", fleet.Errorf(fleet.KindUnavailable, "load balancer %s: cannot reach the runtime API at %s: %v", h.name, h.addr, err)
+	}
+	defer conn.Close()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Second)
+	}
+	_ = conn.SetDeadline(deadline)
+	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
+		return "", fmt.Errorf("load balancer %s: send %q: %w", h.name, cmd, err)
+	}
+	out, err := io.ReadAll(conn)
+	if err != nil {
+		return "", fmt.Errorf("load balancer %s: read answer to %q: %w", h.name, cmd, err)
+	}
+	return string(out), nil
+}
+
+// Server is what HAProxy reports about one server of a backend.
+type Server struct {
+	Backend string
+	Name    string
+	// Status is HAProxy's: UP, DOWN, DRAIN, MAINT, "UP 1/2", "no check"...
+	Status string
+	// Sessions is the number of sessions the server holds now.
+	Sessions int
+	// CheckStatus is the last health check result (L7OK, L4CON, L7STS...).
+	CheckStatus string
+}
+
+// Up reports whether HAProxy would send new traffic to the server.
+func (s Server) Up() bool { return s.Status == "UP" || s.Status == "no check" }
+
+// Servers returns every server of every backend, from "show stat".
+func (h *HAProxy) Servers(ctx context.Context) ([]Server, error) {
+	out, err := h.Command(ctx, "show stat")
+	if err != nil {
+		return nil, err
+	}
+	return parseStat(h.name, out)
+}
+
+func parseStat(lb, out string) ([]Server, error) {
+	out = strings.TrimPrefix(out, "# ")
+	r := csv.NewReader(strings.NewReader(out))
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	if err != nil || len(rows) == 0 {
+		return nil, fmt.Errorf("load balancer %s: unreadable answer to show stat: %q", lb, firstLine(out))
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	for _, c := range []string{"pxname", "svname", "scur", "status", "check_status"} {
+		if _, ok := col[c]; !ok {
+			return nil, fmt.Errorf("load balancer %s: show stat has no %s column", lb, c)
+		}
+	}
+	var servers []Server
+	for _, row := range rows[1:] {
+		if len(row) < len(rows[0]) || row[col["svname"]] == "FRONTEND" || row[col["svname"]] == "BACKEND" {
+			continue
+		}
+		scur, _ := strconv.Atoi(row[col["scur"]])
+		servers = append(servers, Server{
+			Backend:     row[col["pxname"]],
+			Name:        row[col["svname"]],
+			Status:      row[col["status"]],
+			Sessions:    scur,
+			CheckStatus: row[col["check_status"]],
+		})
+	}
+	return servers, nil
+}
+
+// Server returns one server's state.
+func (h *HAProxy) Server(ctx context.Context, backend, server string) (Server, error) {
+	all, err := h.Servers(ctx)
+	if err != nil {
+		return Server{}, err
+	}
+	for _, s := range all {
+		if s.Backend == backend && s.Name == server {
+			return s, nil
+		}
+	}
+	return Server{}, fleet.Errorf(fleet.KindNotFound, "load balancer %s has no server %s/%s", h.name, backend, server)
+}
+
+// State is an administrative server state.
+type State string
+
+const (
+	Ready State = "ready"
+	Drain State = "drain"
+	Maint State = "maint"
+)
+
+// SetState sets a server's administrative state.
+func (h *HAProxy) SetState(ctx context.Context, backend, server string, s State) error {
+	out, err := h.Command(ctx, fmt.Sprintf("set server %s/%s state %s", backend, server, s))
+	if err != nil {
+		return err
+	}
+	if msg := strings.TrimSpace(out); msg != "" {
+		return fmt.Errorf("load balancer %s: set %s/%s %s: %s", h.name, backend, server, s, firstLine(msg))
+	}
+	return nil
+}
+
+// Drain stops new sessions to the server, waits until it holds none, and
+// puts it in maintenance. When ctx ends first (the drain timeout), the server
+// is put in maintenance anyway and the error says how many sessions it still
+// held: the caller decides whether that is acceptable.
+func (h *HAProxy) Drain(ctx context.Context, backend, server string) error {
+	if err := h.SetState(ctx, backend, server, Drain); err != nil {
+		return err
+	}
+	left := -1
+	err := h.poll(ctx, func() (bool, error) {
+		s, err := h.Server(ctx, backend, server)
+		if err == nil {
+			left = s.Sessions
+		}
+		return err == nil && s.Sessions == 0, err
+	})
+	// Maintenance is set even after a timeout: a server half-drained must
+	// not take new traffic while it is being patched.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if merr := h.SetState(mctx, backend, server, Maint); merr != nil {
+		return merr
+	}
+	if err != nil {
+		return fmt.Errorf("drain %s/%s: %d sessions still open: %w", backend, server, left, err)
+	}
+	return nil
+}
+
+// Undrain puts the server back in rotation and waits until HAProxy's health
+// checks report it UP.
+func (h *HAProxy) Undrain(ctx context.Context, backend, server string) error {
+	if err := h.SetState(ctx, backend, server, Ready); err != nil {
+		return err
+	}
+	var last Server
+	err := h.poll(ctx, func() (bool, error) {
+		s, err := h.Server(ctx, backend, server)
+		if err == nil {
+			last = s
+		}
+		return err == nil && s.Up(), err
+	})
+	if err != nil {
+		return fmt.Errorf("undrain %s/%s: still %s (last check %s): %w", backend, server, last.Status, last.CheckStatus, err)
+	}
+	return nil
+}
+
+// poll calls done until it reports true, fails, or ctx ends.
+func (h *HAProxy) poll(ctx context.Context, done func() (bool, error)) error {
+	t := time.NewTicker(h.Poll)
+	defer t.Stop()
+	for {
+		ok, err := done()
+		if err != nil {
+			return cmp.Or(ended(ctx), err)
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// ended returns why ctx ended, also in the instant between its deadline
+// passing and ctx.Err reporting it, when a dial has already failed for it.
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
