@@ -1,0 +1,201 @@
+// Package sshdtest gives tests a small fleet of real sshd servers on
+// loopback: a client key they all trust, a known_hosts file that lists them,
+// and fleet.Host values that point at them.
+package sshdtest
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/sshd"
+)
+
+// Require skips the test when sshd is not installed, or fails it under CI,
+// where a missing sshd must not pass unnoticed.
+func Require(t testing.TB) {
+	t.Helper()
+	if _, err := sshd.Available(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+}
+
+// Fleet is a set of servers that trust one client key.
+type Fleet struct {
+	Dir            string
+	User           string
+	IdentityFile   string
+	Signer         ssh.Signer
+	AuthorizedKeys string
+	KnownHosts     string
+	Servers        []*Server
+}
+
+// Server is one sshd of a Fleet.
+type Server struct {
+	*sshd.Server
+	IP          string
+	Port        int
+	Dir         string
+	HostKeyPath string
+	HostKey     ssh.PublicKey
+}
+
+// New makes a fleet with a fresh client key and no server yet.
+func New(t testing.TB) *Fleet {
+	t.Helper()
+	Require(t)
+	dir := t.TempDir()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fleet{
+		Dir:            dir,
+		User:           u.Username,
+		IdentityFile:   filepath.Join(dir, "id_ed25519"),
+		AuthorizedKeys: filepath.Join(dir, "authorized_keys"),
+		KnownHosts:     filepath.Join(dir, "known_hosts"),
+	}
+	f.Signer = WriteClientKey(t, f.IdentityFile)
+	f.Trust(t, f.Signer.PublicKey())
+	if err := os.WriteFile(f.KnownHosts, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// WriteClientKey writes a new unencrypted ed25519 key in OpenSSH format.
+func WriteClientKey(t testing.TB, path string) ssh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
+}
+
+// Trust adds key to the fleet's authorized_keys.
+func (f *Fleet) Trust(t testing.TB, key ssh.PublicKey) {
+	t.Helper()
+	appendFile(t, f.AuthorizedKeys, ssh.MarshalAuthorizedKey(key))
+}
+
+// Start starts a server on a fresh loopback address, adds its key to the
+// fleet's known_hosts, and stops it when the test ends.
+func (f *Fleet) Start(t testing.TB, env map[string]string) *Server {
+	t.Helper()
+	ip, port := FreeAddr(t)
+	dir := filepath.Join(f.Dir, fmt.Sprintf("sshd-%d", len(f.Servers)))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{IP: ip, Port: port, Dir: dir, HostKeyPath: filepath.Join(dir, "host_key")}
+	var err error
+	if s.HostKey, err = sshd.GenerateHostKey(s.HostKeyPath); err != nil {
+		t.Fatal(err)
+	}
+	s.Server, err = sshd.Start(sshd.Config{
+		Dir:            dir,
+		ListenAddr:     s.Addr(),
+		HostKeyPath:    s.HostKeyPath,
+		AuthorizedKeys: f.AuthorizedKeys,
+		Env:            env,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	appendFile(t, f.KnownHosts, []byte(knownhosts.Line([]string{s.Addr()}, s.HostKey)+"\n"))
+	f.Servers = append(f.Servers, s)
+	return s
+}
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return net.JoinHostPort(s.IP, strconv.Itoa(s.Port)) }
+
+// SSH returns settings that reach the fleet's servers with its key.
+func (f *Fleet) SSH() fleet.SSH {
+	return fleet.SSH{
+		User:              f.User,
+		Port:              22,
+		KnownHosts:        f.KnownHosts,
+		IdentityFiles:     []string{f.IdentityFile},
+		ConnectTimeout:    5 * time.Second,
+		KeepaliveInterval: 5 * time.Second,
+		KeepaliveCount:    3,
+	}
+}
+
+// Host returns a host named name that points at s.
+func (f *Fleet) Host(name string, s *Server) *fleet.Host {
+	h := &fleet.Host{Name: name, Address: s.IP, Datacenter: "lab", Site: "lab", SSH: f.SSH(), Commands: fleet.DefaultCommands}
+	h.SSH.Port = s.Port
+	return h
+}
+
+// FreeAddr returns a loopback address of its own (127.x.y.z, distinct
+// between calls with high probability) and a port free on it now.
+func FreeAddr(t testing.TB) (string, int) {
+	t.Helper()
+	for range 100 {
+		var b [4]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			t.Fatal(err)
+		}
+		n := binary.BigEndian.Uint32(b[:])
+		ip := fmt.Sprintf("127.%d.%d.%d", 1+n%250, (n>>8)%256, 1+(n>>16)%250)
+		l, err := net.Listen("tcp", ip+":0")
+		if err != nil {
+			continue
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		return ip, port
+	}
+	t.Fatal("no free loopback address after 100 tries")
+	return "", 0
+}
+
+func appendFile(t testing.TB, path string, data []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+}
