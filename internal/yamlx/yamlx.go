@@ -9,7 +9,9 @@
 // element's Name field, which keeps the file's order. A field of type Meta
 // records where the struct and each of its keys stood, so that validation after
 // decoding can point at the right place. Types that implement
-// encoding.TextUnmarshaler decode from scalars.
+// encoding.TextUnmarshaler decode from scalars; structs that implement
+// ScalarDecoder may also be written as a single scalar ("- drain" for a plan
+// step that is otherwise a mapping).
 package yamlx
 
 import (
@@ -95,6 +97,12 @@ func (m Meta) Has(key string) bool {
 	return ok
 }
 
+// ScalarDecoder is implemented by structs that accept a short scalar form
+// besides the mapping.
+type ScalarDecoder interface {
+	DecodeScalar(s string) error
+}
+
 // maxAliases bounds alias expansion so that a hostile file cannot make the
 // decoder do exponential work.
 const maxAliases = 1000
@@ -147,6 +155,7 @@ var (
 	metaType     = reflect.TypeFor[Meta]()
 	durationType = reflect.TypeFor[time.Duration]()
 	textType     = reflect.TypeFor[encoding.TextUnmarshaler]()
+	scalarType   = reflect.TypeFor[ScalarDecoder]()
 )
 
 func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
@@ -197,6 +206,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 			return
 		}
 		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
+			d.errorf(n, "%v", err)
+		}
+		return
+	}
+	if n.Kind == yaml.ScalarNode && !isNull(n) && v.Kind() == reflect.Struct && v.CanAddr() && v.Addr().Type().Implements(scalarType) {
+		if err := v.Addr().Interface().(ScalarDecoder).DecodeScalar(n.Value); err != nil {
 			d.errorf(n, "%v", err)
 		}
 		return

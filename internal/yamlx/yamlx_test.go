@@ -194,3 +194,33 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+type step struct {
+	Kind    string
+	Run     string        `yaml:"run"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+func (s *step) DecodeScalar(v string) error {
+	if v != "drain" {
+		return errors.New(`expected a step name like "drain", got "` + v + `"`)
+	}
+	s.Kind = v
+	return nil
+}
+
+func TestScalarDecoder(t *testing.T) {
+	var p struct {
+		Steps []step `yaml:"steps"`
+	}
+	if err := Decode("p.yaml", []byte("steps:\n  - drain\n  - run: true\n    timeout: 1s\n"), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Steps[0].Kind != "drain" || p.Steps[1].Run != "true" || p.Steps[1].Timeout != time.Second {
+		t.Fatalf("%+v", p.Steps)
+	}
+	err := Decode("p.yaml", []byte("steps:\n  - dran\n"), &p)
+	if err == nil || err.Error() != `p.yaml:2:5: expected a step name like "drain", got "dran"` {
+		t.Fatalf("got %v", err)
+	}
+}
