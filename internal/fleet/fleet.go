@@ -183,6 +183,16 @@ func ParseQuantity(s string) (Quantity, error) {
 	return Quantity{N: n, Percent: pct}, nil
 }
 
+// UnmarshalText reads a quantity from a config file.
+func (q *Quantity) UnmarshalText(b []byte) error {
+	v, err := ParseQuantity(string(b))
+	if err != nil {
+		return err
+	}
+	*q = v
+	return nil
+}
+
 // Of resolves the quantity against a total. Percentages round down, as a
 // budget must never allow more than it says.
 func (q Quantity) Of(total int) int {

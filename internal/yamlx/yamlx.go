@@ -15,11 +15,13 @@
 package yamlx
 
 import (
+	"cmp"
 	"encoding"
 	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,11 +68,16 @@ func (ps *Problems) Add(file string, pos Pos, format string, args ...any) {
 	*ps = append(*ps, Problem{File: file, Pos: pos, Msg: fmt.Sprintf(format, args...)})
 }
 
-// Err returns ps as an error, or nil when there is no problem.
+// Err returns ps as an error, in file order, or nil when there is no
+// problem. Checks that run after decoding find problems in their own order;
+// the reader wants them top to bottom.
 func (ps Problems) Err() error {
 	if len(ps) == 0 {
 		return nil
 	}
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+	})
 	return ps
 }
 
