@@ -2,14 +2,21 @@
 // format of docs/inventory.md), selects hosts with --limit selectors, imports
 // Ansible inventories and audits a fleet's topology for single points of
 // failure.
+//
+// Reading goes decode → fill (every default, in one place) → validate (every
+// problem, with its position) → build the fleet types.
 package inventory
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
+	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/yamlx"
 )
 
 // Load reads and validates the inventory at path. Relative paths in it (known_hosts,
@@ -25,19 +32,166 @@ func Load(path string) (*fleet.Inventory, error) {
 // Parse is Load on bytes already read; file names the source in messages and its
 // directory resolves relative paths.
 func Parse(file string, data []byte) (*fleet.Inventory, error) {
-	return nil, errors.New("inventory: parse not built yet")
+	// Without a home directory, a path starting with ~/ is reported as a
+	// problem rather than guessed.
+	home, _ := os.UserHomeDir()
+	return parse(file, data, home)
 }
 
-// Select returns the hosts a selector picks, in inventory order; "" selects all.
-func Select(inv *fleet.Inventory, selector string) ([]*fleet.Host, error) {
-	if selector == "" {
-		return inv.Hosts, nil
+// The decoded file. Field names follow the YAML keys; Meta says where each
+// value stood so that validation can point at it.
+type (
+	document struct {
+		Datacenters   []*datacenterDoc   `yaml:"datacenters,keyed"`
+		Defaults      defaultsDoc        `yaml:"defaults"`
+		LoadBalancers []*loadBalancerDoc `yaml:"load_balancers,keyed"`
+		Groups        []*groupDoc        `yaml:"groups,keyed"`
+		Hosts         []*hostDoc         `yaml:"hosts,keyed"`
+		Meta          yamlx.Meta
 	}
-	return nil, errors.New("inventory: select not built yet")
+	datacenterDoc struct {
+		Name string
+		Site string `yaml:"site"`
+		Meta yamlx.Meta
+	}
+	defaultsDoc struct {
+		SSH      sshDoc      `yaml:"ssh"`
+		Commands commandsDoc `yaml:"commands"`
+		Meta     yamlx.Meta
+	}
+	sshDoc struct {
+		User              string        `yaml:"user"`
+		Port              int           `yaml:"port"`
+		KnownHosts        string        `yaml:"known_hosts"`
+		IdentityFiles     []string      `yaml:"identity_files"`
+		Agent             bool          `yaml:"agent"`
+		ConnectTimeout    time.Duration `yaml:"connect_timeout"`
+		KeepaliveInterval time.Duration `yaml:"keepalive_interval"`
+		KeepaliveCount    int           `yaml:"keepalive_count"`
+		Meta              yamlx.Meta
+	}
+	commandsDoc struct {
+		BootID         string `yaml:"boot_id"`
+		Reboot         string `yaml:"reboot"`
+		RebootRequired string `yaml:"reboot_required"`
+		Meta           yamlx.Meta
+	}
+	loadBalancerDoc struct {
+		Name    string
+		Socket  string `yaml:"socket"`
+		Address string `yaml:"address"`
+		Meta    yamlx.Meta
+	}
+	groupDoc struct {
+		Name string
+		// Budgets stay text until validation: "2" and "25%" are both valid.
+		MaxUnavailable string         `yaml:"max_unavailable"`
+		MinAvailable   string         `yaml:"min_available"`
+		Component      string         `yaml:"component"`
+		LoadBalancer   *membershipDoc `yaml:"load_balancer"`
+		Checks         []checkDoc    `yaml:"checks"`
+		Meta           yamlx.Meta
+	}
+	membershipDoc struct {
+		Name    string `yaml:"name"`
+		Backend string `yaml:"backend"`
+		Meta    yamlx.Meta
+	}
+	checkDoc struct {
+		Name    string        `yaml:"name"`
+		HTTP    string        `yaml:"http"`
+		TCP     string        `yaml:"tcp"`
+		Status  int           `yaml:"status"`
+		Timeout time.Duration `yaml:"timeout"`
+		Meta    yamlx.Meta
+	}
+	hostDoc struct {
+		Name       string
+		Address    string            `yaml:"address"`
+		User       string            `yaml:"user"`
+		Datacenter string            `yaml:"datacenter"`
+		Groups     []string          `yaml:"groups"`
+		Labels     map[string]string `yaml:"labels"`
+		LBServer   string            `yaml:"lb_server"`
+		SSH        sshDoc            `yaml:"ssh"`
+		Commands   commandsDoc       `yaml:"commands"`
+		Checks     []checkDoc       `yaml:"checks"`
+		Meta       yamlx.Meta
+
+		// Filled in by fill: the address split from its port, and the
+		// effective SSH settings and commands.
+		host     string
+		ssh      fleet.SSH
+		commands fleet.Commands
+	}
+)
+
+// parse is Parse with the home directory that ~/ stands for.
+func parse(file string, data []byte, home string) (*fleet.Inventory, error) {
+	var doc document
+	decodeErr := yamlx.Decode(file, data, &doc)
+	var decoded yamlx.Problems
+	if decodeErr != nil {
+		ps, ok := decodeErr.(yamlx.Problems)
+		if !ok {
+			return nil, fmt.Errorf("decode %s: %w", file, decodeErr)
+		}
+		if syntaxOnly(ps) {
+			return nil, ps
+		}
+		decoded = ps
+	}
+	dir, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return nil, fmt.Errorf("resolve the directory of %s: %w", file, err)
+	}
+	c := newChecker(file, data, decoded)
+	fill(&doc)
+	c.validate(&doc)
+	inv := build(&doc, c, dir, home)
+	if ps := c.problems(); len(ps) > 0 {
+		return nil, ps
+	}
+	return inv, nil
 }
 
-// Encode writes inv as an inventory file in the documented format; paths under dir are
-// written relative to dir. Parse(Encode(inv)) must give back an equal inventory.
-func Encode(inv *fleet.Inventory, dir string) ([]byte, error) {
-	return nil, errors.New("inventory: encode not built yet")
+// syntaxOnly reports whether ps is a YAML syntax error: then nothing was
+// decoded and validating the empty result would only add noise. Syntax
+// errors are the only problems without a column.
+func syntaxOnly(ps yamlx.Problems) bool {
+	return slices.ContainsFunc(ps, func(p yamlx.Problem) bool { return p.Pos.Col == 0 })
+}
+
+// checker collects problems. A value the decoder already complained about is
+// not reported a second time by validation.
+type checker struct {
+	file    string
+	loc     *locator
+	decoded yamlx.Problems
+	found   yamlx.Problems
+	taken   map[yamlx.Pos]bool
+}
+
+func newChecker(file string, data []byte, decoded yamlx.Problems) *checker {
+	c := &checker{file: file, loc: newLocator(data), decoded: decoded, taken: map[yamlx.Pos]bool{}}
+	for _, p := range decoded {
+		c.taken[p.Pos] = true
+	}
+	return c
+}
+
+func (c *checker) add(pos yamlx.Pos, format string, args ...any) {
+	if c.taken[pos] {
+		return
+	}
+	c.found.Add(c.file, pos, format, args...)
+}
+
+// problems returns every problem in file order.
+func (c *checker) problems() yamlx.Problems {
+	ps := append(slices.Clone(c.decoded), c.found...)
+	slices.SortStableFunc(ps, func(a, b yamlx.Problem) int {
+		return cmp.Or(cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+	})
+	return ps
 }
