@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/inventory"
 	"github.com/illico-dev/illico/internal/sshd"
 )
 
@@ -245,4 +246,15 @@ func buildInventory(dir, user string, sshPort, sitePort int, o Options, hosts []
 		})
 	}
 	return inv
+}
+
+// writeInventory writes the inventory with paths relative to the lab's
+// directory, so that the directory can be moved or shared.
+func writeInventory(path string, inv *fleet.Inventory, dir string) error {
+	data, err := inventory.Encode(inv, dir)
+	if err != nil {
+		return fmt.Errorf("encode inventory: %w", err)
+	}
+	header := []byte("# The lab's fleet, written by illico lab up: check it with illico inventory check inventory.yaml\n")
+	return writeFileAtomic(path, append(header, data...), 0o644)
 }
