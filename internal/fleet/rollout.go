@@ -64,8 +64,43 @@ type HostRun struct {
 	// Failed marks a host whose plan steps failed, whatever happened
 	// after; it is what the failure policy counts.
 	Failed    bool
+	// BootID is the boot id the host had before its reboot step; another
+	// one afterwards proves the reboot happened, also across a crash of the
+	// daemon.
+	BootID string
+	// Issued records that the current step's irreversible action (the
+	// reboot command) was sent.
+	Issued    bool
 	StartedAt time.Time
 	EndedAt   time.Time
 	// Error says why the host failed, in words for the operator.
 	Error string
+}
+
+// Rollout is one run of a plan over a set of hosts.
+type Rollout struct {
+	ID   string
+	Plan *Plan
+	// PlanSource is the plan file as it was when the rollout started: a
+	// rollout resumed after a crash follows the plan it started with.
+	PlanSource string
+	PlanFile   string
+	Selector   string
+	Urgent     bool
+	State      RolloutState
+	// Reason says why the rollout is in its state, in words.
+	Reason    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	EndedAt   time.Time
+	Hosts     []HostRun
+}
+
+// Counts tallies the rollout's hosts by state.
+func (r *Rollout) Counts() map[HostState]int {
+	c := map[HostState]int{}
+	for _, h := range r.Hosts {
+		c[h.State]++
+	}
+	return c
 }
