@@ -63,7 +63,7 @@ type HostRun struct {
 	Canary bool
 	// Failed marks a host whose plan steps failed, whatever happened
 	// after; it is what the failure policy counts.
-	Failed    bool
+	Failed bool
 	// BootID is the boot id the host had before its reboot step; another
 	// one afterwards proves the reboot happened, also across a crash of the
 	// daemon.

@@ -56,7 +56,7 @@ func Estimate(top *Topology, in Input, perHost time.Duration, elapsed map[string
 		index[r.Host] = i
 	}
 	var now time.Duration
-	for range 4 * len(in.Hosts) + 4 {
+	for range 4*len(in.Hosts) + 4 {
 		d := Decide(top, in)
 		in.State = d.State
 		for _, h := range d.Start {
