@@ -1,0 +1,154 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/store"
+	"github.com/illico-dev/illico/internal/store/pgtest"
+	"github.com/illico-dev/illico/internal/store/storetest"
+)
+
+func openStore(t testing.TB, dsn string) *store.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func sqliteDSN(t testing.TB) string {
+	t.Helper()
+	return "sqlite:" + filepath.Join(t.TempDir(), "illico.db")
+}
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, func(t testing.TB) *store.Store { return openStore(t, sqliteDSN(t)) })
+}
+
+func TestPostgres(t *testing.T) {
+	cluster := pgtest.StartCluster(t)
+	storetest.Run(t, func(t testing.TB) *store.Store { return openStore(t, cluster.NewDatabase(t)) })
+}
+
+// TestReopen checks that what one Open wrote, the next one reads, and that
+// opening again migrates nothing.
+func TestReopen(t *testing.T) {
+	dsns := map[string]func(t testing.TB) string{
+		"sqlite":   sqliteDSN,
+		"postgres": pgtest.Start,
+	}
+	for name, dsnFor := range dsns {
+		t.Run(name, func(t *testing.T) {
+			dsn := dsnFor(t)
+			first := openStore(t, dsn)
+			_, secret, err := first.CreateToken(t.Context(), "admin", store.RoleAdmin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first.Close()
+			for range 2 {
+				s := openStore(t, dsn)
+				if _, err := s.Authenticate(t.Context(), secret.Reveal()); err != nil {
+					t.Fatalf("after reopening: %v", err)
+				}
+				if n, err := s.CountTokens(t.Context()); err != nil || n != 1 {
+					t.Fatalf("after reopening: %d tokens, error %v", n, err)
+				}
+				s.Close()
+			}
+		})
+	}
+}
+
+// TestConcurrentOpen starts daemons on one new database at once: the
+// migrations must run once, not fail on each other.
+func TestConcurrentOpen(t *testing.T) {
+	dsns := map[string]func(t testing.TB) string{
+		"sqlite":   sqliteDSN,
+		"postgres": pgtest.Start,
+	}
+	for name, dsnFor := range dsns {
+		t.Run(name, func(t *testing.T) {
+			dsn := dsnFor(t)
+			const n = 6
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			for i := range n {
+				wg.Go(func() {
+					s, err := store.Open(t.Context(), dsn)
+					if err == nil {
+						s.Close()
+					}
+					errs[i] = err
+				})
+			}
+			wg.Wait()
+			for _, err := range errs {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			s := openStore(t, dsn)
+			if v, err := s.SchemaVersion(t.Context()); err != nil || v < 1 {
+				t.Fatalf("schema version %d, error %v", v, err)
+			}
+		})
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, dsn string
+		kind      fleet.Kind
+	}{
+		{"no scheme", "illico.db", fleet.KindInvalid},
+		{"mysql", "mysql://root:hunter2@db/illico", fleet.KindInvalid},
+		{"memory", "sqlite::memory:", fleet.KindInvalid},
+		{"query in path", "sqlite:/tmp/x.db?mode=ro", fleet.KindInvalid},
+		{"missing directory", "sqlite:" + filepath.Join(t.TempDir(), "nope", "illico.db"), fleet.KindUnavailable},
+		{"postgres down", "postgres://illico:hunter2@127.0.0.1:1/illico?connect_timeout=2", fleet.KindUnavailable},
+		{"bad postgres URL", "postgres://illico:hunter2@127.0.0.1:notaport/illico", fleet.KindInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := store.Open(t.Context(), tc.dsn)
+			if err == nil {
+				s.Close()
+				t.Fatal("opened")
+			}
+			if got := fleet.KindOf(err); got != tc.kind {
+				t.Errorf("error %q has kind %v, want %v", err, got, tc.kind)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+func BenchmarkAppendEvent(b *testing.B) {
+	dsns := map[string]func(t testing.TB) string{
+		"sqlite":   sqliteDSN,
+		"postgres": pgtest.Start,
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			s := openStore(b, dsns[name](b))
+			e := store.Event{Kind: "host.rebooted", Subject: "web-gra-01", Message: "rebooted in 42s", Data: []byte(`{"wave": 3}`)}
+			for b.Loop() {
+				if _, err := s.AppendEvent(b.Context(), e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
