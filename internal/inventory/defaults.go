@@ -15,10 +15,15 @@ const (
 	defaultConnectTimeout    = 10 * time.Second
 	defaultKeepaliveInterval = 5 * time.Second
 	defaultKeepaliveCount    = 3
-	defaultMaxUnavailable    = "1"
 	defaultCheckStatus       = 200
 	defaultCheckTimeout      = 5 * time.Second
 )
+
+// defaultBudget is the budget of a group that sets none: one member down at
+// a time.
+func defaultBudget() fleet.Budget {
+	return fleet.Budget{MaxUnavailable: &fleet.Quantity{N: 1}}
+}
 
 func builtinSSH() fleet.SSH {
 	return fleet.SSH{
@@ -45,7 +50,7 @@ func fill(doc *document) {
 	}
 	for _, g := range doc.Groups {
 		if !g.Meta.Has("max_unavailable") && !g.Meta.Has("min_available") {
-			g.MaxUnavailable = defaultMaxUnavailable
+			g.MaxUnavailable = defaultBudget().MaxUnavailable.String()
 		}
 		if g.LoadBalancer != nil && !g.LoadBalancer.Meta.Has("backend") {
 			g.LoadBalancer.Backend = g.Name

@@ -89,7 +89,7 @@ type (
 		MinAvailable   string         `yaml:"min_available"`
 		Component      string         `yaml:"component"`
 		LoadBalancer   *membershipDoc `yaml:"load_balancer"`
-		Checks         []checkDoc    `yaml:"checks"`
+		Checks         []checkDoc     `yaml:"checks"`
 		Meta           yamlx.Meta
 	}
 	membershipDoc struct {
@@ -115,7 +115,7 @@ type (
 		LBServer   string            `yaml:"lb_server"`
 		SSH        sshDoc            `yaml:"ssh"`
 		Commands   commandsDoc       `yaml:"commands"`
-		Checks     []checkDoc       `yaml:"checks"`
+		Checks     []checkDoc        `yaml:"checks"`
 		Meta       yamlx.Meta
 
 		// Filled in by fill: the address split from its port, and the

@@ -1,0 +1,274 @@
+package inventory
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/illico-dev/illico/internal/fleet"
+)
+
+// convert maps the read Ansible inventory to illico's types, reporting what
+// cannot be mapped.
+func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
+	base := builtinSSH()
+	knownHosts := orDefault(opts.KnownHosts, "~/.ssh/known_hosts")
+	base.KnownHosts = a.flagPath("--known-hosts", knownHosts, opts.Home)
+	for _, f := range opts.IdentityFiles {
+		base.IdentityFiles = append(base.IdentityFiles, a.flagPath("--identity-file", f, opts.Home))
+	}
+	base.Agent = len(base.IdentityFiles) == 0
+
+	all, ungrouped := a.byGroup["all"], a.byGroup["ungrouped"]
+	dcOf := func(g *ansibleGroup) (string, bool) {
+		p := opts.DatacenterGroupPrefix
+		if p == "" || !strings.HasPrefix(g.name, p) || len(g.name) == len(p) {
+			return "", false
+		}
+		return g.name[len(p):], true
+	}
+
+	in := map[*ansibleHost][]*ansibleGroup{}
+	for _, h := range a.hosts {
+		in[h] = h.groupsOf()
+	}
+
+	inv := &fleet.Inventory{}
+	var noDatacenter []string
+	siteOf, siteFrom := map[string]string{}, map[string]string{}
+	var dcOrder []string
+	addresses := map[string]string{}
+	hostByName := map[string]*ansibleHost{}
+	for _, h := range a.hosts {
+		hostByName[h.name] = h
+		v := a.hostVars(h)
+		owner := "host " + h.name
+		if !validName(h.name) {
+			a.errorf(h.at, "host name %q %s in illico; rename the host in the Ansible inventory", h.name, nameRule)
+		}
+		ssh := base
+		address := h.name
+		if t, _, ok := a.text(v, owner, varHost...); ok {
+			address = t
+		}
+		host, port, err := splitAddress(address)
+		if err != nil || port != 0 {
+			a.errorf(h.at, "host %s: address %q is not a host name or IP address", h.name, address)
+		}
+		if t, at, ok := a.text(v, owner, varPort...); ok {
+			if n, err := parsePort(t); err != nil {
+				a.errorf(at, "ansible_port of host %s: %v", h.name, err)
+			} else {
+				ssh.Port = n
+			}
+		}
+		if t, _, ok := a.text(v, owner, varUser...); ok && t != "" {
+			ssh.User = t
+		}
+		if t, at, ok := a.text(v, owner, varKeyFile...); ok && t != "" {
+			key := a.flagPath("", t, opts.Home)
+			if key == "" {
+				a.errorf(at, "ansible_ssh_private_key_file of host %s: %q cannot be expanded without a home directory", h.name, t)
+			}
+			ssh.IdentityFiles = append([]string{key}, slices.DeleteFunc(slices.Clone(base.IdentityFiles), func(f string) bool { return f == key })...)
+		}
+		key := joinAddress(host, ssh.Port)
+		if first, ok := addresses[key]; ok && err == nil {
+			a.errorf(h.at, "hosts %s and %s both have address %s; illico needs one entry per server (drop one, or give each its own ansible_host)", first, h.name, key)
+		}
+		addresses[key] = h.name
+
+		dc, dcAt := "", h.at
+		if opts.DatacenterVar != "" {
+			if t, at, ok := a.text(v, owner, opts.DatacenterVar); ok {
+				dc, dcAt = t, at
+			}
+		}
+		var named []string
+		for _, g := range in[h] {
+			if name, ok := dcOf(g); ok && !slices.Contains(named, name) {
+				named = append(named, name)
+			}
+		}
+		switch {
+		case len(named) > 1:
+			a.errorf(h.at, "host %s is in %d datacenter groups (%s%s); a host stands in one datacenter", h.name, len(named), opts.DatacenterGroupPrefix, strings.Join(named, ", "+opts.DatacenterGroupPrefix))
+		case len(named) == 1 && dc == "":
+			dc = named[0]
+		case len(named) == 1 && dc != named[0]:
+			a.errorf(dcAt, "host %s: %s says datacenter %s, but the host is in group %s%s", h.name, opts.DatacenterVar, dc, opts.DatacenterGroupPrefix, named[0])
+		}
+		if dc == "" {
+			noDatacenter = append(noDatacenter, h.name)
+			continue
+		}
+		if !validName(dc) {
+			a.errorf(dcAt, "host %s: datacenter name %q %s", h.name, dc, nameRule)
+		}
+		if !slices.Contains(dcOrder, dc) {
+			dcOrder = append(dcOrder, dc)
+		}
+		if opts.SiteVar != "" {
+			if t, at, ok := a.text(v, owner, opts.SiteVar); ok {
+				switch prev, seen := siteOf[dc]; {
+				case !validName(t):
+					a.errorf(at, "host %s: site name %q %s", h.name, t, nameRule)
+				case seen && prev != t:
+					a.errorf(at, "host %s puts datacenter %s on site %s, but host %s puts it on site %s", h.name, dc, t, siteFrom[dc], prev)
+				default:
+					siteOf[dc], siteFrom[dc] = t, h.name
+				}
+			}
+		}
+		inv.Hosts = append(inv.Hosts, &fleet.Host{
+			Name:       h.name,
+			Address:    host,
+			Datacenter: dc,
+			SSH:        ssh,
+			Commands:   fleet.DefaultCommands,
+		})
+	}
+	if len(noDatacenter) > 0 {
+		a.errorf(where{file: a.file}, "%s", noDatacenterMessage(noDatacenter, len(a.hosts), opts))
+	}
+
+	for _, dc := range dcOrder {
+		site := orDefault(siteOf[dc], dc)
+		inv.Datacenters = append(inv.Datacenters, &fleet.Datacenter{Name: dc, Site: site})
+		if !slices.ContainsFunc(inv.Sites, func(s *fleet.Site) bool { return s.Name == site }) {
+			inv.Sites = append(inv.Sites, &fleet.Site{Name: site})
+		}
+	}
+	for _, h := range inv.Hosts {
+		h.Site = orDefault(siteOf[h.Datacenter], h.Datacenter)
+	}
+
+	topology := map[*ansibleGroup]bool{}
+	var onlyDatacenters func(g *ansibleGroup) bool
+	onlyDatacenters = func(g *ansibleGroup) bool {
+		if v, ok := topology[g]; ok {
+			return v
+		}
+		ok := len(g.hosts) == 0 && len(g.children) > 0
+		for _, c := range g.children {
+			_, isDC := dcOf(c)
+			ok = ok && (isDC || onlyDatacenters(c))
+		}
+		topology[g] = ok
+		return ok
+	}
+	byName := map[string]*fleet.Host{}
+	for _, h := range inv.Hosts {
+		byName[h.Name] = h
+	}
+	for _, g := range a.groups {
+		if _, isDC := dcOf(g); g == all || g == ungrouped || isDC || onlyDatacenters(g) {
+			continue
+		}
+		var members []string
+		for _, h := range a.hosts {
+			if slices.Contains(in[h], g) {
+				members = append(members, h.name)
+			}
+		}
+		if len(members) == 0 {
+			continue
+		}
+		fg := a.illicoGroup(g, members)
+		if h, ok := hostByName[g.name]; ok {
+			a.errorf(h.at, "host %s has the name of a group: in illico a selector could not tell them apart; rename one", h.name)
+		}
+		for _, m := range members {
+			if h := byName[m]; h != nil {
+				h.Groups = append(h.Groups, g.name)
+			}
+		}
+		inv.Groups = append(inv.Groups, fg)
+	}
+	return inv
+}
+
+// illicoGroup maps an Ansible group that holds members to an illico group, its
+// budget and component coming from the illico_* variables.
+func (a *ansible) illicoGroup(g *ansibleGroup, members []string) *fleet.Group {
+	if !validName(g.name) {
+		a.errorf(g.at, "group name %q %s in illico; rename the group in the Ansible inventory", g.name, nameRule)
+	}
+	v := a.groupVars(g)
+	owner := "group " + g.name
+	fg := &fleet.Group{Name: g.name, Members: members}
+	maxT, maxAt, hasMax := a.text(v, owner, varMaxUnavailable)
+	minT, minAt, hasMin := a.text(v, owner, varMinAvailable)
+	switch {
+	case hasMax && hasMin:
+		a.errorf(minAt, "group %s has both %s (%s) and %s; keep one", g.name, varMaxUnavailable, maxT, varMinAvailable)
+	case hasMax:
+		q, err := fleet.ParseQuantity(maxT)
+		if err != nil {
+			a.errorf(maxAt, "%s of group %s: %v", varMaxUnavailable, g.name, err)
+		}
+		fg.Budget.MaxUnavailable = &q
+	case hasMin:
+		q, err := fleet.ParseQuantity(minT)
+		switch {
+		case err != nil:
+			a.errorf(minAt, "%s of group %s: %v", varMinAvailable, g.name, err)
+		case !q.Percent && q.N > len(members):
+			a.errorf(minAt, "%s %d of group %s is more than its %s: the budget could never be met", varMinAvailable, q.N, g.name, plural(len(members), "member"))
+		}
+		fg.Budget.MinAvailable = &q
+	default:
+		fg.Budget = defaultBudget()
+	}
+	if t, _, ok := a.text(v, owner, varComponent); ok {
+		fg.Component = strings.TrimSpace(t)
+	}
+	return fg
+}
+
+func noDatacenterMessage(hosts []string, total int, opts AnsibleOptions) string {
+	const shown = 10
+	list := strings.Join(hosts[:min(len(hosts), shown)], ", ")
+	if len(hosts) > shown {
+		list += fmt.Sprintf(" and %d more", len(hosts)-shown)
+	}
+	how := "tell illico where to find it with --datacenter-var VAR (a host or group variable that names the datacenter) or --datacenter-group-prefix PREFIX (groups named PREFIX+NAME hold the hosts of datacenter NAME)"
+	switch {
+	case opts.DatacenterVar != "" && opts.DatacenterGroupPrefix != "":
+		how = fmt.Sprintf("set %s for them, or put them in a group named %sNAME", opts.DatacenterVar, opts.DatacenterGroupPrefix)
+	case opts.DatacenterVar != "":
+		how = fmt.Sprintf("set %s for them (on the hosts or a group of theirs), or use --datacenter-group-prefix PREFIX if groups stand for datacenters", opts.DatacenterVar)
+	case opts.DatacenterGroupPrefix != "":
+		how = fmt.Sprintf("put them in a group named %sNAME, or use --datacenter-var VAR if a variable names the datacenter", opts.DatacenterGroupPrefix)
+	}
+	if len(hosts) == total {
+		return fmt.Sprintf("no host has a datacenter (%s): %s", list, how)
+	}
+	return fmt.Sprintf("%s of %d have no datacenter (%s): %s", plural(len(hosts), "host"), total, list, how)
+}
+
+// flagPath makes a path given on the command line (or in a variable)
+// absolute: ~/ is the home directory, a relative path is relative to the
+// working directory. It reports and returns "" when it cannot.
+func (a *ansible) flagPath(flag, p, home string) string {
+	abs, err := resolvePath(p, "", home)
+	if err == nil && !filepath.IsAbs(abs) {
+		abs, err = filepath.Abs(abs)
+	}
+	if err != nil {
+		if flag != "" {
+			a.errorf(where{file: a.file}, "%s: %v", flag, err)
+		}
+		return ""
+	}
+	return abs
+}
+
+// orDefault returns s, or def when s is empty.
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
