@@ -223,7 +223,13 @@ func (b Budget) Allowed(size int) int {
 	case b.MaxUnavailable != nil:
 		n = b.MaxUnavailable.Of(size)
 	case b.MinAvailable != nil:
-		n = size - b.MinAvailable.Of(size)
+		// The members that must stay up round up, for the budget never to
+		// allow more than it says: min_available 50% of 3 keeps 2 up.
+		need := b.MinAvailable.N
+		if b.MinAvailable.Percent {
+			need = (size*b.MinAvailable.N + 99) / 100
+		}
+		n = size - need
 	}
 	return max(0, min(n, size))
 }
