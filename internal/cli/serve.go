@@ -2,10 +2,72 @@ package cli
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"os"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/server"
+	"github.com/illico-dev/illico/internal/store"
 )
 
-// runServe is a placeholder until the subcommand lands.
-func runServe(_ context.Context, _ *env, _ []string) error {
-	return errors.New("illico serve: not built yet")
+// runServe is `illico serve`: the control plane, until ctx ends (Ctrl-C or
+// SIGTERM through main).
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "serve", "serve [--config FILE] [--listen ADDR] [--data DIR] [--db DSN]")
+	configFile := fs.String("config", "", "the config `file` (YAML; see internal/server/config.go)")
+	listen := fs.String("listen", "", "listen on `address` host:port (default 127.0.0.1:8080)")
+	data := fs.String("data", "", "the data `directory`, for the SQLite database (default ./illico-data)")
+	db := fs.String("db", "", "the database: sqlite:PATH or postgres://… (default SQLite in the data directory)")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageErrorf("illico serve takes no arguments, got %q", rest[0])
+	}
+	cfg := server.Defaults()
+	if *configFile != "" {
+		if cfg, err = server.LoadConfig(*configFile); err != nil {
+			return err
+		}
+	}
+	if *listen != "" {
+		if err := server.CheckListen(*listen); err != nil {
+			return usageErrorf("--listen: %v", err)
+		}
+		cfg.Listen = *listen
+	}
+	if *data != "" {
+		cfg.Data = *data
+	}
+	if *db != "" {
+		cfg.DB = fleet.Secret(*db)
+	}
+	log := cfg.Log.Logger(e.stderr)
+
+	if cfg.DB == "" {
+		// SQLite creates the file, not its directory.
+		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+			return fleet.Errorf(fleet.KindInvalid, "create the data directory: %v", err)
+		}
+	}
+	st, err := store.Open(ctx, cfg.DSN())
+	if err != nil {
+		return fmt.Errorf("open the store: %w", err)
+	}
+	defer st.Close()
+	srv, err := server.New(server.Options{
+		Logger:         log,
+		Store:          st,
+		Listen:         cfg.Listen,
+		Inventory:      cfg.Inventory,
+		AdminTokenFile: cfg.AdminTokenFile,
+		AdminTokenOut:  e.stderr,
+		Version:        Version,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("illico serving on http://"+srv.Addr(), "database", st.Dialect(), "inventory", cfg.Inventory)
+	return srv.Run(ctx)
 }

@@ -1,0 +1,162 @@
+package server
+
+// The daemon's config file, read by `illico serve --config FILE`. Every key
+// is optional; flags (--listen, --data, --db) override the file.
+//
+//	# Where the HTTP API, the dashboard and /metrics listen.
+//	listen: 127.0.0.1:8080
+//
+//	# The data directory: the SQLite database (illico.db) lives here. A
+//	# relative path is relative to this file's directory.
+//	data: ./illico-data
+//
+//	# The database, if not SQLite in the data directory: sqlite:PATH or a
+//	# PostgreSQL URL (postgres://user:password@host:5432/illico).
+//	db: postgres://illico@db.example.net/illico
+//
+//	# The fleet inventory (see docs/inventory.md), relative to this file.
+//	# POST /api/v1/inventory/reload re-reads it.
+//	inventory: inventory.yaml
+//
+//	# On the very first start, the daemon creates an admin token and shows
+//	# it once on stderr; if this is set, it also writes it here (mode 0600),
+//	# for automation. Relative to this file.
+//	admin_token_file: admin.token
+//
+//	log:
+//	  level: info    # debug, info, warn or error
+//	  format: text   # text or json
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/yamlx"
+)
+
+// Config is the daemon's configuration: the file's keys, after defaults.
+type Config struct {
+	Listen string `yaml:"listen"`
+	Data   string `yaml:"data"`
+	// DB is a secret: a PostgreSQL URL may carry a password.
+	DB             fleet.Secret `yaml:"db"`
+	Inventory      string       `yaml:"inventory"`
+	AdminTokenFile string       `yaml:"admin_token_file"`
+	Log            LogConfig    `yaml:"log"`
+	Meta           yamlx.Meta
+}
+
+// LogConfig says how the daemon logs.
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+	Meta   yamlx.Meta
+}
+
+// Defaults is the configuration without a file; the one place defaults are set.
+func Defaults() Config {
+	return Config{
+		Listen: "127.0.0.1:8080",
+		Data:   "illico-data",
+		Log:    LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"text", "json"}
+)
+
+// LoadConfig reads the config file at path over the defaults. Relative paths
+// in it are made absolute against the file's directory. Every problem is
+// reported at once, as yamlx.Problems.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fleet.Errorf(fleet.KindInvalid, "read config: %v", err)
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig is LoadConfig on the contents of file.
+func ParseConfig(file string, data []byte) (Config, error) {
+	c := Defaults()
+	if err := yamlx.Decode(file, data, &c); err != nil {
+		return Config{}, err
+	}
+	var ps yamlx.Problems
+	if c.Meta.Has("listen") {
+		if err := CheckListen(c.Listen); err != nil {
+			ps.Add(file, c.Meta.At("listen"), "%v", err)
+		}
+	}
+	if c.Meta.Has("db") && c.DB == "" {
+		ps.Add(file, c.Meta.At("db"), "db is empty: leave it out for SQLite in the data directory")
+	}
+	if !slices.Contains(logLevels, c.Log.Level) {
+		ps.Add(file, c.Log.Meta.At("level"), "unknown log level %q (expected debug, info, warn or error)", c.Log.Level)
+	}
+	if !slices.Contains(logFormats, c.Log.Format) {
+		ps.Add(file, c.Log.Meta.At("format"), "unknown log format %q (expected text or json)", c.Log.Format)
+	}
+	for _, p := range []struct {
+		key string
+		val *string
+	}{{"data", &c.Data}, {"inventory", &c.Inventory}, {"admin_token_file", &c.AdminTokenFile}} {
+		if !c.Meta.Has(p.key) {
+			continue
+		}
+		if *p.val == "" {
+			ps.Add(file, c.Meta.At(p.key), "%s is empty", p.key)
+			continue
+		}
+		if !filepath.IsAbs(*p.val) {
+			*p.val = filepath.Join(filepath.Dir(file), *p.val)
+		}
+	}
+	if err := ps.Err(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// CheckListen checks a listen address: a host (or nothing, for every
+// address) and a port.
+func CheckListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen address %q is not HOST:PORT (like 127.0.0.1:8080)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("listen address %q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	return nil
+}
+
+// DSN is the database to open: DB if set, else SQLite in the data directory.
+func (c Config) DSN() string {
+	if c.DB != "" {
+		return c.DB.Reveal()
+	}
+	return "sqlite:" + filepath.Join(c.Data, "illico.db")
+}
+
+// Logger returns the logger the config asks for, writing to w.
+func (l LogConfig) Logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(l.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

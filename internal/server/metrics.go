@@ -1,0 +1,72 @@
+package server
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/illico-dev/illico/internal/fleet"
+)
+
+// metrics are the daemon's own, in its own registry: two daemons in one test
+// process must not share counters, as they would in the global one.
+type metrics struct {
+	registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	storeErrors *prometheus.CounterVec
+	reloads     *prometheus.CounterVec
+}
+
+func newMetrics(version string, inv func() *fleet.Inventory) (*metrics, error) {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "illico_http_requests_total",
+			Help: "HTTP requests answered, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "illico_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route pattern and status code.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "code"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "illico_store_errors_total",
+			Help: "Store operations that failed because of the database, by operation.",
+		}, []string{"op"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "illico_inventory_reloads_total",
+			Help: "Inventory reloads, by result (ok or refused).",
+		}, []string{"result"}),
+	}
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "illico_build_info",
+		Help:        "Always 1; the labels say which illico runs.",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
+	})
+	build.Set(1)
+	gauge := func(name, help string, count func(*fleet.Inventory) int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return float64(count(inv())) })
+	}
+	for _, c := range []prometheus.Collector{
+		m.requests, m.duration, m.storeErrors, m.reloads, build,
+		gauge("illico_inventory_hosts", "Hosts in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Hosts) }),
+		gauge("illico_inventory_groups", "Groups in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Groups) }),
+		gauge("illico_inventory_datacenters", "Datacenters in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Datacenters) }),
+		gauge("illico_inventory_sites", "Sites in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Sites) }),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := m.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	// Both results exist from the start, so that rate() sees the first one.
+	for _, result := range []string{"ok", "refused"} {
+		m.reloads.WithLabelValues(result)
+	}
+	return m, nil
+}

@@ -1,0 +1,38 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/store"
+)
+
+// routes is every endpoint of the daemon, with the role each one needs.
+// Reading needs any token, changing the fleet's state an operator's, and
+// managing tokens an admin's.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.health)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{
+		ErrorLog: promLogger{s.log},
+	}))
+
+	mux.Handle("GET /api/v1/inventory", s.authorize(store.RoleReader, s.getInventory))
+	mux.Handle("POST /api/v1/inventory/reload", s.authorize(store.RoleOperator, s.reloadInventory))
+	mux.Handle("GET /api/v1/hosts", s.authorize(store.RoleReader, s.listHosts))
+	mux.Handle("GET /api/v1/hosts/{name}", s.authorize(store.RoleReader, s.getHost))
+	mux.Handle("GET /api/v1/groups", s.authorize(store.RoleReader, s.listGroups))
+	mux.Handle("GET /api/v1/groups/{name}", s.authorize(store.RoleReader, s.getGroup))
+
+	mux.Handle("GET /api/v1/tokens", s.authorize(store.RoleAdmin, s.listTokens))
+	mux.Handle("POST /api/v1/tokens", s.authorize(store.RoleAdmin, s.createToken))
+	mux.Handle("DELETE /api/v1/tokens/{id}", s.authorize(store.RoleAdmin, s.revokeToken))
+
+	// Anything else under /api answers in JSON like the rest of the API.
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, fleet.Errorf(fleet.KindNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return chain(route(mux), s.observe, limitBody)
+}

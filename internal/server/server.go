@@ -1,0 +1,278 @@
+// Package server is illico's daemon, `illico serve`: the HTTP API over the
+// store and the loaded inventory, with token authentication, Prometheus
+// metrics and structured access logs. A Server is a value: New builds it and
+// listens, Run serves until its context ends, and a test can run the whole
+// daemon in-process on 127.0.0.1:0.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/inventory"
+	"github.com/illico-dev/illico/internal/store"
+	"github.com/illico-dev/illico/internal/yamlx"
+)
+
+// Options configure a Server. Store is required; the rest have defaults.
+type Options struct {
+	Logger *slog.Logger
+	// Now is the clock; time.Now by default.
+	Now   func() time.Time
+	Store *store.Store
+	// Listen is the address to listen on, like 127.0.0.1:8080 (port 0
+	// picks a free one).
+	Listen string
+	// Inventory is the inventory file; without it the daemon serves an
+	// empty fleet.
+	Inventory string
+	// AdminTokenFile, if set, receives the first admin token (mode 0600).
+	AdminTokenFile string
+	// AdminTokenOut is where the first admin token is shown, once: the
+	// daemon's stderr. It never goes to the log.
+	AdminTokenOut io.Writer
+	// Version is reported by illico_build_info.
+	Version string
+	// ShutdownTimeout bounds how long Run waits for requests in flight
+	// once its context ends; 10s by default.
+	ShutdownTimeout time.Duration
+}
+
+// Server is the daemon.
+type Server struct {
+	log      *slog.Logger
+	now      func() time.Time
+	store    *store.Store
+	invPath  string
+	shutdown time.Duration
+	// The first admin token goes to tokenOut and tokenFile.
+	tokenOut  io.Writer
+	tokenFile string
+	ln        net.Listener
+	http      *http.Server
+	metrics   *metrics
+
+	inv      atomic.Pointer[loaded]
+	reloadMu sync.Mutex
+}
+
+// loaded is an inventory and when it was read.
+type loaded struct {
+	inv *fleet.Inventory
+	at  time.Time
+}
+
+// New loads the inventory and listens; Run serves.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("server: a store is required")
+	}
+	s := &Server{
+		log:       opts.Logger,
+		now:       opts.Now,
+		store:     opts.Store,
+		invPath:   opts.Inventory,
+		shutdown:  opts.ShutdownTimeout,
+		tokenOut:  opts.AdminTokenOut,
+		tokenFile: opts.AdminTokenFile,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.shutdown <= 0 {
+		s.shutdown = 10 * time.Second
+	}
+	var err error
+	inv := &fleet.Inventory{}
+	if s.invPath != "" {
+		if inv, err = inventory.Load(s.invPath); err != nil {
+			return nil, refused(s.invPath, err)
+		}
+	}
+	s.inv.Store(&loaded{inv: inv, at: s.now()})
+	if s.metrics, err = newMetrics(opts.Version, s.inventory); err != nil {
+		return nil, err
+	}
+
+	if err := CheckListen(opts.Listen); err != nil {
+		return nil, fleet.Errorf(fleet.KindInvalid, "%v", err)
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return nil, fleet.Errorf(fleet.KindUnavailable, "listen on %s: %v", opts.Listen, err)
+	}
+	s.ln = ln
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Run creates the first admin token if the store has no token yet, then
+// serves until ctx ends; then it stops taking requests and waits for those in
+// flight, at most the shutdown timeout.
+func (s *Server) Run(ctx context.Context) error {
+	// Here rather than in New, once listening worked: a daemon that cannot
+	// start must not use up the one showing of the admin token.
+	if err := s.firstToken(ctx, s.tokenFile, s.tokenOut); err != nil {
+		s.ln.Close()
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.shutdown)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdown)
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	<-errc // http.ErrServerClosed, once Shutdown began
+	if err != nil {
+		s.http.Close()
+		return fmt.Errorf("shut down: requests still running after %s were cut off", s.shutdown)
+	}
+	return nil
+}
+
+// inventory is the inventory in force.
+func (s *Server) inventory() *fleet.Inventory { return s.inv.Load().inv }
+
+// reload re-reads the inventory file. A file with problems is refused and
+// the inventory in force stays.
+func (s *Server) reload() (*loaded, error) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	if s.invPath == "" {
+		return nil, fleet.Errorf(fleet.KindConflict, "the daemon has no inventory file to reload: set inventory in its config file")
+	}
+	inv, err := inventory.Load(s.invPath)
+	if err != nil {
+		s.metrics.reloads.WithLabelValues("refused").Inc()
+		return nil, refused(s.invPath, err)
+	}
+	l := &loaded{inv: inv, at: s.now()}
+	s.inv.Store(l)
+	s.metrics.reloads.WithLabelValues("ok").Inc()
+	s.log.Info("inventory reloaded", "path", s.invPath, "hosts", len(inv.Hosts), "groups", len(inv.Groups))
+	return l, nil
+}
+
+// refused says why an inventory file cannot be used, every problem included.
+func refused(path string, err error) error {
+	var ps yamlx.Problems
+	if errors.As(err, &ps) {
+		return &fleet.Error{Kind: fleet.KindInvalid, Msg: fmt.Sprintf("inventory %s has %d problem(s)", path, len(ps)), Err: err}
+	}
+	return &fleet.Error{Kind: fleet.KindInvalid, Msg: "inventory " + path, Err: err}
+}
+
+// firstToken creates an admin token when the store has none, shows it once
+// on out and writes it to file if set. The file is written inside the
+// transaction, so a token that could not be saved is not kept either.
+func (s *Server) firstToken(ctx context.Context, file string, out io.Writer) error {
+	n, err := s.store.CountTokens(ctx)
+	if err != nil {
+		return fmt.Errorf("count tokens: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	var tok store.Token
+	var secret fleet.Secret
+	err = s.store.Tx(ctx, func(tx *store.Tx) error {
+		if tok, secret, err = tx.CreateToken(ctx, "admin", store.RoleAdmin); err != nil {
+			return err
+		}
+		if _, err := tx.AppendEvent(ctx, store.Event{Kind: "token.created", Subject: tok.Name,
+			Message: fmt.Sprintf("token %d (%s) created with role admin on first start", tok.ID, tok.Name)}); err != nil {
+			return err
+		}
+		if file != "" {
+			return writeSecret(file, secret)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create the first admin token: %w", err)
+	}
+	s.log.Info("created the first admin token", "id", tok.ID, "file", file)
+	if out != nil {
+		showToken(out, secret, file)
+	}
+	return nil
+}
+
+// writeSecret writes secret to path with mode 0600, whatever mode an older
+// file had: a new file is renamed over it.
+func writeSecret(path string, secret fleet.Secret) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".admin-token-*")
+	if err != nil {
+		return fleet.Errorf(fleet.KindInvalid, "write admin token file: %v", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write admin token file: %w", err)
+	}
+	if _, err := tmp.WriteString(secret.Reveal() + "\n"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write admin token file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write admin token file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fleet.Errorf(fleet.KindInvalid, "write admin token file: %v", err)
+	}
+	return nil
+}
+
+func showToken(w io.Writer, secret fleet.Secret, file string) {
+	lines := []string{
+		"illico: admin token (shown once):",
+		"",
+		"  " + secret.Reveal(),
+		"",
+		"Keep it in a password manager. Use it as ILLICO_TOKEN, and",
+		"create narrower tokens with: illico token create NAME --role reader",
+	}
+	if file != "" {
+		lines = append(lines, "It is also in "+file+" (mode 0600).")
+	}
+	width := 0
+	for _, l := range lines {
+		width = max(width, len(l))
+	}
+	border := "+" + strings.Repeat("-", width+2) + "+"
+	fmt.Fprintln(w, border)
+	for _, l := range lines {
+		fmt.Fprintf(w, "| %-*s |\n", width, l)
+	}
+	fmt.Fprintln(w, border)
+}
