@@ -55,6 +55,7 @@ type Server struct {
 	Dir         string
 	HostKeyPath string
 	HostKey     ssh.PublicKey
+	cfg         sshd.Config
 }
 
 // New makes a fleet with a fresh client key and no server yet.
@@ -122,14 +123,14 @@ func (f *Fleet) Start(t testing.TB, env map[string]string) *Server {
 	if s.HostKey, err = sshd.GenerateHostKey(s.HostKeyPath); err != nil {
 		t.Fatal(err)
 	}
-	s.Server, err = sshd.Start(sshd.Config{
+	s.cfg = sshd.Config{
 		Dir:            dir,
 		ListenAddr:     s.Addr(),
 		HostKeyPath:    s.HostKeyPath,
 		AuthorizedKeys: f.AuthorizedKeys,
 		Env:            env,
-	})
-	if err != nil {
+	}
+	if s.Server, err = sshd.Start(s.cfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -140,6 +141,22 @@ func (f *Fleet) Start(t testing.TB, env map[string]string) *Server {
 	appendFile(t, f.KnownHosts, []byte(knownhosts.Line([]string{s.Addr()}, s.HostKey)+"\n"))
 	f.Servers = append(f.Servers, s)
 	return s
+}
+
+// Rekey gives the server a new host key, which known_hosts does not hold,
+// and restarts it on the same address.
+func (s *Server) Rekey(t testing.TB) {
+	t.Helper()
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if s.HostKey, err = sshd.GenerateHostKey(s.HostKeyPath); err != nil {
+		t.Fatal(err)
+	}
+	if s.Server, err = sshd.Start(s.cfg); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Addr is the server's host:port.
