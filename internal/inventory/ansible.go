@@ -65,6 +65,23 @@ const maxRangeHosts = 100_000
 // What cannot be mapped (a host without a datacenter, a name illico does not
 // accept) comes back as yamlx.Problems.
 func ImportAnsible(file string, data []byte, opts AnsibleOptions) (*fleet.Inventory, error) {
+	a := readAnsible(file, data)
+	if len(a.problems) > 0 {
+		return nil, a.sorted()
+	}
+	inv := a.convert(opts)
+	if len(a.problems) > 0 {
+		return nil, a.sorted()
+	}
+	if err := recheck(inv, opts.Home); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// readAnsible reads the inventory and its variable directories, as Ansible
+// would before running anything.
+func readAnsible(file string, data []byte) *ansible {
 	a := newAnsible(file)
 	top, isYAML, err := yamlInventory(file, data)
 	switch {
@@ -76,18 +93,11 @@ func ImportAnsible(file string, data []byte, opts AnsibleOptions) (*fleet.Invent
 		a.parseINI(data)
 	}
 	if len(a.problems) > 0 {
-		return nil, a.sorted()
+		return a
 	}
 	a.finish()
 	a.loadVarDirs(filepath.Dir(file))
-	inv := a.convert(opts)
-	if len(a.problems) > 0 {
-		return nil, a.sorted()
-	}
-	if err := recheck(inv, opts.Home); err != nil {
-		return nil, err
-	}
-	return inv, nil
+	return a
 }
 
 // recheck passes the result through Parse, so that an import never writes a
@@ -246,11 +256,15 @@ func (a *ansible) finish() {
 		}
 	}
 	for _, h := range a.hosts {
-		if !slices.ContainsFunc(h.groups, func(g *ansibleGroup) bool { return g != all && g != ungrouped }) {
-			if !slices.Contains(h.groups, ungrouped) {
-				h.groups = append(h.groups, ungrouped)
-				ungrouped.hosts = append(ungrouped.hosts, h)
-			}
+		grouped := slices.ContainsFunc(h.groups, func(g *ansibleGroup) bool { return g != all && g != ungrouped })
+		in := slices.Contains(h.groups, ungrouped)
+		switch {
+		case grouped && in: // listed before any section, then in a group
+			h.groups = slices.DeleteFunc(h.groups, func(g *ansibleGroup) bool { return g == ungrouped })
+			ungrouped.hosts = slices.DeleteFunc(ungrouped.hosts, func(x *ansibleHost) bool { return x == h })
+		case !grouped && !in:
+			h.groups = append(h.groups, ungrouped)
+			ungrouped.hosts = append(ungrouped.hosts, h)
 		}
 	}
 	var deepen func(g *ansibleGroup, depth int)

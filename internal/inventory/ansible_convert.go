@@ -94,6 +94,7 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 		switch {
 		case len(named) > 1:
 			a.errorf(h.at, "host %s is in %d datacenter groups (%s%s); a host stands in one datacenter", h.name, len(named), opts.DatacenterGroupPrefix, strings.Join(named, ", "+opts.DatacenterGroupPrefix))
+			dc = named[0] // said; not also "no datacenter"
 		case len(named) == 1 && dc == "":
 			dc = named[0]
 		case len(named) == 1 && dc != named[0]:
@@ -245,7 +246,11 @@ func noDatacenterMessage(hosts []string, total int, opts AnsibleOptions) string 
 	if len(hosts) == total {
 		return fmt.Sprintf("no host has a datacenter (%s): %s", list, how)
 	}
-	return fmt.Sprintf("%s of %d have no datacenter (%s): %s", plural(len(hosts), "host"), total, list, how)
+	verb := "have"
+	if len(hosts) == 1 {
+		verb = "has"
+	}
+	return fmt.Sprintf("%s of %d %s no datacenter (%s): %s", plural(len(hosts), "host"), total, verb, list, how)
 }
 
 // flagPath makes a path given on the command line (or in a variable)

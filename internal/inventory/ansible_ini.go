@@ -165,6 +165,8 @@ func iniValue(s string, at where) value {
 			if u, err := unquote(s[1 : len(s)-1]); err == nil {
 				v.text = u
 			}
+		case strings.Contains(s, "{{") || strings.Contains(s, "{%"):
+			// A Jinja template, which literal_eval leaves a string.
 		case first == '[' && last == ']', first == '{' && last == '}', first == '(' && last == ')':
 			v.scalar = false
 		}

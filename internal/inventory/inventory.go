@@ -170,21 +170,37 @@ type checker struct {
 	decoded yamlx.Problems
 	found   yamlx.Problems
 	taken   map[yamlx.Pos]bool
+	said    map[yamlx.Problem]bool
 }
 
 func newChecker(file string, data []byte, decoded yamlx.Problems) *checker {
-	c := &checker{file: file, loc: newLocator(data), decoded: decoded, taken: map[yamlx.Pos]bool{}}
+	c := &checker{file: file, loc: newLocator(data), decoded: decoded, taken: map[yamlx.Pos]bool{}, said: map[yamlx.Problem]bool{}}
 	for _, p := range decoded {
 		c.taken[p.Pos] = true
 	}
 	return c
 }
 
+// add records a problem, once: a default shared by many hosts is wrong in
+// one place.
 func (c *checker) add(pos yamlx.Pos, format string, args ...any) {
-	if c.taken[pos] {
+	p := yamlx.Problem{File: c.file, Pos: pos, Msg: fmt.Sprintf(format, args...)}
+	if c.taken[pos] || c.said[p] {
 		return
 	}
-	c.found.Add(c.file, pos, format, args...)
+	c.said[p] = true
+	c.found = append(c.found, p)
+}
+
+// broken reports whether the decoder already refused the value of one of
+// keys: what validation would conclude from the missing value is noise.
+func (c *checker) broken(m yamlx.Meta, keys ...string) bool {
+	for _, k := range keys {
+		if m.Has(k) && c.taken[m.At(k)] {
+			return true
+		}
+	}
+	return false
 }
 
 // problems returns every problem in file order.

@@ -69,3 +69,15 @@ func (l *locator) key(p yamlx.Pos, key string) yamlx.Pos {
 	}
 	return p
 }
+
+// value is the value of key in the mapping at p, or nil.
+func (l *locator) value(p yamlx.Pos, key string) *yaml.Node {
+	if n := l.node(p, yaml.MappingNode); n != nil {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				return n.Content[i+1]
+			}
+		}
+	}
+	return nil
+}

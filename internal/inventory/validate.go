@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
@@ -158,9 +160,14 @@ func (c *checker) hosts(doc *document, dcs map[string]*datacenterDoc, groups map
 	groupNames := keys(doc.Groups, func(g *groupDoc) string { return g.Name })
 	addresses := map[string]*hostDoc{}
 	var noKnownHosts, noAuth []*hostDoc
+	auth := []string{"known_hosts", "identity_files", "agent"}
+	defaultsBroken := c.broken(doc.Defaults.SSH.Meta, auth...)
 	for _, h := range doc.Hosts {
 		m := h.Meta
 		c.name(m.Pos(), "host", h.Name)
+		if v := c.loc.value(doc.Meta.At("hosts"), h.Name); v != nil && v.Kind != yaml.MappingNode && v.Tag != "!!null" {
+			continue // not a mapping: the decoder said so, the rest is noise
+		}
 		if g, ok := groups[h.Name]; ok {
 			c.add(m.Pos(), "host %s has the name of a group (line %d): a selector could not tell them apart", h.Name, g.Meta.Pos().Line)
 		}
@@ -222,6 +229,9 @@ func (c *checker) hosts(doc *document, dcs map[string]*datacenterDoc, groups map
 		c.ssh(&h.SSH, "ssh of host "+h.Name)
 		c.commands(&h.Commands)
 		c.checks(h.Checks, "host "+h.Name)
+		if defaultsBroken || c.broken(h.SSH.Meta, auth...) {
+			continue
+		}
 		if h.ssh.KnownHosts == "" {
 			noKnownHosts = append(noKnownHosts, h)
 		}
@@ -303,6 +313,8 @@ func (c *checker) checks(checks []checkDoc, owner string) {
 		k := &checks[i]
 		m := k.Meta
 		switch {
+		case !m.Has("http") && !m.Has("tcp") && m.Has("name"):
+			c.add(m.Pos(), "check %s of %s needs http: URL or tcp: HOST:PORT", k.Name, owner)
 		case !m.Has("http") && !m.Has("tcp"):
 			c.add(m.Pos(), "a check of %s needs http: URL or tcp: HOST:PORT", owner)
 		case m.Has("http") && m.Has("tcp"):

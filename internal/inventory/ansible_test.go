@@ -1,0 +1,538 @@
+package inventory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/illico-dev/illico/internal/yamlx"
+)
+
+// ansibleFixture is an Ansible inventory and the options it is imported
+// with.
+type ansibleFixture struct {
+	file string
+	opts AnsibleOptions
+}
+
+func ansibleFixtures() []ansibleFixture {
+	return []ansibleFixture{
+		{"testdata/ansible/ini/hosts", AnsibleOptions{
+			DatacenterGroupPrefix: "dc_", SiteVar: "site",
+			KnownHosts: "/etc/illico/known_hosts", IdentityFiles: []string{"/etc/illico/id_ed25519"},
+		}},
+		{"testdata/ansible/yaml/inventory.yml", AnsibleOptions{
+			DatacenterVar: "datacenter", SiteVar: "site", Home: "/home/operator",
+		}},
+	}
+}
+
+func importFile(t testing.TB, file string, opts AnsibleOptions) ([]byte, error) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ImportAnsible(file, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Encode(inv, dir)
+}
+
+func TestImportAnsibleFixtures(t *testing.T) {
+	for _, fx := range ansibleFixtures() {
+		t.Run(fx.file, func(t *testing.T) {
+			got, err := importFile(t, fx.file, fx.opts)
+			if err != nil {
+				t.Fatalf("import:\n%v", err)
+			}
+			want, err := os.ReadFile(filepath.Join(filepath.Dir(fx.file), "expected.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("imported inventory:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// TestAnsibleVarsMatchAnsible reads the fixtures with the real
+// ansible-inventory and checks that illico resolves every host's variables
+// and every group's members and children as Ansible does.
+func TestAnsibleVarsMatchAnsible(t *testing.T) {
+	bin, err := exec.LookPath("ansible-inventory")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ansible-inventory is not installed")
+		}
+		t.Skip("ansible-inventory is not installed")
+	}
+	for _, fx := range ansibleFixtures() {
+		t.Run(fx.file, func(t *testing.T) {
+			want := ansibleList(t, bin, fx.file)
+			data, err := os.ReadFile(fx.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := readAnsible(fx.file, data)
+			if len(a.problems) > 0 {
+				t.Fatal(a.problems)
+			}
+			for _, h := range a.hosts {
+				got := map[string]string{}
+				for k, v := range a.hostVars(h) {
+					got[k] = v.text
+				}
+				if !mapsEqual(got, want.hostVars[h.name]) {
+					t.Errorf("host %s: variables\n%v\nwant (ansible-inventory)\n%v", h.name, got, want.hostVars[h.name])
+				}
+			}
+			if len(a.hosts) != len(want.hostVars) {
+				t.Errorf("%d hosts, ansible-inventory has %d", len(a.hosts), len(want.hostVars))
+			}
+			for _, g := range a.groups {
+				var hosts, children []string
+				for _, h := range g.hosts {
+					hosts = append(hosts, h.name)
+				}
+				for _, c := range g.children {
+					children = append(children, c.name)
+				}
+				w := want.groups[g.name]
+				switch {
+				case g.name == "ungrouped" && len(hosts) == 0:
+					continue // ansible-inventory leaves an empty ungrouped out
+				case g.name == "all":
+					hosts = nil // ansible-inventory does not list the hosts of all
+				}
+				if !sameSet(hosts, w.Hosts) || !sameSet(children, w.Children) {
+					t.Errorf("group %s: hosts %v children %v, ansible-inventory: hosts %v children %v", g.name, hosts, children, w.Hosts, w.Children)
+				}
+			}
+		})
+	}
+}
+
+type ansibleGroups struct {
+	hostVars map[string]map[string]string
+	groups   map[string]struct{ Hosts, Children []string }
+}
+
+// ansibleList runs ansible-inventory --list on file, with a home of its own.
+func ansibleList(t *testing.T, bin, file string) ansibleGroups {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	home := t.TempDir()
+	cmd := exec.CommandContext(ctx, bin, "-i", file, "--list")
+	cmd.Env = append(os.Environ(), "HOME="+home, "ANSIBLE_LOCAL_TEMP="+filepath.Join(home, "tmp"), "ANSIBLE_CONFIG="+filepath.Join(home, "none.cfg"))
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("ansible-inventory: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatalf("ansible-inventory: %v", err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(out, &raw); err != nil {
+		t.Fatalf("ansible-inventory output: %v\n%s", err, out)
+	}
+	var meta struct {
+		HostVars map[string]map[string]any `json:"hostvars"`
+	}
+	if err := json.Unmarshal(raw["_meta"], &meta); err != nil {
+		t.Fatal(err)
+	}
+	res := ansibleGroups{hostVars: map[string]map[string]string{}, groups: map[string]struct{ Hosts, Children []string }{}}
+	for h, vars := range meta.HostVars {
+		res.hostVars[h] = map[string]string{}
+		for k, v := range vars {
+			res.hostVars[h][k] = fmt.Sprint(v)
+		}
+	}
+	for name, body := range raw {
+		if name == "_meta" {
+			continue
+		}
+		var g struct{ Hosts, Children []string }
+		if err := json.Unmarshal(body, &g); err != nil {
+			t.Fatal(err)
+		}
+		res.groups[name] = g
+	}
+	// Hosts that ansible-inventory lists without variables.
+	for _, g := range res.groups {
+		for _, h := range g.Hosts {
+			if res.hostVars[h] == nil {
+				res.hostVars[h] = map[string]string{}
+			}
+		}
+	}
+	return res
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func TestAnsiblePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "hosts", `
+[parent:children]
+child
+
+[child]
+h1 v=host
+h2
+h3
+
+[parent]
+h3
+
+[child:vars]
+v=child
+
+[parent:vars]
+v=parent
+w=parent
+
+[all:vars]
+v=all
+w=all
+x=all
+`)
+	write(t, dir, "group_vars/all.yml", "x: group_vars-all\n")
+	write(t, dir, "host_vars/h2.yml", "v: host_vars\n")
+	data, err := os.ReadFile(filepath.Join(dir, "hosts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := readAnsible(filepath.Join(dir, "hosts"), data)
+	if len(a.problems) > 0 {
+		t.Fatal(a.problems)
+	}
+	tests := []struct{ host, v, w, x string }{
+		{"h1", "host", "parent", "group_vars-all"},
+		{"h2", "host_vars", "parent", "group_vars-all"},
+		{"h3", "child", "parent", "group_vars-all"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			v := a.hostVars(a.byHost[tt.host])
+			if v["v"].text != tt.v || v["w"].text != tt.w || v["x"].text != tt.x {
+				t.Errorf("v=%s w=%s x=%s, want v=%s w=%s x=%s", v["v"].text, v["w"].text, v["x"].text, tt.v, tt.w, tt.x)
+			}
+		})
+	}
+}
+
+func write(t testing.TB, dir, name, text string) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExpandHostPattern(t *testing.T) {
+	tests := []struct {
+		pattern string
+		want    string
+		port    string
+		err     string
+	}{
+		{pattern: "web.example.com", want: "web.example.com"},
+		{pattern: "web.example.com:2222", want: "web.example.com", port: "2222"},
+		{pattern: "web[01:03].example.com", want: "web01.example.com web02.example.com web03.example.com"},
+		{pattern: "web[1:3]", want: "web1 web2 web3"},
+		{pattern: "web[:2]", want: "web0 web1 web2"},
+		{pattern: "web[01:10:4]", want: "web01 web05 web09"},
+		{pattern: "db-[a:c]", want: "db-a db-b db-c"},
+		{pattern: "db-[y:B]", want: "db-y db-z db-A db-B"},
+		{pattern: "r[1:2]-h[a:b]:22", want: "r1-ha r1-hb r2-ha r2-hb", port: "22"},
+		{pattern: "10.0.0.[1:3]", want: "10.0.0.1 10.0.0.2 10.0.0.3"},
+		{pattern: "2001:db8::1", want: "2001:db8::1"},
+		{pattern: "[2001:db8::1]:2222", want: "2001:db8::1", port: "2222"},
+		{pattern: "web[01:3]", err: "range [01:3]: begin and end must have the same width"},
+		{pattern: "web[1:]", err: "the range has no end"},
+		{pattern: "web[1:2:0]", err: `the step "0" of the range is not a whole number above 0`},
+		{pattern: "web[3:1]x", want: ""},
+		{pattern: "web[c:a]", err: "range [c:a] ends before it begins"},
+		{pattern: "web[1]", err: "a range is written [begin:end] or [begin:end:step]"},
+		{pattern: "web[1:2", err: "a range is written [begin:end] or [begin:end:step]"},
+		{pattern: "web[x:10]", err: "range [x:10] is neither numbers nor single letters"},
+		{pattern: "web[0:99999999]", err: "range [0:99999999] stands for more than 100000 hosts"},
+		{pattern: "web:", err: "a pattern may not end with ':', which introduces a port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern, func(t *testing.T) {
+			names, port, err := expandHostPattern(tt.pattern)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("error = %v, want %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(names, " "); got != tt.want || port != tt.port {
+				t.Errorf("got %q port %q, want %q port %q", got, port, tt.want, tt.port)
+			}
+		})
+	}
+}
+
+func TestShlexSplit(t *testing.T) {
+	tests := []struct {
+		line string
+		want []string
+		err  string
+	}{
+		{line: `h a=1 b=2`, want: []string{"h", "a=1", "b=2"}},
+		{line: `h a="x y" b='p q'`, want: []string{"h", "a=x y", "b=p q"}},
+		{line: `h a=x\ y`, want: []string{"h", "a=x y"}},
+		{line: `h a="say \"hi\"" b="c:\d"`, want: []string{"h", `a=say "hi"`, `b=c:\d`}},
+		{line: `h a=1 # comment b=2`, want: []string{"h", "a=1"}},
+		{line: `h a=1#2`, want: []string{"h", "a=1"}},
+		{line: `h a="1#2"`, want: []string{"h", "a=1#2"}},
+		{line: `h a=''`, want: []string{"h", "a="}},
+		{line: `h a="x`, err: `a " quote is not closed`},
+		{line: `h a=x\`, err: "a backslash ends the line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			tokens, err := shlexSplit(tt.line)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("error = %v, want %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, tok := range tokens {
+				got = append(got, tok.text)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestImportAnsibleProblems(t *testing.T) {
+	dcVar := AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"}
+	tests := []struct {
+		name string
+		file string // inventory file name
+		text string
+		opts AnsibleOptions
+		want string // the problems, one a line
+	}{
+		{
+			name: "no datacenter option",
+			text: "a\nb\n",
+			opts: AnsibleOptions{KnownHosts: "/k"},
+			want: "hosts: no host has a datacenter (a, b): tell illico where to find it with --datacenter-var VAR (a host or group variable that names the datacenter) or --datacenter-group-prefix PREFIX (groups named PREFIX+NAME hold the hosts of datacenter NAME)",
+		},
+		{
+			name: "some hosts without datacenter",
+			text: "a dc=gra\nb\n",
+			opts: dcVar,
+			want: "hosts: 1 host of 2 has no datacenter (b): set dc for them (on the hosts or a group of theirs), or use --datacenter-group-prefix PREFIX if groups stand for datacenters",
+		},
+		{
+			name: "syntax",
+			text: "[web]\nweb[01:3] a=1\nweb4 novalue\nweb5 a=\"x\n[web:child]\nx\n[ web ]\n",
+			opts: dcVar,
+			want: `hosts:2:1: host pattern "web[01:3]": range [01:3]: begin and end must have the same width
+hosts:3:6: expected key=value after host web4, got "novalue"
+hosts:4:1: host line "web5 a=\"x": a " quote is not closed
+hosts:5:1: section [web:child] has an unknown type "child": use [web], [web:children] or [web:vars]
+hosts:7:1: invalid section [ web ]: a section is [NAME], [NAME:children] or [NAME:vars], without spaces`,
+		},
+		{
+			name: "undeclared groups",
+			text: "[app:vars]\nx=1\n[web:children]\napi\n[web]\nw1\n",
+			opts: dcVar,
+			want: `hosts:1:1: [app:vars] is for a group that is never declared (with [app] or [app:children])
+hosts:4:1: child group api is never declared (with [api] or [api:children])`,
+		},
+		{
+			name: "cycle",
+			text: "[a:children]\nb\n[b:children]\na\n",
+			opts: dcVar,
+			want: "hosts:4:1: group a cannot be a child of b: b is already among its children",
+		},
+		{
+			name: "bad values",
+			text: "[web]\nw1 dc=gra ansible_port=ssh\nw2 dc=gra ansible_host=\"{{ lookup('x') }}\"\nw3 dc=\"[1, 2]\"\n" +
+				"[web:vars]\nillico_max_unavailable=lots\n[db]\nd1 dc=gra\n[db:vars]\nillico_max_unavailable=1\nillico_min_available=5\n",
+			opts: dcVar,
+			want: `hosts: 1 host of 4 has no datacenter (w3): set dc for them (on the hosts or a group of theirs), or use --datacenter-group-prefix PREFIX if groups stand for datacenters
+hosts:2:24: ansible_port of host w1: port "ssh" is not a TCP port (1-65535)
+hosts:3:24: ansible_host of host w2 is a Jinja template ({{ lookup('x') }}), which illico cannot evaluate; give the value itself
+hosts:4:7: dc of host w3 is a list or a mapping; illico needs a single value
+hosts:6:24: illico_max_unavailable of group web: "lots" is not a count or a percentage (like 2 or 25%)
+hosts:11:22: group db has both illico_max_unavailable (1) and illico_min_available; keep one`,
+		},
+		{
+			name: "names and duplicates",
+			text: "[web*]\nw1 dc=gra\nw2 dc=gra ansible_host=w1\n[db]\ndb dc=gra\nbad/host dc=gra\n",
+			opts: dcVar,
+			want: `hosts:1:2: group name "web*" may hold only letters (a-z, A-Z), digits, ".", "_" and "-" in illico; rename the group in the Ansible inventory
+hosts:3:1: hosts w1 and w2 both have address w1:22; illico needs one entry per server (drop one, or give each its own ansible_host)
+hosts:5:1: host db has the name of a group: in illico a selector could not tell them apart; rename one
+hosts:6:1: host name "bad/host" may hold only letters (a-z, A-Z), digits, ".", "_" and "-" in illico; rename the host in the Ansible inventory
+hosts:6:1: host bad/host: address "bad/host" is not a host name or IP address`,
+		},
+		{
+			name: "datacenter conflicts",
+			text: "[dc_gra]\na\nb dc=rbx\nc\n[dc_rbx]\nc\nd\n[site_x]\nd site=x\n[site_y]\ne site=y\n[dc_rbx:children]\nsite_y\n",
+			opts: AnsibleOptions{DatacenterVar: "dc", DatacenterGroupPrefix: "dc_", SiteVar: "site", KnownHosts: "/k"},
+			want: `hosts:3:6: host b: dc says datacenter rbx, but the host is in group dc_gra
+hosts:4:1: host c is in 2 datacenter groups (dc_gra, dc_rbx); a host stands in one datacenter
+hosts:11:8: host e puts datacenter rbx on site y, but host d puts it on site x`,
+		},
+		{
+			name: "yaml structure",
+			file: "inventory.yml",
+			text: "all:\n  host:\n    a:\n  children:\n    web: [a, b]\n    db:\n      hosts:\n        d1: 3\n",
+			opts: dcVar,
+			want: `inventory.yml:2:3: unknown key "host" in group all: a group has hosts, children and vars (did you mean "hosts"?)
+inventory.yml:5:10: group web: expected a mapping with hosts, children and vars, got a list
+inventory.yml:8:13: host d1: expected a mapping of variables, got "3"`,
+		},
+		{
+			name: "yaml syntax",
+			file: "inventory.yaml",
+			text: "all:\n  hosts:\n    a: {\n",
+			opts: dcVar,
+			want: `inventory.yaml:3: did not find expected node content`,
+		},
+		{
+			name: "not a mapping",
+			file: "inventory.yml",
+			text: "- a\n- b\n",
+			opts: dcVar,
+			want: `inventory.yml:1:1: an Ansible YAML inventory is a mapping of groups (usually all:), got a list`,
+		},
+		{
+			name: "no home for known_hosts",
+			text: "a dc=gra\n",
+			opts: AnsibleOptions{DatacenterVar: "dc"},
+			want: `hosts: --known-hosts: "~/.ssh/known_hosts" starts with ~ but there is no home directory to expand it`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			name := tt.file
+			if name == "" {
+				name = "hosts"
+			}
+			write(t, dir, name, tt.text)
+			t.Chdir(dir) // problems name the file as given
+			_, err := ImportAnsible(name, []byte(tt.text), tt.opts)
+			var ps yamlx.Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("ImportAnsible returned %v, want problems", err)
+			}
+			if got := ps.Error(); got != tt.want {
+				t.Errorf("problems:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestImportAnsibleVaultAndDirs(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "hosts", "[web]\nw1\nw2\n")
+	write(t, dir, "group_vars/all/vault", "$ANSIBLE_VAULT;1.1;AES256\n6162636465\n")
+	write(t, dir, "group_vars/all/zz.yml", "dc: gra\n")
+	write(t, dir, "group_vars/web.yml", "illico_component: Web\nsecret: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n")
+	write(t, dir, "group_vars/web.yaml", "illico_component: ignored, web.yml comes first\n")
+	write(t, dir, "host_vars/w2/a.yml", "dc: rbx\n")
+	write(t, dir, "host_vars/w2/b~", "dc: backup-file\n")
+	file := filepath.Join(dir, "hosts")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inv.Group("web").Component; got != "Web" {
+		t.Errorf("component = %q", got)
+	}
+	if a, b := inv.Host("w1").Datacenter, inv.Host("w2").Datacenter; a != "gra" || b != "rbx" {
+		t.Errorf("datacenters = %s, %s; want gra, rbx", a, b)
+	}
+	if !inv.Host("w1").SSH.Agent || len(inv.Host("w1").SSH.IdentityFiles) != 0 {
+		t.Errorf("without --identity-file a host uses the agent: %+v", inv.Host("w1").SSH)
+	}
+
+	write(t, dir, "group_vars/web.yml", "ansible_host: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n")
+	_, err = ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
+	want := filepath.Join(dir, "group_vars/web.yml") + ":1:15: ansible_host of host w1 is encrypted with ansible-vault, which illico cannot read"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %v\nwant %s", err, want)
+	}
+}
+
+func BenchmarkImportAnsibleINI(b *testing.B) {
+	var text strings.Builder
+	for g := range 200 {
+		fmt.Fprintf(&text, "[web%d]\nweb%d-[01:10].example.net dc=dc%d\n[web%d:vars]\nillico_max_unavailable=20%%\n", g, g, g%4, g)
+	}
+	text.WriteString("[web:children]\n")
+	for g := range 200 {
+		fmt.Fprintf(&text, "web%d\n", g)
+	}
+	dir := b.TempDir()
+	file := filepath.Join(dir, "hosts")
+	data := []byte(text.String())
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
