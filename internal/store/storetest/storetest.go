@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 		{"a failed transaction leaves nothing", testTxRollback},
 		{"a transaction commits everything", testTxCommit},
 		{"times round-trip in UTC", testTimes},
+		{"rollouts round-trip", testRollouts},
+		{"host runs saved concurrently", testHostRunsConcurrently},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
