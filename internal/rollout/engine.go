@@ -1,0 +1,506 @@
+package rollout
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/inventory"
+	"github.com/illico-dev/illico/internal/plan"
+)
+
+// Store keeps rollouts; *store.Store is one.
+type Store interface {
+	CreateRollout(ctx context.Context, r *fleet.Rollout) error
+	UpdateRollout(ctx context.Context, r *fleet.Rollout) error
+	SaveHostRun(ctx context.Context, rolloutID string, h fleet.HostRun) error
+	UnfinishedRollouts(ctx context.Context) ([]*fleet.Rollout, error)
+}
+
+// Event is one thing that happened in a rollout, for the operator.
+type Event struct {
+	Rollout string
+	Host    string
+	Kind    string
+	Message string
+}
+
+// Options wire an Engine to the world.
+type Options struct {
+	Store     Store
+	Remote    Remote
+	Balancer  func(name string) Balancer
+	Health    Health
+	Inventory func() *fleet.Inventory
+	// Down returns the hosts among hosts that are down for reasons of their
+	// own, with the reason; the budgets count them.
+	Down func(ctx context.Context, hosts []*fleet.Host) map[string]string
+	// Event records an event; it must not block for long.
+	Event  func(ctx context.Context, e Event)
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Poll is how often a rebooting host and a waiting gate are looked at.
+	Poll time.Duration
+	// Tick is how often a rollout looks at the fleet's health again when
+	// nothing else happens.
+	Tick time.Duration
+}
+
+// Engine runs the daemon's rollouts.
+type Engine struct {
+	opts Options
+	ctx  context.Context // the daemon's lifetime, set by Run
+
+	mu   sync.Mutex
+	runs map[string]*run
+	wg   sync.WaitGroup
+}
+
+// NewEngine returns an engine; Run gives it its lifetime.
+func NewEngine(opts Options) *Engine {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Poll == 0 {
+		opts.Poll = 250 * time.Millisecond
+	}
+	if opts.Tick == 0 {
+		opts.Tick = time.Second
+	}
+	return &Engine{opts: opts, runs: map[string]*run{}}
+}
+
+// Run resumes every unfinished rollout and runs until ctx ends; then it
+// waits for the rollouts' goroutines, which leave every host run where it
+// stands, for the next start to resume.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	e.ctx = ctx
+	e.mu.Unlock()
+	unfinished, err := e.opts.Store.UnfinishedRollouts(ctx)
+	if err != nil {
+		return fmt.Errorf("load unfinished rollouts: %w", err)
+	}
+	for _, r := range unfinished {
+		p, err := plan.Parse(r.PlanFile, []byte(r.PlanSource))
+		if err != nil {
+			e.opts.Logger.Error("cannot resume rollout: its plan no longer parses", "rollout", r.ID, "err", err)
+			continue
+		}
+		r.Plan = p
+		e.opts.Logger.Info("resuming rollout", "rollout", r.ID, "state", r.State)
+		e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.resumed", Message: fmt.Sprintf("rollout %s resumed after a restart of the daemon, %s", r.ID, r.State)})
+		e.launch(r)
+	}
+	<-ctx.Done()
+	e.wg.Wait()
+	return nil
+}
+
+// StartRequest asks for a rollout.
+type StartRequest struct {
+	PlanFile   string
+	PlanSource string
+	Selector   string
+	Urgent     bool
+	// DryRun returns the rollout as it would start, and starts nothing.
+	DryRun bool
+}
+
+// Start creates a rollout and starts it.
+func (e *Engine) Start(ctx context.Context, req StartRequest) (*fleet.Rollout, error) {
+	p, err := plan.Parse(req.PlanFile, []byte(req.PlanSource))
+	if err != nil {
+		return nil, &fleet.Error{Kind: fleet.KindInvalid, Msg: "the plan has problems", Err: err}
+	}
+	inv := e.opts.Inventory()
+	hosts, err := inventory.Select(inv, req.Selector)
+	if err != nil {
+		return nil, &fleet.Error{Kind: fleet.KindInvalid, Msg: "select hosts", Err: err}
+	}
+	if len(hosts) == 0 {
+		return nil, fleet.Errorf(fleet.KindInvalid, "the selection %q holds no host", req.Selector)
+	}
+	var canaries []*fleet.Host
+	if p.Strategy.CanaryHosts != "" {
+		canaries, err = inventory.Select(inv, p.Strategy.CanaryHosts)
+		if err != nil {
+			return nil, &fleet.Error{Kind: fleet.KindInvalid, Msg: "select canary hosts", Err: err}
+		}
+	}
+	now := e.opts.Now().UTC()
+	r := &fleet.Rollout{
+		ID: newID(now), Plan: p, PlanSource: req.PlanSource, PlanFile: req.PlanFile,
+		Selector: req.Selector, Urgent: req.Urgent, State: fleet.RolloutRunning,
+		Reason: "started", CreatedAt: now, UpdatedAt: now,
+		Hosts: Schedule(inv, p.Strategy, hosts, canaries),
+	}
+	if req.DryRun {
+		return r, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx == nil || e.ctx.Err() != nil {
+		return nil, fleet.Errorf(fleet.KindUnavailable, "the daemon is stopping")
+	}
+	for _, other := range e.runs {
+		if busy := other.overlap(r); busy != "" {
+			return nil, fleet.Errorf(fleet.KindConflict, "rollout %s is still running on %s; wait for it, or abort it", other.id, busy)
+		}
+	}
+	if err := e.opts.Store.CreateRollout(ctx, r); err != nil {
+		return nil, fmt.Errorf("record the rollout: %w", err)
+	}
+	e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.created", Message: fmt.Sprintf("rollout %s of %q started on %d hosts%s", r.ID, p.Name, len(r.Hosts), urgentNote(req.Urgent))})
+	e.launchLocked(r)
+	return snapshot(r), nil
+}
+
+func urgentNote(urgent bool) string {
+	if urgent {
+		return " (urgent: the maintenance window is ignored, never the budgets)"
+	}
+	return ""
+}
+
+func newID(now time.Time) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return now.Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+// Get returns a copy of a running rollout, or nil if the engine does not run
+// it (it ended, or never was).
+func (e *Engine) Get(id string) *fleet.Rollout {
+	e.mu.Lock()
+	r := e.runs[id]
+	e.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return snapshot(r.r)
+}
+
+// Command is an operator's order to a running rollout.
+type Command string
+
+const (
+	Pause  Command = "pause"
+	Resume Command = "resume"
+	Abort  Command = "abort"
+)
+
+// Order sends a command to a running rollout.
+func (e *Engine) Order(id string, c Command) error {
+	e.mu.Lock()
+	r := e.runs[id]
+	e.mu.Unlock()
+	if r == nil {
+		return fleet.Errorf(fleet.KindNotFound, "no running rollout %s", id)
+	}
+	r.mu.Lock()
+	state := r.r.State
+	r.mu.Unlock()
+	switch {
+	case c == Pause && state != fleet.RolloutRunning,
+		c == Resume && state != fleet.RolloutPaused,
+		c == Abort && (state == fleet.RolloutAborting || state.Ended()):
+		return fleet.Errorf(fleet.KindConflict, "rollout %s is %s; it cannot %s", id, state, c)
+	}
+	select {
+	case r.commands <- c:
+		return nil
+	case <-r.done:
+		return fleet.Errorf(fleet.KindConflict, "rollout %s has ended", id)
+	}
+}
+
+func (e *Engine) launch(r *fleet.Rollout) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.launchLocked(r)
+}
+
+func (e *Engine) launchLocked(r *fleet.Rollout) {
+	ru := &run{e: e, id: r.ID, r: r, commands: make(chan Command), results: make(chan fleet.HostRun, 2*len(r.Hosts)+1), done: make(chan struct{}), waiting: map[string]string{}}
+	e.runs[r.ID] = ru
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		ru.loop(e.ctx)
+		close(ru.done)
+		e.mu.Lock()
+		delete(e.runs, r.ID)
+		e.mu.Unlock()
+	}()
+}
+
+func (e *Engine) emit(ctx context.Context, ev Event) {
+	e.opts.Logger.Info(ev.Message, "rollout", ev.Rollout, "kind", ev.Kind)
+	if e.opts.Event != nil {
+		e.opts.Event(ctx, ev)
+	}
+}
+
+func snapshot(r *fleet.Rollout) *fleet.Rollout {
+	c := *r
+	c.Hosts = slices.Clone(r.Hosts)
+	return &c
+}
+
+// run is one rollout in the engine. Its loop owns the decisions; host
+// workers report progress through save and their end through results.
+type run struct {
+	e        *Engine
+	id       string
+	commands chan Command
+	results  chan fleet.HostRun
+	done     chan struct{}
+
+	mu      sync.Mutex // guards r
+	r       *fleet.Rollout
+	waiting map[string]string
+}
+
+func (ru *run) overlap(other *fleet.Rollout) string {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	mine := map[string]bool{}
+	for _, h := range ru.r.Hosts {
+		mine[h.Host] = true
+	}
+	for _, h := range other.Hosts {
+		if mine[h.Host] {
+			return h.Host
+		}
+	}
+	return ""
+}
+
+func (ru *run) loop(ctx context.Context) {
+	e := ru.e
+	tick := time.NewTicker(e.opts.Tick)
+	defer tick.Stop()
+	// Hosts caught inside a step by a restart go on from that step; every
+	// step is safe to run again (see hostWorker).
+	ru.mu.Lock()
+	for _, h := range ru.r.Hosts {
+		if h.State.Active() {
+			ru.work(ctx, h)
+		}
+	}
+	ru.mu.Unlock()
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		ended, err := ru.decide(ctx)
+		if err != nil {
+			e.opts.Logger.Error("rollout cannot record its progress; it stops here and resumes at the next start", "rollout", ru.id, "err", err)
+			return
+		}
+		if ended {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ru.results:
+		case c := <-ru.commands:
+			ru.order(ctx, c)
+		case <-tick.C:
+		}
+	}
+}
+
+// decide asks the scheduler what to do and does it.
+func (ru *run) decide(ctx context.Context) (ended bool, err error) {
+	e := ru.e
+	inv := e.opts.Inventory()
+	ru.mu.Lock()
+	names := make([]string, len(ru.r.Hosts))
+	for i, h := range ru.r.Hosts {
+		names[i] = h.Host
+	}
+	ru.mu.Unlock()
+	top := NewTopology(inv, names)
+	var down map[string]string
+	if e.opts.Down != nil {
+		down = e.opts.Down(ctx, topologyHosts(inv, top, names))
+	}
+
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	r := ru.r
+	now := e.opts.Now().UTC()
+	in := Input{
+		State: r.State, Hosts: r.Hosts, Down: down,
+		WindowOpen:  r.Urgent || r.Plan.Window == nil || r.Plan.Window.Open(now),
+		Ordered:     r.Plan.Strategy.Order == fleet.OrderDatacenter,
+		MaxParallel: MaxParallel(r.Plan.Strategy, len(r.Hosts)),
+		MaxFailures: MaxFailures(r.Plan.Strategy, len(r.Hosts)),
+		RollbackAll: r.Plan.Strategy.RollbackAll,
+	}
+	d := Decide(top, in)
+	index := map[string]int{}
+	for i, h := range r.Hosts {
+		index[h.Host] = i
+	}
+	for _, name := range d.Start {
+		h := &r.Hosts[index[name]]
+		h.State, h.Step, h.StartedAt = fleet.HostRunning, 0, now
+		if err := e.opts.Store.SaveHostRun(ctx, r.ID, *h); err != nil {
+			return false, err
+		}
+		e.emit(ctx, Event{Rollout: r.ID, Host: name, Kind: "host.started", Message: fmt.Sprintf("%s starts (wave %d)", name, h.Wave)})
+		ru.work(ctx, *h)
+	}
+	for _, name := range d.Rollback {
+		h := &r.Hosts[index[name]]
+		reason := "it failed"
+		if !h.Failed {
+			reason = "the rollout rolls every host back"
+		}
+		h.State, h.Step, h.BootID, h.Issued = fleet.HostRollingBack, 0, "", false
+		if len(r.Plan.Rollback) == 0 {
+			h.State, h.EndedAt = fleet.HostStuck, now
+			reason += "; the plan has no rollback steps, so it needs a human"
+		}
+		if err := e.opts.Store.SaveHostRun(ctx, r.ID, *h); err != nil {
+			return false, err
+		}
+		e.emit(ctx, Event{Rollout: r.ID, Host: name, Kind: "host.rollback", Message: fmt.Sprintf("%s rolls back: %s", name, reason)})
+		if h.State == fleet.HostRollingBack {
+			ru.work(ctx, *h)
+		}
+	}
+	if !maps.Equal(d.Waiting, ru.waiting) {
+		for _, h := range slices.Sorted(maps.Keys(d.Waiting)) {
+			if reason := d.Waiting[h]; ru.waiting[h] != reason {
+				e.emit(ctx, Event{Rollout: r.ID, Host: h, Kind: "host.waiting", Message: fmt.Sprintf("%s waits: %s", h, reason)})
+			}
+		}
+		ru.waiting = d.Waiting
+	}
+	if d.State != r.State {
+		r.State, r.Reason, r.UpdatedAt = d.State, d.Reason, now
+		if d.State.Ended() {
+			r.EndedAt = now
+		}
+		if err := e.opts.Store.UpdateRollout(ctx, r); err != nil {
+			return false, err
+		}
+		e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.state", Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, d.State, d.Reason)})
+	}
+	return d.State.Ended(), nil
+}
+
+// order applies an operator's command.
+func (ru *run) order(ctx context.Context, c Command) {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	r := ru.r
+	next := r.State
+	switch {
+	case c == Pause && r.State == fleet.RolloutRunning:
+		next = fleet.RolloutPaused
+	case c == Resume && r.State == fleet.RolloutPaused:
+		next = fleet.RolloutRunning
+	case c == Abort && !r.State.Ended():
+		next = fleet.RolloutAborting
+	}
+	if next == r.State {
+		return
+	}
+	r.State, r.Reason, r.UpdatedAt = next, "an operator asked to "+string(c), ru.e.opts.Now().UTC()
+	if err := ru.e.opts.Store.UpdateRollout(ctx, r); err != nil {
+		ru.e.opts.Logger.Error("record a rollout command", "rollout", r.ID, "err", err)
+	}
+	ru.e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.state", Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, next, r.Reason)})
+}
+
+// work starts a worker for a host in maintenance; ru.mu is held.
+func (ru *run) work(ctx context.Context, h fleet.HostRun) {
+	e := ru.e
+	inv := e.opts.Inventory()
+	host := inv.Host(h.Host)
+	steps, done, failed := ru.r.Plan.Steps, fleet.HostDone, fleet.HostFailed
+	if h.State == fleet.HostRollingBack {
+		steps, done, failed = ru.r.Plan.Rollback, fleet.HostRolledBack, fleet.HostStuck
+	}
+	w := &hostWorker{
+		inv: inv, host: host, remote: e.opts.Remote, balancer: e.opts.Balancer, health: e.opts.Health,
+		now: e.opts.Now, poll: e.opts.Poll,
+		save: func(ctx context.Context, hr fleet.HostRun) error {
+			if err := e.opts.Store.SaveHostRun(ctx, ru.id, hr); err != nil {
+				return err
+			}
+			ru.mu.Lock()
+			for i := range ru.r.Hosts {
+				if ru.r.Hosts[i].Host == hr.Host {
+					ru.r.Hosts[i] = hr
+				}
+			}
+			ru.mu.Unlock()
+			return nil
+		},
+		event: func(kind, msg string) { e.emit(ctx, Event{Rollout: ru.id, Host: h.Host, Kind: kind, Message: msg}) },
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if host == nil {
+			h.State, h.Error = failed, "the host is no longer in the inventory"
+			h.Failed = h.Failed || failed == fleet.HostFailed
+			_ = w.save(ctx, h)
+		} else {
+			final, err := w.steps(ctx, h, steps, done, failed)
+			if err != nil && err != errInterrupted {
+				e.opts.Logger.Error("host worker stopped", "rollout", ru.id, "host", h.Host, "err", err)
+			}
+			if final.State == fleet.HostStuck {
+				e.emit(ctx, Event{Rollout: ru.id, Host: h.Host, Kind: "host.stuck", Message: fmt.Sprintf("%s could not be rolled back and needs a human: %s", h.Host, final.Error)})
+			} else if final.State == done {
+				e.emit(ctx, Event{Rollout: ru.id, Host: h.Host, Kind: "host." + string(done), Message: fmt.Sprintf("%s is %s", h.Host, done)})
+			}
+		}
+		select {
+		case ru.results <- h:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+// topologyHosts lists every host whose health counts for the rollout: the
+// members of the groups its hosts belong to, and the hosts themselves.
+func topologyHosts(inv *fleet.Inventory, top *Topology, names []string) []*fleet.Host {
+	seen := map[string]bool{}
+	var out []*fleet.Host
+	add := func(n string) {
+		if h := inv.Host(n); h != nil && !seen[n] {
+			seen[n] = true
+			out = append(out, h)
+		}
+	}
+	for _, g := range top.Groups {
+		for _, m := range g.Members {
+			add(m)
+		}
+	}
+	for _, n := range names {
+		add(n)
+	}
+	return out
+}
