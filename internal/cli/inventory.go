@@ -130,7 +130,7 @@ func runInventoryImport(_ context.Context, e *env, args []string) error {
 	if err := os.WriteFile(*out, encoded, 0o644); err != nil {
 		return fmt.Errorf("write the inventory: %w", err)
 	}
-	fmt.Fprintf(e.stderr, "wrote %s: %d hosts, %d groups\n", *out, len(inv.Hosts), len(inv.Groups))
+	fmt.Fprintf(e.stderr, "wrote %s: %s, %s\n", *out, count(len(inv.Hosts), "host"), count(len(inv.Groups), "group"))
 	return nil
 }
 
@@ -167,11 +167,15 @@ func runInventoryAudit(_ context.Context, e *env, args []string) error {
 		return errFound
 	}
 	if !*asJSON {
-		groups := "groups"
-		if len(inv.Groups) == 1 {
-			groups = "group"
-		}
-		fmt.Fprintf(e.stdout, "no single point of failure found in %d %s\n", len(inv.Groups), groups)
+		fmt.Fprintf(e.stdout, "no single point of failure found in %s\n", count(len(inv.Groups), "group"))
 	}
 	return nil
+}
+
+// count says "1 host" or "2 hosts".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -1,0 +1,105 @@
+package inventory
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// seed adds the files matching pattern to the corpus.
+func seed(f *testing.F, pattern string) {
+	f.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+}
+
+// FuzzParse feeds inventory files to the parser: whatever the input, it
+// returns an inventory or problems, never panics, and what it accepts
+// encodes and parses back.
+func FuzzParse(f *testing.F) {
+	seed(f, "testdata/good/*.yaml")
+	seed(f, "testdata/bad/*.yaml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		inv, err := parse("fuzz.yaml", data, "/home/fuzz")
+		if err != nil {
+			return
+		}
+		out, err := Encode(inv, "/")
+		if err != nil {
+			return // two lb_server names for one host cannot be written
+		}
+		if _, err := parse("/encoded.yaml", out, "/home/fuzz"); err != nil {
+			t.Fatalf("the encoded inventory does not parse:\n%v\n%s\nfrom:\n%s", err, out, data)
+		}
+	})
+}
+
+// FuzzSelect feeds selectors to Select over a fixture: never a panic, and
+// every host it returns is in the inventory, in order, once.
+func FuzzSelect(f *testing.F) {
+	inv := load(f, "testdata/good/fleet.yaml")
+	for _, s := range []string{
+		"", "web-gra-01", "db", "datacenter=rbx1", "site=rbx", "label.role=db", "web-*",
+		"*-rbx-0?", "[de]*", "db,!db-sbg-01", "site=rbx,&db", "!db", "&edge", "web-[",
+		"label.=x", "datacentre=gra", "db,,web-01", "!", "a=b=c", "label.role=[", `\`,
+	} {
+		f.Add(s)
+	}
+	index := map[string]int{}
+	for i, h := range inv.Hosts {
+		index[h.Name] = i
+	}
+	f.Fuzz(func(t *testing.T, selector string) {
+		hosts, err := Select(inv, selector)
+		if err != nil {
+			return
+		}
+		last := -1
+		for _, h := range hosts {
+			i, ok := index[h.Name]
+			if !ok || i <= last {
+				t.Fatalf("Select(%q) returned %s out of order or twice", selector, h.Name)
+			}
+			last = i
+		}
+	})
+}
+
+// FuzzAnsibleINI feeds INI inventories to the Ansible import.
+func FuzzAnsibleINI(f *testing.F) {
+	data, err := os.ReadFile("testdata/ansible/ini/hosts")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	for _, s := range []string{
+		"a dc=gra\nb dc=rbx\n",
+		"[web]\nweb[01:3] a=1\nweb4 novalue\nweb5 a=\"x\n[web:child]\nx\n[ web ]\n",
+		"[a:children]\nb\n[b:children]\na\n",
+		"[dc_gra]\na\nb dc=rbx\nc\n[dc_rbx]\nc\nd\n[site_x]\nd site=x\n",
+		"[web]\nw1 dc=gra ansible_port=ssh\nw2 dc=gra ansible_host=\"{{ x }}\"\n[web:vars]\nillico_min_available=5\n",
+		"h[a:c][1:3]:22 dc='g r a' x=\"y\\\"z\" # c\n",
+	} {
+		f.Add([]byte(s))
+	}
+	file := filepath.Join(f.TempDir(), "hosts")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		opts := AnsibleOptions{DatacenterVar: "dc", DatacenterGroupPrefix: "dc_", SiteVar: "site", KnownHosts: "/k"}
+		inv, err := ImportAnsible(file, data, opts)
+		if err != nil {
+			return
+		}
+		if _, err := Encode(inv, ""); err != nil {
+			t.Fatalf("an imported inventory does not encode: %v", err)
+		}
+	})
+}
