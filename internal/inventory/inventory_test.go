@@ -546,3 +546,36 @@ func bigInventory(n int) string {
 	}
 	return b.String()
 }
+
+// TestDocExample keeps the example of docs/inventory.md, the format's
+// contract, a valid inventory.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/inventory.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/inventory.md has no ```yaml example")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "inventory.yaml")
+	inv, err := parse(file, []byte(example), "/home/operator")
+	if err != nil {
+		t.Fatalf("the example of docs/inventory.md does not load:\n%v", err)
+	}
+	h := inv.Host("web-gra-01")
+	if h.SSH.User != "debian" || h.SSH.ConnectTimeout != 20*time.Second || h.SSH.KnownHosts != filepath.Join(dir, "known_hosts") || h.Commands.Reboot != "/sbin/reboot" {
+		t.Errorf("web-gra-01 is not as the example describes it: %+v", h)
+	}
+	data, err := Encode(inv, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := parse(file, data, "/home/operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameJSON(t, again, inv)
+}
