@@ -139,7 +139,7 @@ func (p *Pool) auth(h *fleet.Host) (ssh.AuthMethod, func(), error) {
 		if err != nil {
 			if h.SSH.Agent {
 				// The agent may hold the key; say why it was skipped.
-				p.log.Warn("identity file skipped", "host", h.Name, "reason", err)
+				p.log.Debug("identity file skipped", "host", h.Name, "reason", err)
 				continue
 			}
 			return nil, nil, err

@@ -63,6 +63,9 @@ type Pool struct {
 	mu     sync.Mutex
 	conns  map[string]*conn
 	closed bool
+	// wg counts the goroutines that dial and watch connections, so that
+	// Close returns only once none of them can log any more.
+	wg sync.WaitGroup
 }
 
 // conn is one host's connection, being dialled or established.
@@ -90,8 +93,8 @@ func NewPool(opts Options) *Pool {
 	return p
 }
 
-// Close closes every connection and ends handshakes under way. Commands
-// still running fail.
+// Close closes every connection, ends handshakes under way and waits for
+// the pool's goroutines to end. Commands still running fail.
 func (p *Pool) Close() {
 	p.mu.Lock()
 	p.closed = true
@@ -109,6 +112,7 @@ func (p *Pool) Close() {
 			// The dial sees the pool closed and closes what it got.
 		}
 	}
+	p.wg.Wait()
 }
 
 var errClosed = errors.New("ssh connection pool is closed")
@@ -296,7 +300,7 @@ func (p *Pool) client(ctx context.Context, h *fleet.Host) (*conn, bool, error) {
 	if fresh {
 		c = &conn{host: h, ready: make(chan struct{}), dead: make(chan struct{})}
 		p.conns[key] = c
-		go p.establish(key, c)
+		p.wg.Go(func() { p.establish(key, c) })
 	}
 	p.mu.Unlock()
 
@@ -338,7 +342,7 @@ func (p *Pool) establish(key string, c *conn) {
 
 	stop := make(chan struct{})
 	if iv := c.host.SSH.KeepaliveInterval; iv > 0 {
-		go p.keepalive(c, iv, max(1, c.host.SSH.KeepaliveCount), stop)
+		p.wg.Go(func() { p.keepalive(c, iv, max(1, c.host.SSH.KeepaliveCount), stop) })
 	}
 	err = client.Wait()
 	close(stop)

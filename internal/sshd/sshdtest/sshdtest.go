@@ -169,7 +169,7 @@ func (f *Fleet) SSH() fleet.SSH {
 		Port:              22,
 		KnownHosts:        f.KnownHosts,
 		IdentityFiles:     []string{f.IdentityFile},
-		ConnectTimeout:    5 * time.Second,
+		ConnectTimeout:    30 * time.Second,
 		KeepaliveInterval: 5 * time.Second,
 		KeepaliveCount:    3,
 	}
