@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -51,8 +52,15 @@ func Spawn(ctx context.Context, exe string, args []string, dir string) error {
 
 	answer := make(chan []byte, 1)
 	go func() {
-		data, _ := io.ReadAll(io.LimitReader(r, 1<<20))
-		answer <- data
+		// "ready" is all there is to read; after "error" the message runs
+		// to the end, when the supervisor exits.
+		br := bufio.NewReader(io.LimitReader(r, 1<<20))
+		status, _ := br.ReadString('\n')
+		if status != "ready\n" {
+			rest, _ := io.ReadAll(br)
+			status += string(rest)
+		}
+		answer <- []byte(status)
 	}()
 	ctx, cancel := context.WithTimeout(ctx, spawnTimeout)
 	defer cancel()
@@ -71,6 +79,18 @@ func Spawn(ctx context.Context, exe string, args []string, dir string) error {
 		cmd.Process.Signal(syscall.SIGTERM)
 		return fleet.Errorf(fleet.KindUnavailable, "the lab did not get ready: %v (see %s)", ctx.Err(), logPath)
 	}
+}
+
+// ReadyPipe is the pipe a supervisor reports its start on: file descriptor 3,
+// inherited from Spawn. It is marked close-on-exec at once, or every sshd
+// the lab starts would hold it open too.
+func ReadyPipe() (*os.File, error) {
+	const fd = 3
+	if _, _, errno := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFD, 0); errno != 0 {
+		return nil, errors.New("no readiness pipe on file descriptor 3: the supervisor is started by illico lab up")
+	}
+	syscall.CloseOnExec(fd)
+	return os.NewFile(fd, "ready"), nil
 }
 
 // Supervise runs a lab until ctx ends or the lab is asked to stop. It tells

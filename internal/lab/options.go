@@ -183,3 +183,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// Validate reports every problem with the options at once.
+func (o Options) Validate() error {
+	_, err := o.withDefaults()
+	return err
+}
