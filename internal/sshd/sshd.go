@@ -1,7 +1,7 @@
 // Package sshd starts and stops real OpenSSH servers, for the lab's simulated
 // hosts and for tests that must talk to a genuine sshd rather than a fake.
 //
-// A server is started detached from its starter (its own process group, no
+// A server is started detached from its starter (its own session, no
 // context tying it to a caller), because the lab's servers outlive the
 // `illico lab up` process. It is stopped by walking /proc for every descendant,
 // since OpenSSH forks a child per connection that calls setsid() and so
@@ -130,9 +130,11 @@ func Start(cfg Config) (*Server, error) {
 
 	cmd := exec.Command(bin, "-D", "-f", confPath, "-E", logPath)
 	cmd.Dir = cfg.Dir
-	// Its own process group, so that a terminal's Ctrl-C aimed at the
-	// starter does not take the fleet down with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own session (and so its own process group): a Ctrl-C or a hangup
+	// of the starter's terminal does not reach it, and the starter's exit
+	// does not orphan its process group, which would SIGHUP and SIGCONT a
+	// frozen server.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start sshd on %s: %w", cfg.ListenAddr, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,6 +141,50 @@ func TestFreezeThaw(t *testing.T) {
 	c := dial(t, f, s)
 	if got := output(t, c, "echo back"); got != "back\n" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestManyConnections opens 300 authenticated connections to one server at
+// once, as a large run through one bastion would: none may be dropped.
+func TestManyConnections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("300 SSH handshakes take a few seconds")
+	}
+	f := sshdtest.New(t)
+	s := f.Start(t, nil)
+	const n = 300
+	errs := make(chan error, n)
+	clients := make(chan *ssh.Client, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			c, err := ssh.Dial("tcp", s.Addr(), &ssh.ClientConfig{
+				User:            f.User,
+				Auth:            []ssh.AuthMethod{ssh.PublicKeys(f.Signer)},
+				HostKeyCallback: ssh.FixedHostKey(s.HostKey),
+				Timeout:         60 * time.Second,
+			})
+			if err != nil {
+				errs <- err
+				return
+			}
+			clients <- c
+		})
+	}
+	wg.Wait()
+	close(errs)
+	close(clients)
+	for c := range clients {
+		c.Close()
+	}
+	failed := 0
+	for err := range errs {
+		if failed++; failed <= 3 {
+			t.Error(err)
+		}
+	}
+	if failed > 0 {
+		t.Errorf("%d of %d connections failed", failed, n)
 	}
 }
 
