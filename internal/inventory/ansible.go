@@ -158,17 +158,24 @@ type ansible struct {
 	byHost   map[string]*ansibleHost
 	problems yamlx.Problems
 	steps    int // group sections read, bounded
+	// reading holds the YAML group bodies being read, to catch an alias
+	// that makes a group its own descendant.
+	reading map[*yaml.Node]bool
 }
 
 func newAnsible(file string) *ansible {
-	a := &ansible{file: file, byGroup: map[string]*ansibleGroup{}, byHost: map[string]*ansibleHost{}}
+	a := &ansible{file: file, byGroup: map[string]*ansibleGroup{}, byHost: map[string]*ansibleHost{}, reading: map[*yaml.Node]bool{}}
 	a.group("all", where{file: file})
 	a.group("ungrouped", where{file: file})
 	return a
 }
 
+// errorf records a problem, once: an alias can bring the same text back.
 func (a *ansible) errorf(at where, format string, args ...any) {
-	a.problems.Add(at.file, at.pos, format, args...)
+	p := yamlx.Problem{File: at.file, Pos: at.pos, Msg: fmt.Sprintf(format, args...)}
+	if !slices.Contains(a.problems, p) {
+		a.problems = append(a.problems, p)
+	}
 }
 
 func (a *ansible) sorted() yamlx.Problems {

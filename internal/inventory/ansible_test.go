@@ -447,6 +447,13 @@ inventory.yml:8:13: host d1: expected a mapping of variables, got "3"`,
 			want: `inventory.yaml:3: did not find expected node content`,
 		},
 		{
+			name: "alias loop",
+			file: "inventory.yml",
+			text: "all:\n  children:\n    web: &web\n      children:\n        inner: *web\n",
+			opts: dcVar,
+			want: `inventory.yml:5:9: group inner contains itself through a YAML alias`,
+		},
+		{
 			name: "not a mapping",
 			file: "inventory.yml",
 			text: "- a\n- b\n",

@@ -70,6 +70,12 @@ func (a *ansible) yamlGroup(key, body *yaml.Node) *ansibleGroup {
 	if isNullNode(body) {
 		return g
 	}
+	if a.reading[body] {
+		a.errorf(a.at(key), "group %s contains itself through a YAML alias", g.name)
+		return g
+	}
+	a.reading[body] = true
+	defer delete(a.reading, body)
 	if body.Kind != yaml.MappingNode {
 		a.errorf(a.at(body), "group %s: expected a mapping with hosts, children and vars, got %s", g.name, describeNode(body))
 		return g

@@ -23,7 +23,7 @@ func build(doc *document, c *checker, dir, home string) *fleet.Inventory {
 	for _, l := range doc.LoadBalancers {
 		lb := &fleet.LoadBalancer{Name: l.Name, Address: l.Address}
 		if l.Socket != "" {
-			lb.Socket = c.path(l.Meta.At("socket"), l.Socket, dir, home)
+			lb.Socket = c.path(func() yamlx.Pos { return l.Meta.At("socket") }, l.Socket, dir, home)
 		}
 		inv.LoadBalancers = append(inv.LoadBalancers, lb)
 	}
@@ -62,12 +62,13 @@ func build(doc *document, c *checker, dir, home string) *fleet.Inventory {
 			return doc.Defaults.SSH.Meta.At(key)
 		}
 		if fh.SSH.KnownHosts != "" {
-			fh.SSH.KnownHosts = c.path(sshAt("known_hosts"), fh.SSH.KnownHosts, dir, home)
+			fh.SSH.KnownHosts = c.path(func() yamlx.Pos { return sshAt("known_hosts") }, fh.SSH.KnownHosts, dir, home)
 		}
 		files := make([]string, 0, len(fh.SSH.IdentityFiles))
 		for i, f := range fh.SSH.IdentityFiles {
 			if f != "" {
-				files = append(files, c.path(c.loc.item(sshAt("identity_files"), i), f, dir, home))
+				at := func() yamlx.Pos { return c.loc.item(sshAt("identity_files"), i) }
+				files = append(files, c.path(at, f, dir, home))
 			}
 		}
 		fh.SSH.IdentityFiles = nilIfEmpty(files)
@@ -89,11 +90,12 @@ func build(doc *document, c *checker, dir, home string) *fleet.Inventory {
 	return inv
 }
 
-// path resolves p, reporting at pos when it cannot.
-func (c *checker) path(pos yamlx.Pos, p, dir, home string) string {
+// path resolves p, reporting at(), which may have to read the file again,
+// when it cannot.
+func (c *checker) path(at func() yamlx.Pos, p, dir, home string) string {
 	abs, err := resolvePath(p, dir, home)
 	if err != nil {
-		c.add(pos, "%v", err)
+		c.add(at(), "%v", err)
 		return p
 	}
 	return abs

@@ -103,3 +103,32 @@ func FuzzAnsibleINI(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAnsibleYAML feeds YAML inventories, aliases included, to the Ansible
+// import.
+func FuzzAnsibleYAML(f *testing.F) {
+	data, err := os.ReadFile("testdata/ansible/yaml/inventory.yml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	for _, s := range []string{
+		"all:\n  children:\n    web: &web\n      children:\n        inner: *web\n",
+		"all:\n  host:\n    a:\n  children:\n    web: [a, b]\n    db:\n      hosts:\n        d1: 3\n",
+		"a: &a {hosts: {h1: {dc: x}}}\nb: &b {children: {x: *a, y: *a}}\nc: {children: {p: *b, q: *b}}\n",
+		"all: {hosts: {'h[1:3]:22': {dc: gra, ansible_host: !vault x}}}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	file := filepath.Join(f.TempDir(), "inventory.yml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		opts := AnsibleOptions{DatacenterVar: "dc", SiteVar: "site", KnownHosts: "/k"}
+		inv, err := ImportAnsible(file, data, opts)
+		if err != nil {
+			return
+		}
+		if _, err := Encode(inv, ""); err != nil {
+			t.Fatalf("an imported inventory does not encode: %v", err)
+		}
+	})
+}

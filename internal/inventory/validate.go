@@ -165,14 +165,21 @@ func (c *checker) hosts(doc *document, dcs map[string]*datacenterDoc, groups map
 	for _, h := range doc.Hosts {
 		m := h.Meta
 		c.name(m.Pos(), "host", h.Name)
-		if v := c.loc.value(doc.Meta.At("hosts"), h.Name); v != nil && v.Kind != yaml.MappingNode && v.Tag != "!!null" {
-			continue // not a mapping: the decoder said so, the rest is noise
-		}
 		if g, ok := groups[h.Name]; ok {
 			c.add(m.Pos(), "host %s has the name of a group (line %d): a selector could not tell them apart", h.Name, g.Meta.Pos().Line)
 		}
+		// A host that is not a mapping lacks everything; the decoder said
+		// so, and the rest would be noise. Reading the file again to know
+		// is only worth it when something is missing.
+		notMapping := func() bool {
+			v := c.loc.value(doc.Meta.At("hosts"), h.Name)
+			return v != nil && v.Kind != yaml.MappingNode && v.Tag != "!!null"
+		}
 		switch {
 		case !m.Has("address"):
+			if notMapping() {
+				continue
+			}
 			c.add(m.Pos(), "host %s has no address", h.Name)
 		default:
 			if _, _, err := splitAddress(h.Address); err != nil {
@@ -187,7 +194,7 @@ func (c *checker) hosts(doc *document, dcs map[string]*datacenterDoc, groups map
 			}
 		}
 		switch {
-		case !m.Has("datacenter"):
+		case !m.Has("datacenter") && !notMapping():
 			c.add(m.Pos(), "host %s has no datacenter (declared under datacenters: %s)", h.Name, strings.Join(dcNames, ", "))
 		case dcs[h.Datacenter] == nil:
 			c.add(m.At("datacenter"), "%s", unknownName("datacenter", h.Datacenter, dcNames, "datacenters"))
@@ -197,12 +204,11 @@ func (c *checker) hosts(doc *document, dcs map[string]*datacenterDoc, groups map
 		}
 		hasBalancer := false
 		for i, g := range h.Groups {
-			p := c.loc.item(m.At("groups"), i)
 			switch {
 			case slices.Contains(h.Groups[:i], g):
-				c.add(p, "host %s lists group %s twice", h.Name, g)
+				c.add(c.loc.item(m.At("groups"), i), "host %s lists group %s twice", h.Name, g)
 			case groups[g] == nil:
-				c.add(p, "%s", unknownName("group", g, groupNames, "groups"))
+				c.add(c.loc.item(m.At("groups"), i), "%s", unknownName("group", g, groupNames, "groups"))
 			case groups[g].LoadBalancer != nil:
 				hasBalancer = true
 			}
