@@ -52,8 +52,8 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 		if t, _, ok := a.text(v, owner, varHost...); ok {
 			address = t
 		}
-		host, port, err := splitAddress(address)
-		if err != nil || port != 0 {
+		host, port, addrErr := splitAddress(address)
+		if addrErr != nil || port != 0 {
 			a.errorf(h.at, "host %s: address %q is not a host name or IP address", h.name, address)
 		}
 		if t, at, ok := a.text(v, owner, varPort...); ok {
@@ -67,14 +67,15 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 			ssh.User = t
 		}
 		if t, at, ok := a.text(v, owner, varKeyFile...); ok && t != "" {
-			key := a.flagPath("", t, opts.Home)
-			if key == "" {
-				a.errorf(at, "ansible_ssh_private_key_file of host %s: %q cannot be expanded without a home directory", h.name, t)
+			keyFile, err := absPath(t, opts.Home)
+			if err != nil {
+				a.errorf(at, "private key file of host %s: %v", h.name, err)
 			}
-			ssh.IdentityFiles = append([]string{key}, slices.DeleteFunc(slices.Clone(base.IdentityFiles), func(f string) bool { return f == key })...)
+			others := slices.DeleteFunc(slices.Clone(base.IdentityFiles), func(f string) bool { return f == keyFile })
+			ssh.IdentityFiles = append([]string{keyFile}, others...)
 		}
 		key := joinAddress(host, ssh.Port)
-		if first, ok := addresses[key]; ok && err == nil {
+		if first, ok := addresses[key]; ok && addrErr == nil {
 			a.errorf(h.at, "hosts %s and %s both have address %s; illico needs one entry per server (drop one, or give each its own ansible_host)", first, h.name, key)
 		}
 		addresses[key] = h.name
@@ -253,19 +254,22 @@ func noDatacenterMessage(hosts []string, total int, opts AnsibleOptions) string 
 	return fmt.Sprintf("%s of %d %s no datacenter (%s): %s", plural(len(hosts), "host"), total, verb, list, how)
 }
 
-// flagPath makes a path given on the command line (or in a variable)
+// absPath makes a path given on the command line or in a variable
 // absolute: ~/ is the home directory, a relative path is relative to the
-// working directory. It reports and returns "" when it cannot.
-func (a *ansible) flagPath(flag, p, home string) string {
+// working directory, as for Ansible.
+func absPath(p, home string) (string, error) {
 	abs, err := resolvePath(p, "", home)
-	if err == nil && !filepath.IsAbs(abs) {
-		abs, err = filepath.Abs(abs)
-	}
 	if err != nil {
-		if flag != "" {
-			a.errorf(where{file: a.file}, "%s: %v", flag, err)
-		}
-		return ""
+		return "", err
+	}
+	return filepath.Abs(abs)
+}
+
+// flagPath is absPath for a flag, reporting what is wrong with it.
+func (a *ansible) flagPath(flag, p, home string) string {
+	abs, err := absPath(p, home)
+	if err != nil {
+		a.errorf(where{file: a.file}, "%s: %v", flag, err)
 	}
 	return abs
 }

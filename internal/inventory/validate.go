@@ -28,9 +28,7 @@ func (c *checker) validate(doc *document) {
 			c.name(d.Meta.At("site"), "site", d.Site)
 		}
 	}
-	lbs := map[string]*loadBalancerDoc{}
 	for _, l := range doc.LoadBalancers {
-		lbs[l.Name] = l
 		c.loadBalancer(l)
 	}
 	c.ssh(&doc.Defaults.SSH, "defaults.ssh")
@@ -46,8 +44,9 @@ func (c *checker) validate(doc *document) {
 			size[g]++
 		}
 	}
+	lbNames := keys(doc.LoadBalancers, func(l *loadBalancerDoc) string { return l.Name })
 	for _, g := range doc.Groups {
-		c.group(g, size[g.Name], keys(doc.LoadBalancers, func(l *loadBalancerDoc) string { return l.Name }))
+		c.group(g, size[g.Name], lbNames)
 	}
 
 	c.hosts(doc, dcs, groups)
@@ -194,7 +193,9 @@ func (c *checker) hosts(doc *document, dcs map[string]*datacenterDoc, groups map
 			}
 		}
 		switch {
-		case !m.Has("datacenter") && !notMapping():
+		case !m.Has("datacenter") && len(dcNames) == 0:
+			c.add(m.Pos(), "host %s has no datacenter, and none is declared under datacenters", h.Name)
+		case !m.Has("datacenter"):
 			c.add(m.Pos(), "host %s has no datacenter (declared under datacenters: %s)", h.Name, strings.Join(dcNames, ", "))
 		case dcs[h.Datacenter] == nil:
 			c.add(m.At("datacenter"), "%s", unknownName("datacenter", h.Datacenter, dcNames, "datacenters"))
