@@ -158,7 +158,14 @@ func (p *Pool) session(ctx context.Context, h *fleet.Host) (*ssh.Session, *conn,
 			return nil, nil, &fleet.Error{Kind: fleet.KindUnavailable,
 				Msg: fmt.Sprintf("open a session on %s (%s)", h.Name, h.SSHAddress()), Err: ctx.Err()}
 		}
-		c.client.Close()
+		var refused *ssh.OpenChannelError
+		if errors.As(err, &refused) {
+			// The server answered: the connection is fine, and so are the
+			// commands running on it (sshd's MaxSessions was reached).
+			return nil, nil, &fleet.Error{Kind: fleet.KindUnavailable,
+				Msg: fmt.Sprintf("open a session on %s (%s)", h.Name, h.SSHAddress()), Err: err}
+		}
+		p.forget(h, c)
 		if fresh || attempt > 0 {
 			return nil, nil, &fleet.Error{Kind: fleet.KindUnavailable,
 				Msg: fmt.Sprintf("open a session on %s (%s): connection lost", h.Name, h.SSHAddress()), Err: err}
@@ -282,7 +289,7 @@ func (gw *gateWriter) Write(b []byte) (int, error) {
 // client returns h's connection, dialling it if there is none or it died;
 // fresh says it was dialled for this call or one waiting alongside.
 func (p *Pool) client(ctx context.Context, h *fleet.Host) (*conn, bool, error) {
-	key := h.Name + "\x00" + h.SSH.User + "@" + h.SSHAddress()
+	key := poolKey(h)
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -314,6 +321,21 @@ func (p *Pool) client(ctx context.Context, h *fleet.Host) (*conn, bool, error) {
 		return nil, false, c.err
 	}
 	return c, fresh, nil
+}
+
+func poolKey(h *fleet.Host) string {
+	return h.Name + "\x00" + h.SSH.User + "@" + h.SSHAddress()
+}
+
+// forget closes a broken connection and drops it at once, so that the next
+// command dials again rather than find it before its watcher notices.
+func (p *Pool) forget(h *fleet.Host, c *conn) {
+	p.mu.Lock()
+	if key := poolKey(h); p.conns[key] == c {
+		delete(p.conns, key)
+	}
+	p.mu.Unlock()
+	c.client.Close()
 }
 
 // establish dials c and, once connected, watches it until it dies.

@@ -128,6 +128,44 @@ func TestConnectionReuse(t *testing.T) {
 	}
 }
 
+// TestSessionLimit runs more commands at once on one host than sshd's
+// MaxSessions (64 in internal/sshd): the refused ones fail alone, and the
+// shared connection keeps serving the others.
+func TestSessionLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 70 remote commands at once")
+	}
+	f := sshdtest.New(t)
+	h := f.Host("web-01", f.Start(t, nil))
+	d := &countingDialer{}
+	pool := newPool(t, sshx.Options{Dialer: d})
+	const n = 70
+	var wg sync.WaitGroup
+	var ok, refused atomic.Int64
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			_, err := pool.Run(t.Context(), h, "sleep 2", nil, nil)
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case strings.Contains(err.Error(), "open a session") && strings.Contains(err.Error(), "rejected"):
+				refused.Add(1)
+			default:
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if ok.Load() < 64 || d.n.Load() != 1 {
+		t.Errorf("%d ok, %d refused over %d connections; want at least 64 ok over 1", ok.Load(), refused.Load(), d.n.Load())
+	}
+}
+
 func TestRedialAfterRestart(t *testing.T) {
 	f := sshdtest.New(t)
 	s := f.Start(t, nil)
