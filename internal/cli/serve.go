@@ -68,6 +68,5 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("illico serving on http://"+srv.Addr(), "database", st.Dialect(), "inventory", cfg.Inventory)
-	return srv.Run(ctx)
+	return srv.Run(ctx) // logs "illico serving on http://ADDR" once it does
 }

@@ -85,7 +85,11 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return &fleet.Error{Kind: fleet.KindUnavailable, Msg: fmt.Sprintf("read the answer of %s", c.base.Redacted()), Err: err}
 	}
 	if resp.StatusCode >= 300 {
-		return decodeError(resp.StatusCode, data)
+		err := decodeError(resp.StatusCode, data)
+		if fleet.KindOf(err) == fleet.KindUnauthorized && c.token != "" {
+			return fleet.Errorf(fleet.KindUnauthorized, "%v (check %s)", err, EnvToken)
+		}
+		return err
 	}
 	if out == nil {
 		return nil

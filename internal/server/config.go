@@ -28,6 +28,7 @@ package server
 //	  format: text   # text or json
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -88,10 +89,13 @@ func LoadConfig(path string) (Config, error) {
 // ParseConfig is LoadConfig on the contents of file.
 func ParseConfig(file string, data []byte) (Config, error) {
 	c := Defaults()
-	if err := yamlx.Decode(file, data, &c); err != nil {
-		return Config{}, err
-	}
 	var ps yamlx.Problems
+	if err := yamlx.Decode(file, data, &c); err != nil {
+		if !errors.As(err, &ps) {
+			return Config{}, fmt.Errorf("decode config %s: %w", file, err)
+		}
+		return Config{}, &fleet.Error{Kind: fleet.KindInvalid, Err: &problemsError{head: "config " + file + " refused", problems: ps}}
+	}
 	if c.Meta.Has("listen") {
 		if err := CheckListen(c.Listen); err != nil {
 			ps.Add(file, c.Meta.At("listen"), "%v", err)
@@ -121,8 +125,8 @@ func ParseConfig(file string, data []byte) (Config, error) {
 			*p.val = filepath.Join(filepath.Dir(file), *p.val)
 		}
 	}
-	if err := ps.Err(); err != nil {
-		return Config{}, err
+	if len(ps) > 0 {
+		return Config{}, &fleet.Error{Kind: fleet.KindInvalid, Err: &problemsError{head: "config " + file + " refused", problems: ps}}
 	}
 	return c, nil
 }

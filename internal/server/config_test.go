@@ -88,7 +88,8 @@ func TestConfigProblems(t *testing.T) {
 					t.Errorf("error\n%s\ndoes not say\n%s", err, want)
 				}
 			}
-			if got := strings.Count(err.Error(), "\n") + 1; got != len(tc.want) {
+			// A head line, then one line per problem.
+			if got := strings.Count(err.Error(), "\n"); got != len(tc.want) {
 				t.Errorf("got %d problems, want %d:\n%s", got, len(tc.want), err)
 			}
 		})

@@ -141,6 +141,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.ln.Close()
 		return err
 	}
+	// Said once the admin token exists, so that whoever waits for this line
+	// finds the token file written.
+	s.log.Info("illico serving on http://"+s.Addr(), "database", s.store.Dialect(), "inventory", s.invPath)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	select {
@@ -187,10 +190,21 @@ func (s *Server) reload() (*loaded, error) {
 func refused(path string, err error) error {
 	var ps yamlx.Problems
 	if errors.As(err, &ps) {
-		return &fleet.Error{Kind: fleet.KindInvalid, Msg: fmt.Sprintf("inventory %s has %d problem(s)", path, len(ps)), Err: err}
+		return &fleet.Error{Kind: fleet.KindInvalid, Err: &problemsError{
+			head: fmt.Sprintf("inventory %s refused, %d problem(s)", path, len(ps)), problems: ps}}
 	}
 	return &fleet.Error{Kind: fleet.KindInvalid, Msg: "inventory " + path, Err: err}
 }
+
+// problemsError puts each problem of a file on a line of its own, under a
+// head line that says what was refused.
+type problemsError struct {
+	head     string
+	problems yamlx.Problems
+}
+
+func (e *problemsError) Error() string { return e.head + ":\n" + e.problems.Error() }
+func (e *problemsError) Unwrap() error { return e.problems }
 
 // firstToken creates an admin token when the store has none, shows it once
 // on out and writes it to file if set. The file is written inside the
