@@ -90,7 +90,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	// Ping before opening the readers: it sets WAL mode, which they rely on.
-	if err := w.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, w); err != nil {
 		w.Close()
 		return fleet.Errorf(fleet.KindUnavailable, "open database %s: %v", path, err)
 	}
@@ -102,6 +102,32 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	r.SetMaxOpenConns(4)
 	s.write, s.read = w, r
 	return nil
+}
+
+// pingSQLite opens the first connection. Switching a new file to WAL needs
+// it alone, and SQLite answers SQLITE_BUSY at once, without waiting, when
+// another process opens it at the same moment: so that is retried, a bounded
+// number of times.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	var err error
+	for attempt := range 50 {
+		if err = db.PingContext(ctx); err == nil || !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (or one of its
+// extended codes).
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 5
 }
 
 func (s *Store) openPostgres(ctx context.Context, dsn string) error {

@@ -87,9 +87,9 @@ func HashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// touchEvery is how stale last_used may get: recording every request would
-// make every read a write.
-const touchEvery = time.Minute
+// TouchInterval is how stale last_used may get: recording every request
+// would make every read a write.
+const TouchInterval = time.Minute
 
 func checkTokenName(name string) error {
 	switch {
@@ -236,7 +236,7 @@ func (d db) RevokeToken(ctx context.Context, id int64) (Token, error) {
 func (d db) TouchToken(ctx context.Context, id int64) error {
 	now := d.now()
 	_, err := d.q.ExecContext(ctx, "UPDATE api_tokens SET last_used = $1 WHERE id = $2 AND (last_used IS NULL OR last_used < $3)",
-		d.d.time(now), id, d.d.time(now.Add(-touchEvery)))
+		d.d.time(now), id, d.d.time(now.Add(-TouchInterval)))
 	if err != nil {
 		return fmt.Errorf("touch token %d: %w", id, err)
 	}
