@@ -32,6 +32,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "inventory", summary: "check, import and audit a fleet inventory", run: runInventory},
+		{name: "plan", summary: "check a maintenance plan and show its schedule", run: runPlan},
 		{name: "run", summary: "run a command on many hosts over SSH", run: runRun},
 		{name: "serve", summary: "run the control plane: API, dashboard, status page", run: runServe},
 		{name: "token", summary: "create, list and revoke API tokens on the daemon", run: runToken},

@@ -93,3 +93,28 @@ func Checks(inv *fleet.Inventory, h *fleet.Host) []fleet.Check {
 	}
 	return out
 }
+
+// Down runs the checks of every host at once (at most 32 at a time) and
+// returns the hosts whose checks fail, with the first failure as reason.
+func (c *Checker) Down(ctx context.Context, inv *fleet.Inventory, hosts []*fleet.Host) map[string]string {
+	type result struct {
+		host string
+		err  error
+	}
+	results := make(chan result, len(hosts))
+	sem := make(chan struct{}, 32)
+	for _, h := range hosts {
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results <- result{h.Name, c.Host(ctx, inv, h)}
+		}()
+	}
+	down := map[string]string{}
+	for range hosts {
+		if r := <-results; r.err != nil {
+			down[r.host] = "failing its checks (" + r.err.Error() + ")"
+		}
+	}
+	return down
+}

@@ -66,3 +66,22 @@ func TestChecksExpandPerHost(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+func TestDown(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer ok.Close()
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }))
+	defer bad.Close()
+	chk := func(url string) []fleet.Check {
+		return []fleet.Check{{Name: "site", Kind: fleet.CheckHTTP, URL: url, Status: 200, Timeout: time.Second}}
+	}
+	inv := &fleet.Inventory{Hosts: []*fleet.Host{
+		{Name: "up", Checks: chk(ok.URL)},
+		{Name: "down", Checks: chk(bad.URL)},
+		{Name: "unchecked"},
+	}}
+	got := NewChecker(http.DefaultClient).Down(context.Background(), inv, inv.Hosts)
+	if len(got) != 1 || !strings.Contains(got["down"], "answered 503") {
+		t.Fatalf("got %v", got)
+	}
+}

@@ -107,6 +107,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
+// ready reports whether Run has resumed the unfinished rollouts and takes
+// new ones.
+func (e *Engine) ready() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ctx != nil
+}
+
 // StartRequest asks for a rollout.
 type StartRequest struct {
 	PlanFile   string

@@ -8,7 +8,7 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 )
 
-func lab(n int) *fleet.Inventory {
+func twoDatacenters(n int) *fleet.Inventory {
 	inv, _ := pairs(n)
 	inv.Datacenters = []*fleet.Datacenter{{Name: "gra", Site: "gra"}, {Name: "sbg", Site: "sbg"}}
 	return inv
@@ -27,7 +27,7 @@ func describe(runs []fleet.HostRun) string {
 }
 
 func TestSchedule(t *testing.T) {
-	inv := lab(3)
+	inv := twoDatacenters(3)
 	tests := []struct {
 		name string
 		s    fleet.Strategy
@@ -54,7 +54,7 @@ func TestSchedule(t *testing.T) {
 }
 
 func TestEstimate(t *testing.T) {
-	inv := lab(4) // 4 pairs: at most one half of each pair at once
+	inv := twoDatacenters(4) // 4 pairs: at most one half of each pair at once
 	var hosts []string
 	for _, h := range inv.Hosts {
 		hosts = append(hosts, h.Name)

@@ -1,0 +1,237 @@
+package rollout
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/inventory"
+	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/lb"
+	"github.com/illico-dev/illico/internal/probe"
+	"github.com/illico-dev/illico/internal/sshx"
+	"github.com/illico-dev/illico/internal/store"
+)
+
+// startLab builds a lab for one test, or skips (fails in CI) where sshd or
+// HAProxy is missing.
+func startLab(t *testing.T, opts lab.Options) *lab.Lab {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test on a lab; runs without -short")
+	}
+	if err := lab.Available(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("a lab cannot run here: %v", err)
+		}
+		t.Skipf("a lab cannot run here: %v", err)
+	}
+	opts.Dir = t.TempDir()
+	l, err := lab.Up(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	return l
+}
+
+// traffic sends customer requests to every frontend until stopped and counts
+// the ones that fail.
+type traffic struct {
+	total, failed atomic.Int64
+	stop          chan struct{}
+	wg            sync.WaitGroup
+}
+
+func startTraffic(frontends map[string]string) *traffic {
+	tr := &traffic{stop: make(chan struct{})}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, url := range frontends {
+		tr.wg.Add(1)
+		go func() {
+			defer tr.wg.Done()
+			for {
+				select {
+				case <-tr.stop:
+					return
+				default:
+				}
+				resp, err := client.Get(url)
+				tr.total.Add(1)
+				if err != nil || resp.StatusCode != 200 {
+					tr.failed.Add(1)
+				}
+				if err == nil {
+					resp.Body.Close()
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+	return tr
+}
+
+func (tr *traffic) end() (total, failed int64) {
+	close(tr.stop)
+	tr.wg.Wait()
+	return tr.total.Load(), tr.failed.Load()
+}
+
+type rig struct {
+	engine *Engine
+	store  *store.Store
+	inv    *fleet.Inventory
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startEngine(t *testing.T, l *lab.Lab, db *store.Store) *rig {
+	t.Helper()
+	inv, err := inventory.Load(l.Info().Files.Inventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := sshx.NewPool(sshx.Options{Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	t.Cleanup(pool.Close)
+	checker := probe.NewChecker(&http.Client{})
+	e := NewEngine(Options{
+		Store:     db,
+		Remote:    pool,
+		Balancer:  func(name string) Balancer { return lb.New(inv.LoadBalancer(name)) },
+		Health:    checker,
+		Inventory: func() *fleet.Inventory { return inv },
+		Down:      func(ctx context.Context, hosts []*fleet.Host) map[string]string { return checker.Down(ctx, inv, hosts) },
+		Event:     func(_ context.Context, ev Event) { t.Log(ev.Message) },
+		Poll:      100 * time.Millisecond,
+		Tick:      500 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &rig{engine: e, store: db, inv: inv, cancel: cancel, done: make(chan struct{})}
+	go func() { _ = e.Run(ctx); close(r.done) }()
+	t.Cleanup(r.stop)
+	for e.ready() == false {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return r
+}
+
+func (r *rig) stop() {
+	r.cancel()
+	<-r.done
+}
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func startRollout(t *testing.T, r *rig, planFile string) *fleet.Rollout {
+	t.Helper()
+	src, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, err := r.engine.Start(t.Context(), StartRequest{PlanFile: planFile, PlanSource: string(src)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ro
+}
+
+func waitEnded(t *testing.T, db *store.Store, id string, within time.Duration) *fleet.Rollout {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		ro, err := db.Rollout(context.Background(), id)
+		if err == nil && ro.State.Ended() {
+			return ro
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ro, _ := db.Rollout(context.Background(), id)
+	t.Fatalf("rollout did not end within %s: %+v", within, ro)
+	return nil
+}
+
+func bootIDs(t *testing.T, l *lab.Lab) map[string]lab.HostStatus {
+	t.Helper()
+	out := map[string]lab.HostStatus{}
+	for _, s := range l.Status(context.Background()) {
+		out[s.Name] = s
+	}
+	return out
+}
+
+func TestRolloutPatchesEveryHostWithoutAFailedRequest(t *testing.T) {
+	l := startLab(t, lab.Options{Hosts: 6, RebootMin: time.Second, RebootMax: 2 * time.Second})
+	before := bootIDs(t, l)
+	tr := startTraffic(l.Info().Frontends)
+	r := startEngine(t, l, openStore(t))
+	ro := startRollout(t, r, "testdata/patch.yaml")
+	ro = waitEnded(t, r.store, ro.ID, 3*time.Minute)
+	total, failed := tr.end()
+	if ro.State != fleet.RolloutDone {
+		t.Fatalf("rollout ended %s: %s", ro.State, ro.Reason)
+	}
+	after := bootIDs(t, l)
+	for _, h := range ro.Hosts {
+		if h.State != fleet.HostDone {
+			t.Errorf("%s is %s: %s", h.Host, h.State, h.Error)
+		}
+		b, a := before[h.Host], after[h.Host]
+		if a.BootID == b.BootID || a.Running["openssl"] != "3.0.13" || a.Balancer != "UP" {
+			t.Errorf("%s: boot %s → %s, running %v, balancer %s", h.Host, b.BootID, a.BootID, a.Running, a.Balancer)
+		}
+	}
+	t.Logf("customer requests: %d, failed: %d", total, failed)
+	if failed != 0 || total == 0 {
+		t.Fatalf("%d of %d customer requests failed", failed, total)
+	}
+}
+
+func TestRolloutHaltsOnTheCanaryAndRollsItBack(t *testing.T) {
+	l := startLab(t, lab.Options{Hosts: 6, RebootMin: time.Second, RebootMax: 2 * time.Second})
+	before := bootIDs(t, l)
+	tr := startTraffic(l.Info().Frontends)
+	r := startEngine(t, l, openStore(t))
+	ro := startRollout(t, r, "testdata/bad.yaml")
+	ro = waitEnded(t, r.store, ro.ID, 3*time.Minute)
+	total, failed := tr.end()
+	if ro.State != fleet.RolloutHalted {
+		t.Fatalf("rollout ended %s: %s", ro.State, ro.Reason)
+	}
+	after := bootIDs(t, l)
+	for _, h := range ro.Hosts {
+		a, b := after[h.Host], before[h.Host]
+		switch {
+		case h.Canary:
+			if h.State != fleet.HostRolledBack || !h.Failed || a.Running["openssl"] != "3.0.11" || a.Balancer != "UP" {
+				t.Errorf("canary %s: %s (%s), running %v, balancer %s", h.Host, h.State, h.Error, a.Running, a.Balancer)
+			}
+		default:
+			if h.State != fleet.HostPending || a.BootID != b.BootID || a.Installed["openssl"] != "3.0.11" {
+				t.Errorf("%s was touched: %s, boot %s → %s, installed %v", h.Host, h.State, b.BootID, a.BootID, a.Installed)
+			}
+		}
+	}
+	t.Logf("customer requests: %d, failed: %d", total, failed)
+	if failed != 0 {
+		t.Errorf("%d of %d customer requests failed", failed, total)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
