@@ -22,6 +22,8 @@ type Store interface {
 	UpdateRollout(ctx context.Context, r *fleet.Rollout) error
 	SaveHostRun(ctx context.Context, rolloutID string, h fleet.HostRun) error
 	UnfinishedRollouts(ctx context.Context) ([]*fleet.Rollout, error)
+	Rollout(ctx context.Context, id string) (*fleet.Rollout, error)
+	Rollouts(ctx context.Context, limit int) ([]*fleet.Rollout, error)
 }
 
 // Event is one thing that happened in a rollout, for the operator.
@@ -121,12 +123,16 @@ type StartRequest struct {
 	PlanSource string
 	Selector   string
 	Urgent     bool
-	// DryRun returns the rollout as it would start, and starts nothing.
-	DryRun bool
 }
 
-// Start creates a rollout and starts it.
-func (e *Engine) Start(ctx context.Context, req StartRequest) (*fleet.Rollout, error) {
+// request is a StartRequest read against the inventory in force.
+type request struct {
+	plan            *fleet.Plan
+	inv             *fleet.Inventory
+	hosts, canaries []*fleet.Host
+}
+
+func (e *Engine) prepare(req StartRequest) (*request, error) {
 	p, err := plan.Parse(req.PlanFile, []byte(req.PlanSource))
 	if err != nil {
 		return nil, &fleet.Error{Kind: fleet.KindInvalid, Msg: "the plan has problems", Err: err}
@@ -146,15 +152,40 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*fleet.Rollout, e
 			return nil, &fleet.Error{Kind: fleet.KindInvalid, Msg: "select canary hosts", Err: err}
 		}
 	}
+	return &request{plan: p, inv: inv, hosts: hosts, canaries: canaries}, nil
+}
+
+// Preview says what a rollout would do on the fleet as it stands now, its
+// down hosts counted, and starts nothing.
+func (e *Engine) Preview(ctx context.Context, req StartRequest) (*fleet.Plan, Preview, error) {
+	r, err := e.prepare(req)
+	if err != nil {
+		return nil, Preview{}, err
+	}
+	var down map[string]string
+	if e.opts.Down != nil {
+		names := make([]string, len(r.hosts))
+		for i, h := range r.hosts {
+			names[i] = h.Name
+		}
+		down = e.opts.Down(ctx, topologyHosts(r.inv, NewTopology(r.inv, names), names))
+	}
+	return r.plan, NewPreview(r.inv, r.plan, r.hosts, r.canaries, down), nil
+}
+
+// Start creates a rollout and starts it.
+func (e *Engine) Start(ctx context.Context, req StartRequest) (*fleet.Rollout, error) {
+	prep, err := e.prepare(req)
+	if err != nil {
+		return nil, err
+	}
+	p := prep.plan
 	now := e.opts.Now().UTC()
 	r := &fleet.Rollout{
 		ID: newID(now), Plan: p, PlanSource: req.PlanSource, PlanFile: req.PlanFile,
 		Selector: req.Selector, Urgent: req.Urgent, State: fleet.RolloutRunning,
 		Reason: "started", CreatedAt: now, UpdatedAt: now,
-		Hosts: Schedule(inv, p.Strategy, hosts, canaries),
-	}
-	if req.DryRun {
-		return r, nil
+		Hosts: Schedule(prep.inv, p.Strategy, prep.hosts, prep.canaries),
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -187,18 +218,89 @@ func newID(now time.Time) string {
 	return now.Format("20060102-150405") + "-" + hex.EncodeToString(b)
 }
 
-// Get returns a copy of a running rollout, or nil if the engine does not run
-// it (it ended, or never was).
-func (e *Engine) Get(id string) *fleet.Rollout {
+// Progress is a rollout as the operator sees it now.
+type Progress struct {
+	*fleet.Rollout
+	// ETA is how much longer the rollout should take; Finishes is false
+	// when it cannot finish as the fleet stands (hosts wait on budgets
+	// nothing will free). Both are zero once it ended.
+	ETA      time.Duration
+	Finishes bool
+	// PerHost is the time a host takes in maintenance: measured on the
+	// hosts done so far, guessed from the steps before.
+	PerHost time.Duration
+	// Waiting says why each waiting host waits.
+	Waiting map[string]string
+}
+
+// Progress returns a rollout with its ETA: a running one from the engine,
+// an ended one from the store.
+func (e *Engine) Progress(ctx context.Context, id string) (Progress, error) {
 	e.mu.Lock()
-	r := e.runs[id]
+	ru := e.runs[id]
 	e.mu.Unlock()
-	if r == nil {
-		return nil
+	if ru == nil {
+		r, err := e.opts.Store.Rollout(ctx, id)
+		if err != nil {
+			return Progress{}, err
+		}
+		return Progress{Rollout: r, Finishes: true}, nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return snapshot(r.r)
+	ru.mu.Lock()
+	r := snapshot(ru.r)
+	waiting := maps.Clone(ru.waiting)
+	ru.mu.Unlock()
+	now := e.opts.Now()
+	pr := Progress{Rollout: r, Waiting: waiting, PerHost: GuessPerHost(r.Plan.Steps)}
+	var total time.Duration
+	var n int
+	elapsed := map[string]time.Duration{}
+	for _, h := range r.Hosts {
+		switch {
+		case h.State == fleet.HostDone && !h.EndedAt.IsZero():
+			total += h.EndedAt.Sub(h.StartedAt)
+			n++
+		case h.State.Active():
+			elapsed[h.Host] = now.Sub(h.StartedAt)
+		}
+	}
+	if n > 0 {
+		pr.PerHost = total / time.Duration(n)
+	}
+	names := make([]string, len(r.Hosts))
+	for i, h := range r.Hosts {
+		names[i] = h.Host
+	}
+	inv := e.opts.Inventory()
+	in := Input{
+		State: r.State, Hosts: r.Hosts, WindowOpen: true,
+		Ordered:     r.Plan.Strategy.Order == fleet.OrderDatacenter,
+		MaxParallel: MaxParallel(r.Plan.Strategy, len(r.Hosts)),
+		MaxFailures: MaxFailures(r.Plan.Strategy, len(r.Hosts)),
+		RollbackAll: r.Plan.Strategy.RollbackAll,
+		Down:        ru.lastDown(),
+	}
+	pr.ETA, pr.Finishes = Estimate(NewTopology(inv, names), in, pr.PerHost, elapsed)
+	return pr, nil
+}
+
+// List returns the most recent rollouts, the running ones as the engine
+// knows them.
+func (e *Engine) List(ctx context.Context, limit int) ([]*fleet.Rollout, error) {
+	list, err := e.opts.Store.Rollouts(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, r := range list {
+		if ru := e.runs[r.ID]; ru != nil {
+			ru.mu.Lock()
+			list[i] = snapshot(ru.r)
+			ru.mu.Unlock()
+		}
+	}
+	return list, nil
 }
 
 // Command is an operator's order to a running rollout.
@@ -277,9 +379,16 @@ type run struct {
 	results  chan fleet.HostRun
 	done     chan struct{}
 
-	mu      sync.Mutex // guards r
+	mu      sync.Mutex // guards r, waiting and down
 	r       *fleet.Rollout
 	waiting map[string]string
+	down    map[string]string
+}
+
+func (ru *run) lastDown() map[string]string {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	return ru.down
 }
 
 func (ru *run) overlap(other *fleet.Rollout) string {
@@ -351,6 +460,7 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
+	ru.down = down
 	r := ru.r
 	now := e.opts.Now().UTC()
 	in := Input{

@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -41,7 +42,7 @@ type Config struct {
 	// AuthorizedKeys is the path of an authorized_keys file, used for every user.
 	AuthorizedKeys string
 	// Env is set in every session (sshd_config SetEnv). It overrides what
-	// sshd itself sets, PATH included.
+	// sshd itself sets, PATH included. HOME defaults to Dir/home.
 	Env map[string]string
 }
 
@@ -119,6 +120,19 @@ func Start(cfg Config) (*Server, error) {
 		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 			return nil, fmt.Errorf("sshd privilege separation directory: %w", err)
 		}
+	}
+	// Each server's sessions get a home of their own, as a separate host
+	// would: the login shell then reads no startup file of this machine's
+	// user, whose work (a pyenv rehash under a lock, say) would slow every
+	// session and make hundreds at once wait on each other.
+	if _, ok := cfg.Env["HOME"]; !ok {
+		home := filepath.Join(cfg.Dir, "home")
+		if err := os.MkdirAll(home, 0o755); err != nil {
+			return nil, fmt.Errorf("sshd home directory: %w", err)
+		}
+		env := map[string]string{"HOME": home}
+		maps.Copy(env, cfg.Env)
+		cfg.Env = env
 	}
 	major, minor := version(bin)
 	confPath := filepath.Join(cfg.Dir, "sshd_config")
