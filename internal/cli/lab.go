@@ -79,6 +79,9 @@ func (f *labFlags) options() (lab.Options, error) {
 	if f.dir == "" {
 		return lab.Options{}, usageErrorf("lab: --dir is required")
 	}
+	if f.hosts == 0 {
+		return lab.Options{}, usageErrorf("lab: --hosts must be at least 1")
+	}
 	dir, err := filepath.Abs(f.dir)
 	if err != nil {
 		return lab.Options{}, err

@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ import (
 
 // illicoBin is the illico binary that TestMain builds for the tests of the
 // command-line path, or why it could not.
-var illicoBin, illicoBinErr = "", errors.New("not built in -short mode")
+var illicoBin, errIllicoBin = "", errors.New("not built in -short mode")
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -40,9 +41,9 @@ func TestMain(m *testing.M) {
 		cmd := exec.Command("go", "build", "-o", illicoBin, "./cmd/illico")
 		cmd.Dir = filepath.Join("..", "..")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			illicoBinErr = fmt.Errorf("go build ./cmd/illico: %v: %s", err, out)
+			errIllicoBin = fmt.Errorf("go build ./cmd/illico: %v: %s", err, out)
 		} else {
-			illicoBinErr = nil
+			errIllicoBin = nil
 		}
 	}
 	code := m.Run()
@@ -496,6 +497,41 @@ func TestLabEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("every host rebooted at once comes back", func(t *testing.T) {
+		before := map[string]string{}
+		for _, s := range l.Status(context.Background()) {
+			before[s.Name] = s.BootID
+		}
+		var wg sync.WaitGroup
+		for _, h := range info.Hosts {
+			wg.Go(func() {
+				c, err := sshClient(t, info, h.Name, 5*time.Second)
+				if err != nil {
+					t.Errorf("ssh %s: %v", h.Name, err)
+					return
+				}
+				defer c.Close()
+				s, err := c.NewSession()
+				if err != nil {
+					t.Errorf("ssh %s: %v", h.Name, err)
+					return
+				}
+				if out, err := s.CombinedOutput("lab-reboot"); err != nil {
+					t.Errorf("lab-reboot on %s: %v: %s", h.Name, err, out)
+				}
+			})
+		}
+		wg.Wait()
+		eventually(t, 15*time.Second, "every host back with a new boot id", func() bool {
+			for _, s := range l.Status(context.Background()) {
+				if s.State != StateUp || s.BootID == before[s.Name] {
+					return false
+				}
+			}
+			return true
+		})
+	})
+
 	t.Run("a second lab in the same directory is refused", func(t *testing.T) {
 		_, err := Up(context.Background(), Options{Dir: info.Dir, Hosts: 2, Logger: testLogger(t)})
 		if fleet.KindOf(err) != fleet.KindConflict {
@@ -588,8 +624,8 @@ func TestDownAfterSupervisorKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end lab test; skipped in -short mode")
 	}
-	if illicoBinErr != nil {
-		t.Fatal(illicoBinErr)
+	if errIllicoBin != nil {
+		t.Fatal(errIllicoBin)
 	}
 	dir := t.TempDir()
 	illico := func(args ...string) (string, int) {
