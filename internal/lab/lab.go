@@ -55,7 +55,6 @@ type Lab struct {
 	stopOnce  sync.Once
 	closeOnce sync.Once
 	done      chan struct{}
-	closeErr  error
 }
 
 // Available says why a lab cannot run here: sshd or HAProxy missing.
@@ -569,7 +568,7 @@ func (l *Lab) Close() error {
 		}
 		close(l.done)
 	})
-	return l.closeErr
+	return nil
 }
 
 // lockDir takes DIR/run/lab.lock for the lab's lifetime: the kernel drops it
