@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 
@@ -18,9 +19,11 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	storeErrors *prometheus.CounterVec
 	reloads     *prometheus.CounterVec
+	hostRuns    *prometheus.CounterVec
+	rolloutsEnd *prometheus.CounterVec
 }
 
-func newMetrics(version string, inv func() *fleet.Inventory) (*metrics, error) {
+func newMetrics(version string, inv func() *fleet.Inventory, rollouts func(context.Context) (map[fleet.RolloutState]int, error)) (*metrics, error) {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -40,6 +43,14 @@ func newMetrics(version string, inv func() *fleet.Inventory) (*metrics, error) {
 			Name: "illico_inventory_reloads_total",
 			Help: "Inventory reloads, by result (ok or refused).",
 		}, []string{"result"}),
+		hostRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "illico_rollout_host_runs_total",
+			Help: "Hosts of rollouts that started their maintenance or ended it, by event (started, done, failed, rolled_back, stuck).",
+		}, []string{"event"}),
+		rolloutsEnd: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "illico_rollouts_ended_total",
+			Help: "Rollouts that ended, by final state (done, halted, rolled_back, aborted).",
+		}, []string{"state"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "illico_build_info",
@@ -52,7 +63,8 @@ func newMetrics(version string, inv func() *fleet.Inventory) (*metrics, error) {
 			func() float64 { return float64(count(inv())) })
 	}
 	for _, c := range []prometheus.Collector{
-		m.requests, m.duration, m.storeErrors, m.reloads, build,
+		m.requests, m.duration, m.storeErrors, m.reloads, m.hostRuns, m.rolloutsEnd, build,
+		newStateCollector(rollouts),
 		gauge("illico_inventory_hosts", "Hosts in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Hosts) }),
 		gauge("illico_inventory_groups", "Groups in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Groups) }),
 		gauge("illico_inventory_datacenters", "Datacenters in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Datacenters) }),
@@ -67,6 +79,12 @@ func newMetrics(version string, inv func() *fleet.Inventory) (*metrics, error) {
 	// Both results exist from the start, so that rate() sees the first one.
 	for _, result := range []string{"ok", "refused"} {
 		m.reloads.WithLabelValues(result)
+	}
+	for _, event := range hostRunEvents {
+		m.hostRuns.WithLabelValues(event)
+	}
+	for _, state := range endStates {
+		m.rolloutsEnd.WithLabelValues(string(state))
 	}
 	return m, nil
 }

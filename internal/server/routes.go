@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -25,6 +26,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/hosts/{name}", s.authorize(store.RoleReader, s.getHost))
 	mux.Handle("GET /api/v1/groups", s.authorize(store.RoleReader, s.listGroups))
 	mux.Handle("GET /api/v1/groups/{name}", s.authorize(store.RoleReader, s.getGroup))
+
+	mux.Handle("POST /api/v1/rollouts", s.authorize(store.RoleOperator, s.startRollout))
+	mux.Handle("GET /api/v1/rollouts", s.authorize(store.RoleReader, s.listRollouts))
+	mux.Handle("GET /api/v1/rollouts/{id}", s.authorize(store.RoleReader, s.getRollout))
+	mux.Handle("POST /api/v1/rollouts/{id}/pause", s.authorize(store.RoleOperator, s.orderRollout(rollout.Pause)))
+	mux.Handle("POST /api/v1/rollouts/{id}/resume", s.authorize(store.RoleOperator, s.orderRollout(rollout.Resume)))
+	mux.Handle("POST /api/v1/rollouts/{id}/abort", s.authorize(store.RoleOperator, s.orderRollout(rollout.Abort)))
+	mux.Handle("GET /api/v1/rollouts/{id}/events", s.authorize(store.RoleReader, s.rolloutEvents))
 
 	mux.Handle("GET /api/v1/tokens", s.authorize(store.RoleAdmin, s.listTokens))
 	mux.Handle("POST /api/v1/tokens", s.authorize(store.RoleAdmin, s.createToken))

@@ -1,8 +1,9 @@
 // Package server is illico's daemon, `illico serve`: the HTTP API over the
 // store and the loaded inventory, with token authentication, Prometheus
-// metrics and structured access logs. A Server is a value: New builds it and
-// listens, Run serves until its context ends, and a test can run the whole
-// daemon in-process on 127.0.0.1:0.
+// metrics and structured access logs, and the rollout engine that rolls
+// plans through the fleet. A Server is a value: New builds it and listens,
+// Run serves until its context ends, and a test can run the whole daemon
+// in-process on 127.0.0.1:0.
 package server
 
 import (
@@ -22,6 +23,9 @@ import (
 
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/inventory"
+	"github.com/illico-dev/illico/internal/probe"
+	"github.com/illico-dev/illico/internal/rollout"
+	"github.com/illico-dev/illico/internal/sshx"
 	"github.com/illico-dev/illico/internal/store"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
@@ -48,6 +52,11 @@ type Options struct {
 	// ShutdownTimeout bounds how long Run waits for requests in flight
 	// once its context ends; 10s by default.
 	ShutdownTimeout time.Duration
+	// Getenv reads SSH_AUTH_SOCK for hosts that log in with the agent; nil
+	// is an empty environment.
+	Getenv func(string) string
+	// HTTPClient runs the hosts' HTTP health checks; nil is a new client.
+	HTTPClient *http.Client
 }
 
 // Server is the daemon.
@@ -66,6 +75,14 @@ type Server struct {
 
 	inv      atomic.Pointer[loaded]
 	reloadMu sync.Mutex
+
+	engine *rollout.Engine
+	pool   *sshx.Pool
+	// events wakes the rollout event streams when an event is recorded;
+	// stopping is closed when the HTTP server begins to shut down, to end
+	// them.
+	events   *hub
+	stopping chan struct{}
 }
 
 // loaded is an inventory and when it was read.
@@ -105,7 +122,7 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.inv.Store(&loaded{inv: inv, at: s.now()})
-	if s.metrics, err = newMetrics(opts.Version, s.inventory); err != nil {
+	if s.metrics, err = newMetrics(opts.Version, s.inventory, s.rolloutStates); err != nil {
 		return nil, err
 	}
 
@@ -125,30 +142,68 @@ func New(opts Options) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	s.events, s.stopping = newHub(), make(chan struct{})
+	s.http.RegisterOnShutdown(func() { close(s.stopping) })
+	s.pool = sshx.NewPool(sshx.Options{Getenv: opts.Getenv, Logger: s.log})
+	httpClient := opts.HTTPClient
+	if httpClient == nil {
+		httpClient = &http.Client{}
+	}
+	checker := probe.NewChecker(httpClient)
+	s.engine = rollout.NewEngine(rollout.Options{
+		Store:     s.store,
+		Remote:    s.pool,
+		Balancer:  s.balancer,
+		Health:    checker,
+		Inventory: s.inventory,
+		Down: func(ctx context.Context, hosts []*fleet.Host) map[string]string {
+			return checker.Down(ctx, s.inventory(), hosts)
+		},
+		Event:  s.recordEvent,
+		Logger: s.log,
+		Now:    s.now,
+	})
 	return s, nil
 }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Run creates the first admin token if the store has no token yet, then
-// serves until ctx ends; then it stops taking requests and waits for those in
-// flight, at most the shutdown timeout.
+// Run creates the first admin token if the store has no token yet, resumes
+// the unfinished rollouts, then serves until ctx ends; then it stops taking
+// requests, waits for those in flight (at most the shutdown timeout) and for
+// the rollouts to leave every host where it stands.
 func (s *Server) Run(ctx context.Context) error {
+	defer s.pool.Close()
 	// Here rather than in New, once listening worked: a daemon that cannot
 	// start must not use up the one showing of the admin token.
 	if err := s.firstToken(ctx, s.tokenFile, s.tokenOut); err != nil {
 		s.ln.Close()
 		return err
 	}
+	engineCtx, stopEngine := context.WithCancel(ctx)
+	defer stopEngine()
+	enginec := make(chan error, 1)
+	go func() { enginec <- s.engine.Run(engineCtx) }()
 	// Said once the admin token exists, so that whoever waits for this line
 	// finds the token file written.
 	s.log.Info("illico serving on http://"+s.Addr(), "database", s.store.Dialect(), "inventory", s.invPath)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
+	var failed error
 	select {
 	case err := <-errc:
+		stopEngine()
+		<-enginec
 		return fmt.Errorf("serve: %w", err)
+	case err := <-enginec:
+		enginec <- err
+		// The engine returns early only when it cannot read the rollouts
+		// to resume; a daemon that cannot run rollouts must not pretend.
+		if err != nil {
+			failed = fmt.Errorf("rollouts: %w", err)
+			s.log.Error("cannot run rollouts; stopping", "err", err)
+		}
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down", "timeout", s.shutdown)
@@ -158,9 +213,11 @@ func (s *Server) Run(ctx context.Context) error {
 	<-errc // http.ErrServerClosed, once Shutdown began
 	if err != nil {
 		s.http.Close()
-		return fmt.Errorf("shut down: requests still running after %s were cut off", s.shutdown)
+		err = fmt.Errorf("shut down: requests still running after %s were cut off", s.shutdown)
 	}
-	return nil
+	stopEngine()
+	<-enginec
+	return errors.Join(failed, err)
 }
 
 // inventory is the inventory in force.
