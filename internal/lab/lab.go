@@ -270,12 +270,8 @@ func (l *Lab) startSSH(port int) func(h *host) (process, error) {
 				"ILLICO_LAB_HOST": h.spec.Name,
 				"ILLICO_LAB_DIR":  l.dir,
 				"PATH":            strings.TrimPrefix(path, "PATH="),
-				// bash run by sshd reads ~/.bashrc even for a single command,
-				// unless it thinks it is nested. The simulated hosts are not
-				// the lab machine: its user's rc files (a pyenv rehash that
-				// waits a minute on a lock left by a killed session) must not
-				// slow or break every command a rollout runs.
-				"SHLVL": "1",
+				// HOME is the host's own (sshd.Start's default): the lab
+				// machine's rc files stay out of the hosts' sessions.
 			},
 		})
 		if err != nil {
