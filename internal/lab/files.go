@@ -66,6 +66,7 @@ type Files struct {
 	Repo       string `json:"repo"`
 	Log        string `json:"log"`
 	Bin        string `json:"bin"`
+	Plans      string `json:"plans"`
 }
 
 func filesIn(dir string) Files {
@@ -77,6 +78,7 @@ func filesIn(dir string) Files {
 		Repo:       filepath.Join(dir, "repo"),
 		Log:        filepath.Join(dir, "lab.log"),
 		Bin:        filepath.Join(dir, "bin"),
+		Plans:      filepath.Join(dir, "plans"),
 	}
 }
 
@@ -139,6 +141,30 @@ func writeScripts(dir, control string) error {
 			return fmt.Errorf("script %s: %w", e.Name(), err)
 		}
 		if err := writeFileAtomic(filepath.Join(bin, e.Name()), b.Bytes(), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+//go:embed plans
+var planFS embed.FS
+
+// writePlans writes the lab's ready plans into DIR/plans.
+func writePlans(dir string) error {
+	ents, err := planFS.ReadDir("plans")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "plans"), 0o755); err != nil {
+		return err
+	}
+	for _, e := range ents {
+		text, err := planFS.ReadFile("plans/" + e.Name())
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(dir, "plans", e.Name()), text, 0o644); err != nil {
 			return err
 		}
 	}

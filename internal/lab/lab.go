@@ -190,6 +190,9 @@ func (l *Lab) start(ctx context.Context) error {
 	if err := writeFileAtomic(files.Repo, repoFile(l.w.repo), 0o644); err != nil {
 		return err
 	}
+	if err := writePlans(dir); err != nil {
+		return fmt.Errorf("lab plans: %w", err)
+	}
 	if err := writeScripts(dir, control); err != nil {
 		return fmt.Errorf("write host commands: %w", err)
 	}

@@ -144,6 +144,10 @@ func (d *decoder) syntax(err error) {
 	if errors.As(err, &te) {
 		msg = strings.Join(te.Errors, "; ")
 	}
+	if strings.Contains(msg, "mapping values are not allowed") {
+		// The usual cause: a command or a sentence with ": " in it.
+		msg += ` (a value that holds ": " must be quoted)`
+	}
 	if m := lineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		d.problems.Add(d.file, Pos{Line: line}, "%s", m[2])

@@ -224,3 +224,11 @@ func TestScalarDecoder(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestColonHint(t *testing.T) {
+	var d doc
+	err := Decode("f.yaml", []byte("title: grep -q 'Installed: 1'\n"), &d)
+	if err == nil || err.Error() != `f.yaml: mapping values are not allowed in this context (a value that holds ": " must be quoted)` {
+		t.Fatalf("got %v", err)
+	}
+}
