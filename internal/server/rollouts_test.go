@@ -1,0 +1,588 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/server/servertest"
+)
+
+func sqlite(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "illico.db") }
+
+// laterPlan is a plan whose window opens in three days: its rollouts run
+// and wait, touching no host, for as long as a test needs.
+func laterPlan() string {
+	day := strings.ToLower(time.Now().UTC().AddDate(0, 0, 3).Weekday().String()[:3])
+	return `name: Later
+steps:
+  - run: "true"
+strategy:
+  max_parallel: 1
+window:
+  days: [` + day + `]
+  hours: 09:00-10:00
+`
+}
+
+// startLater starts a rollout of laterPlan on the test inventory and waits
+// until the engine has looked at it once (every host waits).
+func startLater(t testing.TB, d *servertest.Daemon, token string) api.Rollout {
+	t.Helper()
+	a := call(t, d, "POST", "/api/v1/rollouts", token, api.StartRollout{PlanFile: "later.yaml", Plan: laterPlan()})
+	if a.status != http.StatusCreated {
+		t.Fatalf("start: %d %s", a.status, a.body)
+	}
+	var ro api.Rollout
+	a.decode(t, &ro)
+	return waitRollout(t, d, token, ro.ID, 10*time.Second, func(ro api.Rollout) bool { return len(ro.Waiting) == len(ro.Hosts) })
+}
+
+// waitRollout polls a rollout until cond holds.
+func waitRollout(t testing.TB, d *servertest.Daemon, token, id string, within time.Duration, cond func(api.Rollout) bool) api.Rollout {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var ro api.Rollout
+	for time.Now().Before(deadline) {
+		a := call(t, d, "GET", "/api/v1/rollouts/"+id, token, nil)
+		if a.status != http.StatusOK {
+			t.Fatalf("get rollout %s: %d %s", id, a.status, a.body)
+		}
+		ro = api.Rollout{}
+		a.decode(t, &ro)
+		if cond(ro) {
+			return ro
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("rollout %s: condition not met within %s; it is %s (%s), hosts %+v", id, within, ro.State, ro.Reason, ro.Hosts)
+	return ro
+}
+
+func TestRolloutRoutesNeedTheirRole(t *testing.T) {
+	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t)})
+	reader := createToken(t, d, d.AdminToken, "grafana", "reader").Secret
+	operator := createToken(t, d, d.AdminToken, "ci", "operator").Secret
+	ro := startLater(t, d, operator)
+	dry := api.StartRollout{Plan: laterPlan(), DryRun: true}
+	for _, tc := range []struct {
+		name         string
+		method, path string
+		token        string
+		body         any
+		want         int
+	}{
+		{"list without a token", "GET", "/api/v1/rollouts", "", nil, 401},
+		{"get without a token", "GET", "/api/v1/rollouts/" + ro.ID, "", nil, 401},
+		{"events without a token", "GET", "/api/v1/rollouts/" + ro.ID + "/events", "", nil, 401},
+		{"start without a token", "POST", "/api/v1/rollouts", "", dry, 401},
+		{"pause without a token", "POST", "/api/v1/rollouts/" + ro.ID + "/pause", "", nil, 401},
+		{"reader lists", "GET", "/api/v1/rollouts", reader, nil, 200},
+		{"reader gets", "GET", "/api/v1/rollouts/" + ro.ID, reader, nil, 200},
+		{"reader reads events", "GET", "/api/v1/rollouts/" + ro.ID + "/events", reader, nil, 200},
+		{"reader cannot start", "POST", "/api/v1/rollouts", reader, dry, 403},
+		{"reader cannot pause", "POST", "/api/v1/rollouts/" + ro.ID + "/pause", reader, nil, 403},
+		{"reader cannot resume", "POST", "/api/v1/rollouts/" + ro.ID + "/resume", reader, nil, 403},
+		{"reader cannot abort", "POST", "/api/v1/rollouts/" + ro.ID + "/abort", reader, nil, 403},
+		{"operator previews", "POST", "/api/v1/rollouts", operator, dry, 200},
+		{"operator pauses", "POST", "/api/v1/rollouts/" + ro.ID + "/pause", operator, nil, 200},
+		{"operator resumes", "POST", "/api/v1/rollouts/" + ro.ID + "/resume", operator, nil, 200},
+		{"operator aborts", "POST", "/api/v1/rollouts/" + ro.ID + "/abort", operator, nil, 200},
+		{"reader asks for an unknown rollout", "GET", "/api/v1/rollouts/nope", reader, nil, 404},
+		{"unknown order", "POST", "/api/v1/rollouts/" + ro.ID + "/restart", operator, nil, 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := call(t, d, tc.method, tc.path, tc.token, tc.body)
+			if a.status != tc.want {
+				t.Fatalf("got %d %s, want %d", a.status, a.body, tc.want)
+			}
+			if tc.want >= 400 && a.apiError(t).Message == "" {
+				t.Errorf("error without a message: %s", a.body)
+			}
+		})
+	}
+}
+
+func TestRolloutRefusesBadRequests(t *testing.T) {
+	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t)})
+	broken := "name: Broken\nsteps:\n  - dran\nstrategy:\n  max_paralel: 2\n"
+	for _, tc := range []struct {
+		name     string
+		body     any
+		says     string
+		problems []string
+	}{
+		{"plan problems", api.StartRollout{PlanFile: "broken.yaml", Plan: broken}, "the plan has problems",
+			[]string{`broken.yaml:3:5: unknown step "dran" (did you mean "drain"?)`, `broken.yaml:5:3: unknown key "max_paralel" (did you mean "max_parallel"?)`}},
+		{"plan problems in a dry run", api.StartRollout{PlanFile: "broken.yaml", Plan: broken, DryRun: true}, "the plan has problems",
+			[]string{`broken.yaml:3:5: unknown step "dran" (did you mean "drain"?)`, `broken.yaml:5:3: unknown key "max_paralel" (did you mean "max_parallel"?)`}},
+		{"unnamed plan file", api.StartRollout{Plan: broken}, "plan.yaml:3:5: unknown step", nil},
+		{"empty plan", api.StartRollout{PlanFile: "x.yaml"}, "plan is empty", nil},
+		{"selector of no host", api.StartRollout{Plan: laterPlan(), Limit: "datacenter=nowhere"}, "select hosts", nil},
+		{"empty selection", api.StartRollout{Plan: laterPlan(), Limit: "db-01,&web-01"}, "select hosts", nil},
+		{"unknown field", `{"plan": "x", "dryrun": true}`, `unknown field "dryrun"`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, tc.body)
+			if a.status != http.StatusBadRequest {
+				t.Fatalf("got %d %s, want 400", a.status, a.body)
+			}
+			e := a.apiError(t)
+			if e.Kind != "invalid" || !strings.Contains(e.Message, tc.says) {
+				t.Errorf("got %s %q, want invalid saying %q", e.Kind, e.Message, tc.says)
+			}
+			if tc.problems != nil && !slices.Equal(e.Problems, tc.problems) {
+				t.Errorf("problems %q, want %q", e.Problems, tc.problems)
+			}
+		})
+	}
+	var list api.Rollouts
+	call(t, d, "GET", "/api/v1/rollouts", d.AdminToken, nil).decode(t, &list)
+	if len(list.Rollouts) != 0 {
+		t.Errorf("refused requests left rollouts: %+v", list.Rollouts)
+	}
+}
+
+func TestRolloutDryRun(t *testing.T) {
+	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t)})
+	plan := "name: Patch\nsteps:\n  - drain\n  - reboot\n  - undrain\nstrategy:\n  canary: 1\n  max_parallel: 2\n"
+	a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, api.StartRollout{Plan: plan, DryRun: true})
+	if a.status != http.StatusOK {
+		t.Fatalf("dry run: %d %s", a.status, a.body)
+	}
+	var pv api.Preview
+	a.decode(t, &pv)
+	if pv.Plan != "Patch" || len(pv.Hosts) != 4 || !pv.Hosts[0].Canary || pv.Hosts[0].Wave != 1 || pv.Hosts[1].Canary {
+		t.Errorf("preview hosts: %+v", pv)
+	}
+	if pv.MaxParallel != 2 || !pv.Finishes || pv.EstimateSeconds <= pv.PerHostSeconds || pv.PerHostSeconds <= 0 {
+		t.Errorf("preview: %+v", pv)
+	}
+	budgets := map[string]int{}
+	for _, g := range pv.Groups {
+		budgets[g.Name] = g.Allowed
+	}
+	if budgets["web-01"] != 1 || budgets["db-01"] != 1 {
+		t.Errorf("budgets %+v", pv.Groups)
+	}
+	// Only the canary may start at once; the others say why they wait.
+	if len(pv.Waiting) != 3 || !strings.Contains(pv.Waiting[pv.Hosts[1].Host], "canaries go first") {
+		t.Errorf("waiting %v", pv.Waiting)
+	}
+	var list api.Rollouts
+	call(t, d, "GET", "/api/v1/rollouts", d.AdminToken, nil).decode(t, &list)
+	if len(list.Rollouts) != 0 {
+		t.Errorf("a dry run started a rollout: %+v", list.Rollouts)
+	}
+}
+
+func TestRolloutOrders(t *testing.T) {
+	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t)})
+	op := createToken(t, d, d.AdminToken, "ci", "operator").Secret
+	ro := startLater(t, d, op)
+	if ro.State != "running" || ro.Plan != "Later" || ro.PlanFile != "later.yaml" || ro.Counts["pending"] != 4 || ro.Ended != nil {
+		t.Fatalf("started: %+v", ro)
+	}
+	for _, h := range ro.Hosts {
+		if h.State != "pending" || h.Step != 0 || h.Steps != 1 || !strings.Contains(ro.Waiting[h.Host], "outside the maintenance window") {
+			t.Errorf("host %+v waits %q", h, ro.Waiting[h.Host])
+		}
+	}
+	if ro.Finishes != true || ro.ETASeconds <= 0 {
+		t.Errorf("ETA %v finishes %v", ro.ETASeconds, ro.Finishes)
+	}
+	a := call(t, d, "POST", "/api/v1/rollouts", op, api.StartRollout{Plan: laterPlan(), Limit: "web-gra-01"})
+	if e := a.apiError(t); a.status != http.StatusConflict || !strings.Contains(e.Message, "still running on web-gra-01") {
+		t.Errorf("overlapping start: %d %s", a.status, a.body)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		order  string
+		status int
+		states []string // the state after the order; any of these
+		says   string
+	}{
+		{"resume a running rollout", "resume", 409, nil, "is running; it cannot resume"},
+		{"pause", "pause", 200, []string{"paused"}, ""},
+		{"pause a paused rollout", "pause", 409, nil, "is paused; it cannot pause"},
+		{"resume", "resume", 200, []string{"running"}, ""},
+		{"abort", "abort", 200, []string{"aborting", "aborted"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := call(t, d, "POST", "/api/v1/rollouts/"+ro.ID+"/"+tc.order, op, nil)
+			if a.status != tc.status {
+				t.Fatalf("got %d %s, want %d", a.status, a.body, tc.status)
+			}
+			if tc.status != 200 {
+				if e := a.apiError(t); e.Kind != "conflict" || !strings.Contains(e.Message, tc.says) {
+					t.Errorf("got %s %q, want conflict saying %q", e.Kind, e.Message, tc.says)
+				}
+				return
+			}
+			var got api.Rollout
+			a.decode(t, &got)
+			if !slices.Contains(tc.states, got.State) || !strings.Contains(got.Reason, "an operator asked to "+tc.order) {
+				t.Errorf("after %s: %s (%s), want %v", tc.order, got.State, got.Reason, tc.states)
+			}
+		})
+	}
+	ro = waitRollout(t, d, op, ro.ID, 10*time.Second, func(ro api.Rollout) bool { return ro.Ended != nil })
+	if ro.State != "aborted" || ro.Counts["pending"] != 4 || ro.ETASeconds != 0 {
+		t.Errorf("after abort: %+v", ro)
+	}
+	for _, order := range []string{"pause", "resume", "abort"} {
+		a := call(t, d, "POST", "/api/v1/rollouts/"+ro.ID+"/"+order, op, nil)
+		if e := a.apiError(t); a.status != http.StatusConflict || !strings.Contains(e.Message, "is aborted; it cannot "+order) {
+			t.Errorf("%s an aborted rollout: %d %s", order, a.status, a.body)
+		}
+	}
+	if a := call(t, d, "POST", "/api/v1/rollouts/nope/pause", op, nil); a.status != http.StatusNotFound {
+		t.Errorf("pause an unknown rollout: %d %s", a.status, a.body)
+	}
+	// The hosts are free again.
+	if a := call(t, d, "POST", "/api/v1/rollouts", op, api.StartRollout{Plan: laterPlan(), Limit: "web-gra-01"}); a.status != http.StatusCreated {
+		t.Errorf("start after the abort: %d %s", a.status, a.body)
+	}
+
+	var list api.Rollouts
+	call(t, d, "GET", "/api/v1/rollouts?limit=1", op, nil).decode(t, &list)
+	if len(list.Rollouts) != 1 || list.Rollouts[0].ID == ro.ID || list.Rollouts[0].Hosts != nil {
+		t.Errorf("list?limit=1: %+v", list.Rollouts)
+	}
+	call(t, d, "GET", "/api/v1/rollouts", op, nil).decode(t, &list)
+	if len(list.Rollouts) != 2 || list.Rollouts[1].ID != ro.ID || list.Rollouts[1].State != "aborted" || list.Rollouts[1].Plan != "Later" {
+		t.Errorf("list: %+v", list.Rollouts)
+	}
+
+	var events api.Events
+	call(t, d, "GET", "/api/v1/rollouts/"+ro.ID+"/events", op, nil).decode(t, &events)
+	var kinds, states []string
+	for _, e := range events.Events {
+		kinds = append(kinds, e.Kind)
+		if e.Kind == "rollout.state" {
+			states = append(states, e.State)
+		}
+		if e.Rollout != ro.ID {
+			t.Errorf("event of another rollout: %+v", e)
+		}
+	}
+	if len(kinds) < 4 || kinds[0] != "rollout.created" || kinds[1] != "rollout.order" || !slices.Contains(kinds, "host.waiting") {
+		t.Errorf("event kinds %v", kinds)
+	}
+	if want := []string{"paused", "running", "aborting", "aborted"}; !slices.Equal(states, want) {
+		t.Errorf("rollout.state events say %v, want %v", states, want)
+	}
+	if !slices.ContainsFunc(events.Events, func(e api.Event) bool {
+		return e.Kind == "rollout.order" && strings.Contains(e.Message, "token 2 (ci) asked to pause")
+	}) {
+		t.Errorf("no event says who paused the rollout: %+v", events.Events)
+	}
+}
+
+// sseEvent is one Server-Sent Event as the test reads it off the wire.
+type sseEvent struct{ id, event, data string }
+
+// readStream reads a rollout's event stream until its end event or until
+// within has passed (ended false).
+func readStream(t testing.TB, d *servertest.Daemon, token, id, lastID string, within time.Duration) (events []sseEvent, ended bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), within)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", d.URL+"/api/v1/rollouts/"+id+"/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "text/event-stream")
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %s %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	var cur sseEvent
+	for sc.Scan() {
+		line := sc.Text()
+		field, value, _ := strings.Cut(line, ": ")
+		switch {
+		case line == "":
+			if cur.event == api.EventEnd {
+				return events, true
+			}
+			if cur.event != "" {
+				events = append(events, cur)
+			}
+			cur = sseEvent{}
+		case field == "id":
+			cur.id = value
+		case field == "event":
+			cur.event = value
+		case field == "data":
+			cur.data = value
+		}
+	}
+	return events, false
+}
+
+func TestRolloutEventStream(t *testing.T) {
+	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t)})
+	reader := createToken(t, d, d.AdminToken, "grafana", "reader").Secret
+	ro := startLater(t, d, d.AdminToken)
+
+	// A stream of a running rollout stays open and sends what is stored.
+	events, ended := readStream(t, d, reader, ro.ID, "", 500*time.Millisecond)
+	if ended || len(events) < 3 || events[0].event != "rollout.created" {
+		t.Fatalf("stream of a running rollout: ended %v, %+v", ended, events)
+	}
+
+	// Live events arrive on an open stream, and the stream ends once the
+	// rollout has.
+	type result struct {
+		events []sseEvent
+		ended  bool
+	}
+	done := make(chan result, 1)
+	go func() {
+		ev, ended := readStream(t, d, reader, ro.ID, events[len(events)-1].id, 20*time.Second)
+		done <- result{ev, ended}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if a := call(t, d, "POST", "/api/v1/rollouts/"+ro.ID+"/abort", d.AdminToken, nil); a.status != 200 {
+		t.Fatalf("abort: %d %s", a.status, a.body)
+	}
+	r := <-done
+	if !r.ended || len(r.events) < 2 {
+		t.Fatalf("stream after abort: ended %v, %+v", r.ended, r.events)
+	}
+	last := r.events[len(r.events)-1]
+	if last.event != "rollout.state" || !strings.Contains(last.data, `"state":"aborted"`) {
+		t.Errorf("the last event before the end is %+v", last)
+	}
+
+	// A stream resumed with Last-Event-ID sends what came after that id
+	// only, each event once, then ends.
+	all, ended := readStream(t, d, reader, ro.ID, "", 10*time.Second)
+	if !ended {
+		t.Fatal("the stream of an ended rollout did not end")
+	}
+	var list api.Events
+	call(t, d, "GET", "/api/v1/rollouts/"+ro.ID+"/events", reader, nil).decode(t, &list)
+	if len(all) != len(list.Events) {
+		t.Fatalf("the stream sent %d events, the list has %d", len(all), len(list.Events))
+	}
+	for i, e := range list.Events {
+		if all[i].id != fmt.Sprint(e.ID) || all[i].event != e.Kind || !strings.Contains(all[i].data, fmt.Sprintf(`"id":%d`, e.ID)) {
+			t.Errorf("stream event %d is %+v, list has %+v", i, all[i], e)
+		}
+	}
+	mid := len(all) / 2
+	rest, ended := readStream(t, d, reader, ro.ID, all[mid].id, 10*time.Second)
+	if !ended || len(rest) != len(all)-mid-1 || rest[0].id != all[mid+1].id {
+		t.Errorf("resumed after %s: ended %v, %d events, want %d from %s", all[mid].id, ended, len(rest), len(all)-mid-1, all[mid+1].id)
+	}
+	if tail, ended := readStream(t, d, reader, ro.ID, all[len(all)-1].id, 10*time.Second); !ended || len(tail) != 0 {
+		t.Errorf("resumed after the last event: ended %v, %+v", ended, tail)
+	}
+
+	// The list pages with after and limit.
+	var page api.Events
+	call(t, d, "GET", fmt.Sprintf("/api/v1/rollouts/%s/events?after=%d&limit=2", ro.ID, list.Events[0].ID), reader, nil).decode(t, &page)
+	if len(page.Events) != 2 || page.Events[0].ID != list.Events[1].ID || page.Events[1].ID != list.Events[2].ID {
+		t.Errorf("page: %+v", page.Events)
+	}
+	for _, q := range []string{"?after=-1", "?limit=x", "?limit=100000"} {
+		if a := call(t, d, "GET", "/api/v1/rollouts/"+ro.ID+"/events"+q, reader, nil); a.status != 400 {
+			t.Errorf("events%s: %d %s", q, a.status, a.body)
+		}
+	}
+	if a := call(t, d, "GET", "/api/v1/rollouts/nope/events", reader, nil); a.status != 404 {
+		t.Errorf("events of an unknown rollout: %d %s", a.status, a.body)
+	}
+}
+
+func TestEventStreamEndsWhenTheDaemonStops(t *testing.T) {
+	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t), ShutdownTimeout: 5 * time.Second})
+	ro := startLater(t, d, d.AdminToken)
+	done := make(chan time.Duration, 1)
+	go func() {
+		began := time.Now()
+		readStream(t, d, d.AdminToken, ro.ID, "", 20*time.Second)
+		done <- time.Since(began)
+	}()
+	time.Sleep(300 * time.Millisecond)
+	stopped := time.Now()
+	if err := d.Stop(); err != nil {
+		t.Fatalf("stop with a stream open: %v", err)
+	}
+	<-done
+	if took := time.Since(stopped); took > 4*time.Second {
+		t.Errorf("the daemon took %s to stop with a stream open", took)
+	}
+}
+
+// metric reads one sample from the daemon's /metrics; -1 when absent.
+func metric(t testing.TB, d *servertest.Daemon, name string, labels map[string]string) float64 {
+	t.Helper()
+	a := call(t, d, "GET", "/metrics", "", nil)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(a.body))
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+next:
+	for _, m := range families[name].GetMetric() {
+		for k, v := range labels {
+			if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == k && l.GetValue() == v }) {
+				continue next
+			}
+		}
+		if m.Counter != nil {
+			return m.Counter.GetValue()
+		}
+		return m.Gauge.GetValue()
+	}
+	return -1
+}
+
+// startLab builds a lab for one test, or skips it (fails it in CI) where
+// sshd or HAProxy is missing.
+func startLab(t *testing.T, opts lab.Options) *lab.Lab {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test on a lab; runs without -short")
+	}
+	if err := lab.Available(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("a lab cannot run here: %v", err)
+		}
+		t.Skipf("a lab cannot run here: %v", err)
+	}
+	opts.Dir = t.TempDir()
+	l, err := lab.Up(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	return l
+}
+
+func labStatus(l *lab.Lab) map[string]lab.HostStatus {
+	out := map[string]lab.HostStatus{}
+	for _, s := range l.Status(context.Background()) {
+		out[s.Name] = s
+	}
+	return out
+}
+
+func readPlan(t testing.TB, name string) api.StartRollout {
+	t.Helper()
+	path := filepath.Join("..", "rollout", "testdata", name)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.StartRollout{PlanFile: name, Plan: string(data)}
+}
+
+func TestRolloutOnALab(t *testing.T) {
+	l := startLab(t, lab.Options{Hosts: 4, RebootMin: time.Second, RebootMax: 2 * time.Second})
+	before := labStatus(l)
+	d := start(t, sqlite, servertest.Options{Inventory: l.Info().Files.Inventory})
+	reader := createToken(t, d, d.AdminToken, "grafana", "reader").Secret
+
+	a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, readPlan(t, "patch.yaml"))
+	if a.status != http.StatusCreated {
+		t.Fatalf("start: %d %s", a.status, a.body)
+	}
+	var ro api.Rollout
+	a.decode(t, &ro)
+	if ro.Plan != "Urgent openssl patch" || len(ro.Hosts) != 4 || !ro.Hosts[0].Canary {
+		t.Fatalf("started: %+v", ro)
+	}
+	type result struct {
+		events []sseEvent
+		ended  bool
+	}
+	streamed := make(chan result, 1)
+	go func() {
+		ev, ended := readStream(t, d, reader, ro.ID, "", 2*time.Minute)
+		streamed <- result{ev, ended}
+	}()
+
+	// While the canary runs, nothing else does, and the others say why.
+	mid := waitRollout(t, d, reader, ro.ID, 30*time.Second, func(ro api.Rollout) bool {
+		return ro.Hosts[0].State == "running" && ro.Hosts[0].Step >= 2
+	})
+	if mid.Counts["running"] != 1 || !strings.Contains(mid.Waiting[mid.Hosts[1].Host], "canaries go first") || mid.Hosts[0].Steps != 5 || !mid.Finishes || mid.ETASeconds <= 0 {
+		t.Errorf("while the canary runs: %+v", mid)
+	}
+	if a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, readPlan(t, "patch.yaml")); a.status != http.StatusConflict {
+		t.Errorf("a second rollout on the same hosts: %d %s", a.status, a.body)
+	}
+
+	r := <-streamed
+	if !r.ended {
+		t.Fatalf("the stream did not end within 2 minutes; events %+v", r.events)
+	}
+	count := map[string]int{}
+	for _, e := range r.events {
+		count[e.event]++
+	}
+	if count["rollout.created"] != 1 || count["host.started"] != 4 || count["host.done"] != 4 || count["host.step"] < 20 {
+		t.Errorf("event counts %v", count)
+	}
+	if last := r.events[len(r.events)-1]; last.event != "rollout.state" || !strings.Contains(last.data, `"state":"done"`) {
+		t.Errorf("last event %+v", last)
+	}
+
+	ro = waitRollout(t, d, reader, ro.ID, time.Second, func(ro api.Rollout) bool { return ro.Ended != nil })
+	if ro.State != "done" || ro.Counts["done"] != 4 || ro.ETASeconds != 0 {
+		t.Errorf("ended: %+v", ro)
+	}
+	after := labStatus(l)
+	for _, h := range ro.Hosts {
+		b, a := before[h.Host], after[h.Host]
+		if h.Step != 5 || h.Steps != 5 || h.Started == nil || h.Ended == nil || h.Error != "" {
+			t.Errorf("host run %+v", h)
+		}
+		if a.BootID == b.BootID || a.Running["openssl"] != "3.0.13" || a.Balancer != "UP" {
+			t.Errorf("%s: boot %s → %s, running %v, balancer %s", h.Host, b.BootID, a.BootID, a.Running, a.Balancer)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"illico_rollout_host_runs_total", map[string]string{"event": "started"}, 4},
+		{"illico_rollout_host_runs_total", map[string]string{"event": "done"}, 4},
+		{"illico_rollout_host_runs_total", map[string]string{"event": "failed"}, 0},
+		{"illico_rollouts_ended_total", map[string]string{"state": "done"}, 1},
+		{"illico_rollouts", map[string]string{"state": "running"}, 0},
+	} {
+		if got := metric(t, d, tc.name, tc.labels); got != tc.want {
+			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
+		}
+	}
+}
