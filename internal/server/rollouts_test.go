@@ -3,11 +3,18 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,8 +23,13 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/client"
+	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/plan"
+	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
+	"github.com/illico-dev/illico/internal/store"
 )
 
 func sqlite(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "illico.db") }
@@ -435,5 +447,266 @@ func TestRolloutOnALab(t *testing.T) {
 		if got := metric(t, d, tc.name, tc.labels); got != tc.want {
 			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
 		}
+	}
+}
+
+// bootLog counts the boots of each lab host, from the lab's own log.
+type bootLog struct {
+	mu    sync.Mutex
+	boots map[string]int
+}
+
+func (b *bootLog) Enabled(context.Context, slog.Level) bool { return true }
+func (b *bootLog) WithAttrs([]slog.Attr) slog.Handler       { return b }
+func (b *bootLog) WithGroup(string) slog.Handler            { return b }
+
+func (b *bootLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "booted" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "host" {
+			b.mu.Lock()
+			b.boots[a.Value.String()]++
+			b.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (b *bootLog) counts() map[string]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return maps.Clone(b.boots)
+}
+
+// daemonProcess is `illico serve` run from its binary, as operators run it.
+type daemonProcess struct {
+	t       *testing.T
+	bin     string
+	config  string
+	url     string
+	logFile string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+}
+
+func (p *daemonProcess) start() {
+	p.t.Helper()
+	log, err := os.OpenFile(p.logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer log.Close()
+	p.cmd = exec.Command(p.bin, "serve", "--config", p.config)
+	p.cmd.Stdout, p.cmd.Stderr = log, log
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(p.cmd, p.exited)
+	hc := &http.Client{Timeout: time.Second}
+	for range 1500 {
+		select {
+		case <-p.exited:
+			p.t.Fatalf("illico serve exited at start:\n%s", p.logTail())
+		default:
+		}
+		if resp, err := hc.Get(p.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.t.Fatalf("illico serve did not answer within 30s:\n%s", p.logTail())
+}
+
+func (p *daemonProcess) kill() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		p.t.Fatalf("kill the daemon: %v", err)
+	}
+	<-p.exited
+}
+
+// stop ends the daemon as a signal would, or kills it if it takes too long.
+func (p *daemonProcess) stop() {
+	if p.cmd == nil {
+		return
+	}
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.exited
+	}
+}
+
+func (p *daemonProcess) logTail() string {
+	data, _ := os.ReadFile(p.logFile)
+	if len(data) > 8000 {
+		data = data[len(data)-8000:]
+	}
+	return string(data)
+}
+
+// buildIllico builds the illico binary for a test, or skips it (fails it in
+// CI) where there is no Go toolchain.
+func buildIllico(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no go toolchain to build illico: %v", err)
+		}
+		t.Skipf("no go toolchain to build illico: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "illico")
+	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/illico")
+	cmd.Dir = filepath.Join("..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/illico: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// whereKilled says which step each host in maintenance was at, as the
+// store of a killed daemon records it.
+func whereKilled(t *testing.T, dsn, id string, p *fleet.Plan) (steps []string, ended bool) {
+	t.Helper()
+	db, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("open the killed daemon's store: %v", err)
+	}
+	defer db.Close()
+	ro, err := db.Rollout(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range ro.Hosts {
+		list, prefix := p.Steps, ""
+		switch h.State {
+		case fleet.HostRunning:
+		case fleet.HostRollingBack:
+			list, prefix = p.Rollback, "rollback "
+		default:
+			continue
+		}
+		step := prefix + string(list[h.Step].Kind)
+		switch {
+		case list[h.Step].Kind != fleet.StepReboot:
+		case h.Issued:
+			step += " (sent, waiting for the host)"
+		case h.BootID != "":
+			step += " (boot id read, not sent)"
+		}
+		steps = append(steps, step)
+	}
+	switch {
+	case ro.State.Ended():
+		return []string{"after the end"}, true
+	case len(steps) == 0:
+		steps = []string{"between hosts"}
+	}
+	return steps, false
+}
+
+func TestDaemonKilledAtRandomResumesTheRollout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: builds illico and rolls a patch over a lab while killing the daemon")
+	}
+	bin := buildIllico(t)
+	boots := &bootLog{boots: map[string]int{}}
+	l := startLab(t, lab.Options{Hosts: 4, RebootMin: time.Second, RebootMax: 2 * time.Second, Logger: slog.New(boots)})
+	before, bootsBefore := labStatus(l), boots.counts()
+	cfg, err := server.LoadConfig(l.Info().Files.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemonProcess{t: t, bin: bin, config: l.Info().Files.Config, url: "http://" + cfg.Listen, logFile: filepath.Join(t.TempDir(), "serve.log")}
+	t.Cleanup(d.stop)
+	d.start()
+	token, err := os.ReadFile(cfg.AdminTokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(d.url, strings.TrimSpace(string(token)), &http.Client{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := readPlan(t, "patch.yaml")
+	p, err := plan.Parse(req.PlanFile, []byte(req.Plan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, err := c.StartRollout(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, seed))
+	t.Logf("kill moments drawn with seed %d", seed)
+	const minKills, maxKills = 10, 30
+	landed := map[string]int{}
+	kills := 0
+	for ended := false; !ended && kills < maxKills; {
+		time.Sleep(time.Duration(50+rng.IntN(1450)) * time.Millisecond)
+		d.kill()
+		kills++
+		var steps []string
+		steps, ended = whereKilled(t, cfg.DSN(), ro.ID, p)
+		t.Logf("kill %d: %s", kills, strings.Join(steps, ", "))
+		for _, s := range steps {
+			landed[s]++
+		}
+		d.start()
+	}
+	if during := kills - landed["after the end"]; during < minKills {
+		t.Fatalf("the rollout ended after %d kills of the daemon; the test wants at least %d", during, minKills)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if ro, err = c.Rollout(t.Context(), ro.ID); err == nil && ro.Ended != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rollout did not end within 3 minutes of the last kill: %+v, %v\n%s", ro, err, d.logTail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var summary []string
+	for _, s := range slices.Sorted(maps.Keys(landed)) {
+		summary = append(summary, fmt.Sprintf("%s: %d", s, landed[s]))
+	}
+	t.Logf("%d kills landed in: %s", kills, strings.Join(summary, "; "))
+
+	if ro.State != "done" {
+		t.Errorf("the rollout is %s: %s", ro.State, ro.Reason)
+	}
+	after, bootsAfter := labStatus(l), boots.counts()
+	for _, h := range ro.Hosts {
+		b, a := before[h.Host], after[h.Host]
+		if h.State != "done" {
+			t.Errorf("%s is %s: %s", h.Host, h.State, h.Error)
+		}
+		if a.BootID == b.BootID || a.Running["openssl"] != "3.0.13" || a.Balancer != "UP" {
+			t.Errorf("%s: boot %s → %s, running %v, balancer %s", h.Host, b.BootID, a.BootID, a.Running, a.Balancer)
+		}
+		if n := bootsAfter[h.Host] - bootsBefore[h.Host]; n != 1 {
+			t.Errorf("%s rebooted %d times, want once", h.Host, n)
+		}
+	}
+	if t.Failed() {
+		t.Logf("daemon log:\n%s", d.logTail())
 	}
 }
