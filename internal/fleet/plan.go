@@ -65,6 +65,10 @@ type Strategy struct {
 	// RollbackAll rolls back every host already done when the rollout halts
 	// on failures, not only the failed ones.
 	RollbackAll bool
+	// BlockedTimeout is how long a rollout may stand with nothing in
+	// maintenance and hosts that cannot start (their partners down, say)
+	// before it halts.
+	BlockedTimeout time.Duration
 }
 
 // Plan is one maintenance: what to do to each host, how to undo it, and how

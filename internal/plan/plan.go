@@ -22,6 +22,7 @@ const (
 	defaultRebootTimeout = 10 * time.Minute
 	defaultHealthTimeout = 5 * time.Minute
 	defaultMinHealthy    = 10 * time.Second
+	defaultBlocked       = 15 * time.Minute
 )
 
 type planDoc struct {
@@ -73,6 +74,7 @@ type strategyDoc struct {
 	Order       string          `yaml:"order"`
 	MaxFailures *fleet.Quantity `yaml:"max_failures"`
 	OnFailure   string          `yaml:"on_failure"`
+	Blocked     *time.Duration  `yaml:"blocked_timeout"`
 	Meta        yamlx.Meta
 }
 
@@ -252,11 +254,18 @@ func (c *checker) step(d *stepDoc) (fleet.Step, bool) {
 
 func (c *checker) strategy(d *strategyDoc) fleet.Strategy {
 	s := fleet.Strategy{
-		MaxParallel: fleet.Quantity{N: 25, Percent: true},
-		Order:       fleet.OrderSpread,
+		MaxParallel:    fleet.Quantity{N: 25, Percent: true},
+		Order:          fleet.OrderSpread,
+		BlockedTimeout: defaultBlocked,
 	}
 	if d == nil {
 		return s
+	}
+	if d.Blocked != nil {
+		s.BlockedTimeout = *d.Blocked
+		if s.BlockedTimeout <= 0 {
+			c.add(d.Meta.At("blocked_timeout"), "blocked_timeout must be more than zero")
+		}
 	}
 	if d.Canary != nil {
 		s.Canary = *d.Canary

@@ -10,6 +10,7 @@ package rollout
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
 )
@@ -81,6 +82,10 @@ type Input struct {
 	MaxParallel int
 	MaxFailures int
 	RollbackAll bool
+	// Blocked is how long the rollout has stood blocked (see
+	// Decision.Blocked); at BlockedTimeout it halts.
+	Blocked        time.Duration
+	BlockedTimeout time.Duration
 }
 
 // Decision is what the runner does next.
@@ -95,6 +100,10 @@ type Decision struct {
 	Reason string
 	// Waiting says, for each pending host that could not start, why.
 	Waiting map[string]string
+	// Blocked is set when nothing is in maintenance and no pending host
+	// can start: the rollout waits on the fleet (a partner down, a closed
+	// window), and halts if that lasts.
+	Blocked bool
 }
 
 type decider struct {
@@ -151,8 +160,15 @@ func Decide(top *Topology, in Input) Decision {
 	switch out.State {
 	case fleet.RolloutRunning:
 		out.Start = d.fill(out.Waiting, fleet.HostPending)
-		if d.finished(fleet.HostPending) && len(out.Start) == 0 && len(out.Rollback) == 0 {
+		idle := d.active == 0 && len(out.Start) == 0 && len(out.Rollback) == 0
+		switch {
+		case idle && !d.any(fleet.HostPending):
 			out.State, out.Reason = fleet.RolloutDone, fmt.Sprintf("every host is done (%d failed, %d allowed)", failures, in.MaxFailures)
+		case idle && in.WindowOpen:
+			out.Blocked = true
+			if in.BlockedTimeout > 0 && in.Blocked >= in.BlockedTimeout {
+				out.State, out.Reason = fleet.RolloutHalted, fmt.Sprintf("blocked for %s: %s", in.Blocked.Round(time.Second), firstWait(in.Hosts, out.Waiting))
+			}
 		}
 	case fleet.RolloutHalting:
 		if in.RollbackAll {
@@ -171,6 +187,16 @@ func Decide(top *Topology, in Input) Decision {
 		}
 	}
 	return out
+}
+
+// firstWait is the reason the first waiting host waits, with its name.
+func firstWait(hosts []fleet.HostRun, waiting map[string]string) string {
+	for _, h := range hosts {
+		if reason, ok := waiting[h.Host]; ok {
+			return h.Host + " waits: " + reason
+		}
+	}
+	return "no host can start"
 }
 
 // count tallies who is down in every group and how many hosts are in
@@ -303,11 +329,6 @@ func (d *decider) currentWave() int {
 		}
 	}
 	return w
-}
-
-// finished reports whether no host is left in state from or in maintenance.
-func (d *decider) finished(from fleet.HostState) bool {
-	return d.active == 0 && !d.any(from)
 }
 
 func (d *decider) any(s fleet.HostState) bool {

@@ -383,6 +383,8 @@ type run struct {
 	r       *fleet.Rollout
 	waiting map[string]string
 	down    map[string]string
+	// blockedSince is when the rollout last became blocked; zero when not.
+	blockedSince time.Time
 }
 
 func (ru *run) lastDown() map[string]string {
@@ -465,13 +467,24 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 	now := e.opts.Now().UTC()
 	in := Input{
 		State: r.State, Hosts: r.Hosts, Down: down,
-		WindowOpen:  r.Urgent || r.Plan.Window == nil || r.Plan.Window.Open(now),
-		Ordered:     r.Plan.Strategy.Order == fleet.OrderDatacenter,
-		MaxParallel: MaxParallel(r.Plan.Strategy, len(r.Hosts)),
-		MaxFailures: MaxFailures(r.Plan.Strategy, len(r.Hosts)),
-		RollbackAll: r.Plan.Strategy.RollbackAll,
+		WindowOpen:     r.Urgent || r.Plan.Window == nil || r.Plan.Window.Open(now),
+		Ordered:        r.Plan.Strategy.Order == fleet.OrderDatacenter,
+		MaxParallel:    MaxParallel(r.Plan.Strategy, len(r.Hosts)),
+		MaxFailures:    MaxFailures(r.Plan.Strategy, len(r.Hosts)),
+		RollbackAll:    r.Plan.Strategy.RollbackAll,
+		BlockedTimeout: r.Plan.Strategy.BlockedTimeout,
+	}
+	if !ru.blockedSince.IsZero() {
+		in.Blocked = now.Sub(ru.blockedSince)
 	}
 	d := Decide(top, in)
+	switch {
+	case !d.Blocked:
+		ru.blockedSince = time.Time{}
+	case ru.blockedSince.IsZero():
+		ru.blockedSince = now
+		e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.blocked", Message: fmt.Sprintf("rollout %s is blocked: no host can start (%s); it halts if this lasts %s", r.ID, firstWait(r.Hosts, d.Waiting), r.Plan.Strategy.BlockedTimeout)})
+	}
 	index := map[string]int{}
 	for i, h := range r.Hosts {
 		index[h.Host] = i

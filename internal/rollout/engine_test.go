@@ -88,6 +88,7 @@ type rig struct {
 	engine *Engine
 	store  *store.Store
 	inv    *fleet.Inventory
+	events *events
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -101,6 +102,7 @@ func startEngine(t *testing.T, l *lab.Lab, db *store.Store) *rig {
 	pool := sshx.NewPool(sshx.Options{Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	t.Cleanup(pool.Close)
 	checker := probe.NewChecker(&http.Client{})
+	ev := &events{}
 	e := NewEngine(Options{
 		Store:     db,
 		Remote:    pool,
@@ -108,12 +110,12 @@ func startEngine(t *testing.T, l *lab.Lab, db *store.Store) *rig {
 		Health:    checker,
 		Inventory: func() *fleet.Inventory { return inv },
 		Down:      func(ctx context.Context, hosts []*fleet.Host) map[string]string { return checker.Down(ctx, inv, hosts) },
-		Event:     func(_ context.Context, ev Event) { t.Log(ev.Message) },
+		Event:     func(_ context.Context, e Event) { ev.add(e); t.Log(e.Message) },
 		Poll:      100 * time.Millisecond,
 		Tick:      500 * time.Millisecond,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &rig{engine: e, store: db, inv: inv, cancel: cancel, done: make(chan struct{})}
+	r := &rig{engine: e, store: db, inv: inv, events: ev, cancel: cancel, done: make(chan struct{})}
 	go func() { _ = e.Run(ctx); close(r.done) }()
 	t.Cleanup(r.stop)
 	for e.ready() == false {
