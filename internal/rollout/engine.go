@@ -201,8 +201,10 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*fleet.Rollout, e
 		return nil, fmt.Errorf("record the rollout: %w", err)
 	}
 	e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.created", Message: fmt.Sprintf("rollout %s of %q started on %d hosts%s", r.ID, p.Name, len(r.Hosts), urgentNote(req.Urgent))})
+	// The copy is taken before the rollout's loop owns r.
+	started := snapshot(r)
 	e.launchLocked(r)
-	return snapshot(r), nil
+	return started, nil
 }
 
 func urgentNote(urgent bool) string {

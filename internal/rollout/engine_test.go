@@ -2,7 +2,6 @@ package rollout
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -99,7 +98,7 @@ func startEngine(t *testing.T, l *lab.Lab, db *store.Store) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := sshx.NewPool(sshx.Options{Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	pool := sshx.NewPool(sshx.Options{})
 	t.Cleanup(pool.Close)
 	checker := probe.NewChecker(&http.Client{})
 	ev := &events{}
@@ -233,7 +232,3 @@ func TestRolloutHaltsOnTheCanaryAndRollsItBack(t *testing.T) {
 		t.Errorf("%d of %d customer requests failed", failed, total)
 	}
 }
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
