@@ -32,6 +32,8 @@ type Event struct {
 	Host    string
 	Kind    string
 	Message string
+	// Took is how long a finished step took (host.step events).
+	Took time.Duration
 }
 
 // Options wire an Engine to the world.
@@ -589,7 +591,9 @@ func (ru *run) work(ctx context.Context, h fleet.HostRun) {
 			ru.mu.Unlock()
 			return nil
 		},
-		event: func(kind, msg string) { e.emit(ctx, Event{Rollout: ru.id, Host: h.Host, Kind: kind, Message: msg}) },
+		event: func(kind, msg string, took time.Duration) {
+			e.emit(ctx, Event{Rollout: ru.id, Host: h.Host, Kind: kind, Message: msg, Took: took})
+		},
 	}
 	e.wg.Add(1)
 	go func() {

@@ -47,8 +47,9 @@ type hostWorker struct {
 	// save persists the host run; a failure to save stops the host, as
 	// going on without a record would break the promise to resume.
 	save func(ctx context.Context, r fleet.HostRun) error
-	// event records what happened, for the operator.
-	event func(kind, msg string)
+	// event records what happened, for the operator; took is a finished
+	// step's duration.
+	event func(kind, msg string, took time.Duration)
 	// poll is how often a reboot's return and the health are looked at.
 	poll time.Duration
 }
@@ -68,10 +69,11 @@ func (w *hostWorker) steps(ctx context.Context, r fleet.HostRun, steps []fleet.S
 			if failed == fleet.HostFailed {
 				r.Failed = true
 			}
-			w.event("host.failed", fmt.Sprintf("%s failed at %s", w.host.Name, r.Error))
+			w.event("host.failed", fmt.Sprintf("%s failed at %s", w.host.Name, r.Error), 0)
 			return r, w.save(ctx, r)
 		}
-		w.event("host.step", fmt.Sprintf("%s: step %d/%d %s done in %s", w.host.Name, r.Step+1, len(steps), describeStep(s), w.now().Sub(start).Round(10*time.Millisecond)))
+		took := w.now().Sub(start)
+		w.event("host.step", fmt.Sprintf("%s: step %d/%d %s done in %s", w.host.Name, r.Step+1, len(steps), describeStep(s), took.Round(10*time.Millisecond)), took)
 		r.Step++
 		r.BootID, r.Issued = "", false
 		if r.Step == len(steps) {
@@ -95,7 +97,7 @@ func (w *hostWorker) step(parent context.Context, r *fleet.HostRun, s fleet.Step
 		if err != nil && errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
 			// The server is in maintenance anyway; the sessions it still
 			// held are said, and the maintenance goes on.
-			w.event("host.drain", fmt.Sprintf("%s: %v; going on", w.host.Name, err))
+			w.event("host.drain", fmt.Sprintf("%s: %v; going on", w.host.Name, err), 0)
 			err = nil
 		}
 	case fleet.StepUndrain:
@@ -138,7 +140,7 @@ func (w *hostWorker) run(ctx context.Context, s fleet.Step) error {
 			return err
 		}
 		if res.ExitCode == 0 {
-			w.event("host.step", fmt.Sprintf("%s: %q says the work is done; not running %q", w.host.Name, s.Unless, s.Command))
+			w.event("host.note", fmt.Sprintf("%s: %q says the work is done; not running %q", w.host.Name, s.Unless, s.Command), 0)
 			return nil
 		}
 	}
@@ -165,7 +167,7 @@ func (w *hostWorker) reboot(ctx context.Context, r *fleet.HostRun, s fleet.Step)
 				return fmt.Errorf("ask whether a reboot is required: %w", err)
 			}
 			if res.ExitCode != 0 {
-				w.event("host.step", fmt.Sprintf("%s: no reboot required", w.host.Name))
+				w.event("host.note", fmt.Sprintf("%s: no reboot required", w.host.Name), 0)
 				return nil
 			}
 		}
