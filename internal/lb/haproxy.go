@@ -12,31 +12,63 @@ import (
 	"cmp"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
 )
 
 // HAProxy talks to one HAProxy process through its runtime API (a unix socket
-// or a TCP address, at level admin).
+// or a TCP address, at level admin). It is safe for concurrent use, and one
+// value should serve every drain on that HAProxy: its runtime API takes few
+// connections at once (stats maxconn is 10 by default), so a HAProxy value
+// keeps at most maxConns of them open.
 type HAProxy struct {
 	name    string
 	network string
 	addr    string
+	conns   chan struct{}
 	// Poll is how often Drain and Undrain look at the server again.
 	Poll time.Duration
 }
 
+// maxConns bounds the runtime API connections one client holds at once.
+const maxConns = 4
+
 // New returns a client for the load balancer.
 func New(l *fleet.LoadBalancer) *HAProxy {
-	h := &HAProxy{name: l.Name, network: "unix", addr: l.Socket, Poll: 100 * time.Millisecond}
+	h := &HAProxy{name: l.Name, network: "unix", addr: l.Socket, Poll: 100 * time.Millisecond, conns: make(chan struct{}, maxConns)}
 	if l.Socket == "" {
 		h.network, h.addr = "tcp", l.Address
+	}
+	return h
+}
+
+// Set keeps one client per load balancer, so that every host of a rollout
+// shares its load balancer's connection limit.
+type Set struct {
+	mu      sync.Mutex
+	clients map[fleet.LoadBalancer]*HAProxy
+}
+
+// For returns the client of l, the same one every time.
+func (s *Set) For(l *fleet.LoadBalancer) *HAProxy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.clients == nil {
+		s.clients = map[fleet.LoadBalancer]*HAProxy{}
+	}
+	h, ok := s.clients[*l]
+	if !ok {
+		h = New(l)
+		s.clients[*l] = h
 	}
 	return h
 }
@@ -45,8 +77,13 @@ func New(l *fleet.LoadBalancer) *HAProxy {
 // HAProxy answers errors in plain text with a zero exit, so callers check the
 // text; Command only fails on transport errors.
 func (h *HAProxy) Command(ctx context.Context, cmd string) (string, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, h.network, h.addr)
+	select {
+	case h.conns <- struct{}{}:
+		defer func() { <-h.conns }()
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	conn, err := h.dial(ctx)
 	if err != nil {
 		return "", fleet.Errorf(fleet.KindUnavailable, "load balancer %s: cannot reach the runtime API at %s: %v", h.name, h.addr, err)
 	}
@@ -64,6 +101,26 @@ func (h *HAProxy) Command(ctx context.Context, cmd string) (string, error) {
 		return "", fmt.Errorf("load balancer %s: read answer to %q: %w", h.name, cmd, err)
 	}
 	return string(out), nil
+}
+
+// dial connects to the runtime API. A unix socket whose listen queue is
+// full (other clients of the same HAProxy) answers EAGAIN at once: that is
+// retried for a while, not taken for a dead HAProxy.
+func (h *HAProxy) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	for attempt := 0; ; attempt++ {
+		conn, err := d.DialContext(ctx, h.network, h.addr)
+		if err == nil || !errors.Is(err, syscall.EAGAIN) || attempt == 50 {
+			return conn, err
+		}
+		t := time.NewTimer(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
 }
 
 // Server is what HAProxy reports about one server of a backend.

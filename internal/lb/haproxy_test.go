@@ -237,3 +237,27 @@ func TestParseStat(t *testing.T) {
 		t.Error("want an error for an answer without columns")
 	}
 }
+
+// Many hosts drain at once through one HAProxy, whose runtime API takes
+// only a few connections: every command must still get through.
+func TestManyCommandsAtOnce(t *testing.T) {
+	addr, _, _ := site(t)
+	h, _ := startHAProxy(t, addr)
+	set := &Set{}
+	first, again := &fleet.LoadBalancer{Name: "a", Socket: "x"}, &fleet.LoadBalancer{Name: "a", Socket: "x"}
+	if set.For(first) != set.For(again) {
+		t.Fatal("a set must give one client per load balancer")
+	}
+	errs := make(chan error, 60)
+	for range 60 {
+		go func() {
+			_, err := h.Servers(context.Background())
+			errs <- err
+		}()
+	}
+	for range 60 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

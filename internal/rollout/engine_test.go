@@ -102,10 +102,11 @@ func startEngine(t *testing.T, l *lab.Lab, db *store.Store) *rig {
 	t.Cleanup(pool.Close)
 	checker := probe.NewChecker(&http.Client{})
 	ev := &events{}
+	balancers := &lb.Set{}
 	e := NewEngine(Options{
 		Store:     db,
 		Remote:    pool,
-		Balancer:  func(name string) Balancer { return lb.New(inv.LoadBalancer(name)) },
+		Balancer:  func(name string) Balancer { return balancers.For(inv.LoadBalancer(name)) },
 		Health:    checker,
 		Inventory: func() *fleet.Inventory { return inv },
 		Down:      func(ctx context.Context, hosts []*fleet.Host) map[string]string { return checker.Down(ctx, inv, hosts) },
@@ -175,8 +176,10 @@ func bootIDs(t *testing.T, l *lab.Lab) map[string]lab.HostStatus {
 	return out
 }
 
+// The bar: 40 hosts in two datacenters, customer traffic through
+// HAProxy the whole time, every host patched and rebooted, no failed request.
 func TestRolloutPatchesEveryHostWithoutAFailedRequest(t *testing.T) {
-	l := startLab(t, lab.Options{Hosts: 6, RebootMin: time.Second, RebootMax: 2 * time.Second})
+	l := startLab(t, lab.Options{Hosts: 40, RebootMin: time.Second, RebootMax: 3 * time.Second})
 	before := bootIDs(t, l)
 	tr := startTraffic(l.Info().Frontends)
 	r := startEngine(t, l, openStore(t))
