@@ -64,8 +64,8 @@ func readStream(t testing.TB, d *servertest.Daemon, token, id, lastID string, wi
 	return events, false
 }
 
-func TestRolloutEventStream(t *testing.T) {
-	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t)})
+func testRolloutEventStream(t *testing.T, dsn func(t testing.TB) string) {
+	d := start(t, dsn, servertest.Options{Inventory: inventoryCopy(t)})
 	reader := createToken(t, d, d.AdminToken, "grafana", "reader").Secret
 	ro := startLater(t, d, d.AdminToken)
 
@@ -140,8 +140,8 @@ func TestRolloutEventStream(t *testing.T) {
 	}
 }
 
-func TestEventStreamEndsWhenTheDaemonStops(t *testing.T) {
-	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t), ShutdownTimeout: 5 * time.Second})
+func testEventStreamEndsWhenTheDaemonStops(t *testing.T, dsn func(t testing.TB) string) {
+	d := start(t, dsn, servertest.Options{Inventory: inventoryCopy(t), ShutdownTimeout: 5 * time.Second})
 	ro := startLater(t, d, d.AdminToken)
 	done := make(chan time.Duration, 1)
 	go func() {

@@ -30,9 +30,40 @@ import (
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
 	"github.com/illico-dev/illico/internal/store"
+	"github.com/illico-dev/illico/internal/store/pgtest"
 )
 
 func sqlite(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "illico.db") }
+
+// The rollout API suite runs on SQLite and once on PostgreSQL; the tests
+// on a lab run on SQLite only, the store being the same code.
+var rolloutAPITests = []struct {
+	name string
+	run  func(t *testing.T, dsn func(t testing.TB) string)
+}{
+	{"routes need their role", testRolloutRoles},
+	{"bad requests are refused", testRolloutRefusals},
+	{"dry run", testRolloutDryRun},
+	{"orders", testRolloutOrders},
+	{"event stream", testRolloutEventStream},
+	{"event stream ends when the daemon stops", testEventStreamEndsWhenTheDaemonStops},
+}
+
+func TestRolloutAPISQLite(t *testing.T) {
+	for _, tt := range rolloutAPITests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, sqlite) })
+	}
+}
+
+func TestRolloutAPIPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: starts PostgreSQL")
+	}
+	cluster := pgtest.StartCluster(t)
+	for _, tt := range rolloutAPITests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, cluster.NewDatabase) })
+	}
+}
 
 // laterPlan is a plan whose window opens in three days: its rollouts run
 // and wait, touching no host, for as long as a test needs.
@@ -83,8 +114,8 @@ func waitRollout(t testing.TB, d *servertest.Daemon, token, id string, within ti
 	return ro
 }
 
-func TestRolloutRoutesNeedTheirRole(t *testing.T) {
-	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t)})
+func testRolloutRoles(t *testing.T, dsn func(t testing.TB) string) {
+	d := start(t, dsn, servertest.Options{Inventory: inventoryCopy(t)})
 	reader := createToken(t, d, d.AdminToken, "grafana", "reader").Secret
 	operator := createToken(t, d, d.AdminToken, "ci", "operator").Secret
 	ro := startLater(t, d, operator)
@@ -127,8 +158,8 @@ func TestRolloutRoutesNeedTheirRole(t *testing.T) {
 	}
 }
 
-func TestRolloutRefusesBadRequests(t *testing.T) {
-	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t)})
+func testRolloutRefusals(t *testing.T, dsn func(t testing.TB) string) {
+	d := start(t, dsn, servertest.Options{Inventory: inventoryCopy(t)})
 	broken := "name: Broken\nsteps:\n  - dran\nstrategy:\n  max_paralel: 2\n"
 	for _, tc := range []struct {
 		name     string
@@ -167,8 +198,8 @@ func TestRolloutRefusesBadRequests(t *testing.T) {
 	}
 }
 
-func TestRolloutDryRun(t *testing.T) {
-	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t)})
+func testRolloutDryRun(t *testing.T, dsn func(t testing.TB) string) {
+	d := start(t, dsn, servertest.Options{Inventory: inventoryCopy(t)})
 	plan := "name: Patch\nsteps:\n  - drain\n  - reboot\n  - undrain\nstrategy:\n  canary: 1\n  max_parallel: 2\n"
 	a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, api.StartRollout{Plan: plan, DryRun: true})
 	if a.status != http.StatusOK {
@@ -200,8 +231,8 @@ func TestRolloutDryRun(t *testing.T) {
 	}
 }
 
-func TestRolloutOrders(t *testing.T) {
-	d := start(t, sqlite, servertest.Options{Inventory: inventoryCopy(t)})
+func testRolloutOrders(t *testing.T, dsn func(t testing.TB) string) {
+	d := start(t, dsn, servertest.Options{Inventory: inventoryCopy(t)})
 	op := createToken(t, d, d.AdminToken, "ci", "operator").Secret
 	ro := startLater(t, d, op)
 	if ro.State != "running" || ro.Plan != "Later" || ro.PlanFile != "later.yaml" || ro.Counts["pending"] != 4 || ro.Ended != nil {
@@ -291,7 +322,7 @@ func TestRolloutOrders(t *testing.T) {
 			t.Errorf("event of another rollout: %+v", e)
 		}
 	}
-	if len(kinds) < 4 || kinds[0] != "rollout.created" || kinds[1] != "rollout.order" || !slices.Contains(kinds, "host.waiting") {
+	if len(kinds) < 4 || kinds[0] != "rollout.created" || !slices.Contains(kinds, "rollout.order") || !slices.Contains(kinds, "host.waiting") {
 		t.Errorf("event kinds %v", kinds)
 	}
 	if want := []string{"paused", "running", "aborting", "aborted"}; !slices.Equal(states, want) {
