@@ -93,7 +93,7 @@ func TestRolloutCommands(t *testing.T) {
 		{"pause", []string{"pause", id}, 0, []string{"rollout " + id + " is paused: an operator asked to pause"}},
 		{"pause again", []string{"pause", id}, 1, []string{"is paused; it cannot pause"}},
 		{"resume", []string{"resume", id}, 0, []string{"is running: an operator asked to resume"}},
-		{"abort", []string{"abort", id}, 0, []string{"an operator asked to abort"}},
+		{"abort", []string{"abort", id}, 0, []string{"rollout " + id + " is abort"}}, // aborting or aborted
 		{"abort again", []string{"abort", id}, 1, []string{"it cannot abort"}},
 		{"unknown rollout", []string{"status", "nope"}, 1, []string{"no rollout nope"}},
 		{"no plan", []string{"start"}, 2, []string{"needs --plan FILE"}},
