@@ -201,7 +201,7 @@ func (d *Definition) Expand(h *fleet.Host) Target {
 
 // File is a standalone probes file.
 type File struct {
-	Probes []*Definition `yaml:"probes"`
+	Probes []Definition `yaml:"probes"`
 }
 
 // Parse reads a standalone probes file (docs/probes.md), the contents of
@@ -216,7 +216,10 @@ func Parse(file string, data []byte) ([]*Definition, error) {
 		return nil, err
 	}
 	seen := map[string]*Definition{}
-	for _, d := range f.Probes {
+	defs := make([]*Definition, len(f.Probes))
+	for i := range f.Probes {
+		d := &f.Probes[i]
+		defs[i] = d
 		d.SetDefaults()
 		d.Validate(file, &ps)
 		if strings.TrimSpace(d.Hosts) == "" {
@@ -231,7 +234,7 @@ func Parse(file string, data []byte) ([]*Definition, error) {
 	if err := ps.Err(); err != nil {
 		return nil, err
 	}
-	return f.Probes, nil
+	return defs, nil
 }
 
 // Targets applies each definition to the hosts its selector picks, with
