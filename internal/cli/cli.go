@@ -33,6 +33,7 @@ func commands() []command {
 	return []command{
 		{name: "inventory", summary: "check, import and audit a fleet inventory", run: runInventory},
 		{name: "plan", summary: "check a maintenance plan and show its schedule", run: runPlan},
+		{name: "rollout", summary: "start, follow and steer rollouts on the daemon", run: runRollout},
 		{name: "run", summary: "run a command on many hosts over SSH", run: runRun},
 		{name: "serve", summary: "run the control plane: API, dashboard, status page", run: runServe},
 		{name: "token", summary: "create, list and revoke API tokens on the daemon", run: runToken},

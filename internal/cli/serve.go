@@ -63,6 +63,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Inventory:      cfg.Inventory,
 		AdminTokenFile: cfg.AdminTokenFile,
 		AdminTokenOut:  e.stderr,
+		Getenv:         e.getenv,
 		Version:        Version,
 	})
 	if err != nil {

@@ -34,6 +34,8 @@ type Event struct {
 	Message string
 	// Took is how long a finished step took (host.step events).
 	Took time.Duration
+	// State is the rollout's new state (rollout.state events).
+	State fleet.RolloutState
 }
 
 // Options wire an Engine to the world.
@@ -61,6 +63,9 @@ type Options struct {
 type Engine struct {
 	opts Options
 	ctx  context.Context // the daemon's lifetime, set by Run
+	// accepting is set once Run has resumed the unfinished rollouts: a new
+	// rollout must not start before, or it could overlap one being resumed.
+	accepting bool
 
 	mu   sync.Mutex
 	runs map[string]*run
@@ -106,6 +111,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.resumed", Message: fmt.Sprintf("rollout %s resumed after a restart of the daemon, %s", r.ID, r.State)})
 		e.launch(r)
 	}
+	e.mu.Lock()
+	e.accepting = true
+	e.mu.Unlock()
 	<-ctx.Done()
 	e.wg.Wait()
 	return nil
@@ -116,7 +124,7 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) ready() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.ctx != nil
+	return e.accepting
 }
 
 // StartRequest asks for a rollout.
@@ -191,8 +199,8 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*fleet.Rollout, e
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.ctx == nil || e.ctx.Err() != nil {
-		return nil, fleet.Errorf(fleet.KindUnavailable, "the daemon is stopping")
+	if !e.accepting || e.ctx.Err() != nil {
+		return nil, fleet.Errorf(fleet.KindUnavailable, "the daemon is starting or stopping; try again in a moment")
 	}
 	for _, other := range e.runs {
 		if busy := other.overlap(r); busy != "" {
@@ -537,7 +545,7 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 		if err := e.opts.Store.UpdateRollout(ctx, r); err != nil {
 			return false, err
 		}
-		e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.state", Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, d.State, d.Reason)})
+		e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.state", State: d.State, Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, d.State, d.Reason)})
 	}
 	return d.State.Ended(), nil
 }
@@ -563,7 +571,7 @@ func (ru *run) order(ctx context.Context, c Command) {
 	if err := ru.e.opts.Store.UpdateRollout(ctx, r); err != nil {
 		ru.e.opts.Logger.Error("record a rollout command", "rollout", r.ID, "err", err)
 	}
-	ru.e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.state", Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, next, r.Reason)})
+	ru.e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.state", State: next, Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, next, r.Reason)})
 }
 
 // work starts a worker for a host in maintenance; ru.mu is held.

@@ -78,15 +78,9 @@ func (s *Server) recordEvent(ctx context.Context, ev rollout.Event) {
 	defer cancel()
 	data := eventData{Host: ev.Host}
 	if ev.Kind == "rollout.state" {
-		// The engine records the new state before it says so.
-		r, err := s.store.Rollout(ctx, ev.Rollout)
-		if err != nil {
-			s.log.Error("read a rollout's state for its event", "rollout", ev.Rollout, "err", s.storeErr("rollout", err))
-		} else {
-			data.State = string(r.State)
-			if r.State.Ended() {
-				s.metrics.rolloutsEnd.WithLabelValues(string(r.State)).Inc()
-			}
+		data.State = string(ev.State)
+		if ev.State.Ended() {
+			s.metrics.rolloutsEnd.WithLabelValues(string(ev.State)).Inc()
 		}
 	}
 	if event, ok := strings.CutPrefix(ev.Kind, "host."); ok && slices.Contains(hostRunEvents, event) {

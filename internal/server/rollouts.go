@@ -11,7 +11,6 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/lb"
 	"github.com/illico-dev/illico/internal/plan"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/store"
@@ -236,7 +235,7 @@ func (s *Server) balancer(name string) rollout.Balancer {
 	if l == nil {
 		return missingBalancer(name)
 	}
-	return lb.New(l)
+	return s.balancers.For(l)
 }
 
 // missingBalancer is a load balancer that a reload took out of the

@@ -23,6 +23,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/inventory"
+	"github.com/illico-dev/illico/internal/lb"
 	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/sshx"
@@ -76,8 +77,9 @@ type Server struct {
 	inv      atomic.Pointer[loaded]
 	reloadMu sync.Mutex
 
-	engine *rollout.Engine
-	pool   *sshx.Pool
+	engine    *rollout.Engine
+	pool      *sshx.Pool
+	balancers *lb.Set
 	// events wakes the rollout event streams when an event is recorded;
 	// stopping is closed when the HTTP server begins to shut down, to end
 	// them.
@@ -145,6 +147,7 @@ func New(opts Options) (*Server, error) {
 	s.events, s.stopping = newHub(), make(chan struct{})
 	s.http.RegisterOnShutdown(func() { close(s.stopping) })
 	s.pool = sshx.NewPool(sshx.Options{Getenv: opts.Getenv, Logger: s.log})
+	s.balancers = &lb.Set{}
 	httpClient := opts.HTTPClient
 	if httpClient == nil {
 		httpClient = &http.Client{}
