@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"maps"
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
@@ -46,11 +47,16 @@ func Estimate(top *Topology, in Input, perHost time.Duration, elapsed map[string
 		in.State = fleet.RolloutRunning
 	}
 	remaining := map[int]time.Duration{}
+	down := maps.Clone(in.Down)
 	for i, r := range in.Hosts {
 		if r.State.Active() || r.State == fleet.HostFailed {
 			remaining[i] = max(perHost-elapsed[r.Host], 0)
+			// Down because the rollout took it down: up again once the
+			// simulation finishes it.
+			delete(down, r.Host)
 		}
 	}
+	in.Down = down
 	index := map[string]int{}
 	for i, r := range in.Hosts {
 		index[r.Host] = i

@@ -77,6 +77,14 @@ func TestEstimate(t *testing.T) {
 	if eta, _ := Estimate(top, in, time.Minute, map[string]time.Duration{in.Hosts[0].Host: 30 * time.Second}); eta != 7*time.Minute+30*time.Second {
 		t.Fatalf("eta %s, want 7m30s", eta)
 	}
+	// A host down because the rollout rebooted it comes back in the
+	// estimate.
+	in.Hosts[0].State = fleet.HostRunning
+	in.Down = map[string]string{in.Hosts[0].Host: "failing its checks"}
+	if _, ok := Estimate(top, in, time.Minute, nil); !ok {
+		t.Fatal("a host in maintenance must not block the estimate")
+	}
+	in.Down = nil
 	// A partner down for good: its pair can never finish.
 	in.Hosts[0].State = fleet.HostPending
 	in.Down = map[string]string{"web-gra-02": "unreachable"}
