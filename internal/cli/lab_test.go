@@ -3,12 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/lab/labtest"
 )
 
 func labCLI(t testing.TB, args ...string) (int, string, string) {
@@ -79,20 +79,7 @@ func TestLabSummary(t *testing.T) {
 // TestLabCommandsOnALiveLab drives an in-process lab through the command
 // line, as another terminal would.
 func TestLabCommandsOnALiveLab(t *testing.T) {
-	if err := lab.Available(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("lab test under CI: %v", err)
-		}
-		t.Skipf("lab test: %v", err)
-	}
-	if testing.Short() {
-		t.Skip("end-to-end lab test; skipped in -short mode")
-	}
-	l, err := lab.Up(context.Background(), lab.Options{Dir: t.TempDir(), Hosts: 2, RebootMin: time.Second, RebootMax: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := labtest.Start(t, lab.Options{Hosts: 2, RebootMin: time.Second, RebootMax: time.Second})
 	dir := l.Dir()
 
 	steps := []struct {

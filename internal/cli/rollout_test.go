@@ -12,6 +12,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/lab/labtest"
 	"github.com/illico-dev/illico/internal/server/servertest"
 	"github.com/illico-dev/illico/internal/store"
 )
@@ -224,20 +225,7 @@ func TestWatchDrawsInPlaceOnATerminal(t *testing.T) {
 }
 
 func TestRolloutStartWaitOnALab(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test on a lab; runs without -short")
-	}
-	if err := lab.Available(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("a lab cannot run here: %v", err)
-		}
-		t.Skipf("a lab cannot run here: %v", err)
-	}
-	l, err := lab.Up(t.Context(), lab.Options{Dir: t.TempDir(), Hosts: 4, RebootMin: time.Second, RebootMax: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
+	l := labtest.Start(t, lab.Options{Hosts: 4, RebootMin: time.Second, RebootMax: 2 * time.Second})
 	d := servertest.Start(t, servertest.Options{Inventory: l.Info().Files.Inventory})
 	admin := map[string]string{"ILLICO_SERVER": d.URL, "ILLICO_TOKEN": d.AdminToken}
 	for _, tc := range []struct {

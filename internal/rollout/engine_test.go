@@ -13,33 +13,12 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/inventory"
 	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/lab/labtest"
 	"github.com/illico-dev/illico/internal/lb"
 	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/sshx"
 	"github.com/illico-dev/illico/internal/store"
 )
-
-// startLab builds a lab for one test, or skips (fails in CI) where sshd or
-// HAProxy is missing.
-func startLab(t *testing.T, opts lab.Options) *lab.Lab {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test on a lab; runs without -short")
-	}
-	if err := lab.Available(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("a lab cannot run here: %v", err)
-		}
-		t.Skipf("a lab cannot run here: %v", err)
-	}
-	opts.Dir = t.TempDir()
-	l, err := lab.Up(t.Context(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	return l
-}
 
 // traffic sends customer requests to every frontend until stopped and counts
 // the ones that fail.
@@ -179,7 +158,7 @@ func bootIDs(t *testing.T, l *lab.Lab) map[string]lab.HostStatus {
 // The bar: 40 hosts in two datacenters, customer traffic through
 // HAProxy the whole time, every host patched and rebooted, no failed request.
 func TestRolloutPatchesEveryHostWithoutAFailedRequest(t *testing.T) {
-	l := startLab(t, lab.Options{Hosts: 40, RebootMin: time.Second, RebootMax: 3 * time.Second})
+	l := labtest.Start(t, lab.Options{Hosts: 40, RebootMin: time.Second, RebootMax: 3 * time.Second})
 	before := bootIDs(t, l)
 	tr := startTraffic(l.Info().Frontends)
 	r := startEngine(t, l, openStore(t))
@@ -206,7 +185,7 @@ func TestRolloutPatchesEveryHostWithoutAFailedRequest(t *testing.T) {
 }
 
 func TestRolloutHaltsOnTheCanaryAndRollsItBack(t *testing.T) {
-	l := startLab(t, lab.Options{Hosts: 6, RebootMin: time.Second, RebootMax: 2 * time.Second})
+	l := labtest.Start(t, lab.Options{Hosts: 6, RebootMin: time.Second, RebootMax: 2 * time.Second})
 	before := bootIDs(t, l)
 	tr := startTraffic(l.Info().Frontends)
 	r := startEngine(t, l, openStore(t))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/lab/labtest"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -119,7 +120,7 @@ func startPlan(t *testing.T, r *rig, path string) string {
 // A host that never comes back from its reboot fails; its partner must then
 // wait, never drained, and the rollout says why.
 func TestRolloutHostThatNeverReturns(t *testing.T) {
-	l := startLab(t, lab.Options{Hosts: 6, RebootMin: time.Second, RebootMax: time.Second})
+	l := labtest.Start(t, lab.Options{Hosts: 6, RebootMin: time.Second, RebootMax: time.Second})
 	r := startEngine(t, l, openStore(t))
 	// Spread order: web-gra-01 (canary), web-sbg-01, web-gra-02, web-sbg-02...
 	if _, err := l.Fault("web-gra-02", lab.FaultNoReturn); err != nil {
@@ -163,7 +164,7 @@ func TestRolloutHostThatNeverReturns(t *testing.T) {
 // there fail, the rollout halts, and no host of the other datacenter is
 // taken down while its partner is unreachable.
 func TestRolloutDatacenterFrozen(t *testing.T) {
-	l := startLab(t, lab.Options{Hosts: 8, RebootMin: time.Second, RebootMax: 2 * time.Second})
+	l := labtest.Start(t, lab.Options{Hosts: 8, RebootMin: time.Second, RebootMax: 2 * time.Second})
 	r := startEngine(t, l, openStore(t))
 	id := startPlan(t, r, writePlan(t, "2", "2"))
 	waitFor(t, time.Minute, "the canary to be done", func() bool {

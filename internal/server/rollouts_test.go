@@ -26,6 +26,7 @@ import (
 	"github.com/illico-dev/illico/internal/client"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/lab/labtest"
 	"github.com/illico-dev/illico/internal/plan"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
@@ -360,28 +361,6 @@ next:
 	return -1
 }
 
-// startLab builds a lab for one test, or skips it (fails it in CI) where
-// sshd or HAProxy is missing.
-func startLab(t *testing.T, opts lab.Options) *lab.Lab {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test on a lab; runs without -short")
-	}
-	if err := lab.Available(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("a lab cannot run here: %v", err)
-		}
-		t.Skipf("a lab cannot run here: %v", err)
-	}
-	opts.Dir = t.TempDir()
-	l, err := lab.Up(t.Context(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	return l
-}
-
 func labStatus(l *lab.Lab) map[string]lab.HostStatus {
 	out := map[string]lab.HostStatus{}
 	for _, s := range l.Status(context.Background()) {
@@ -401,7 +380,7 @@ func readPlan(t testing.TB, name string) api.StartRollout {
 }
 
 func TestRolloutOnALab(t *testing.T) {
-	l := startLab(t, lab.Options{Hosts: 4, RebootMin: time.Second, RebootMax: 2 * time.Second})
+	l := labtest.Start(t, lab.Options{Hosts: 4, RebootMin: time.Second, RebootMax: 2 * time.Second})
 	before := labStatus(l)
 	d := start(t, sqlite, servertest.Options{Inventory: l.Info().Files.Inventory})
 	reader := createToken(t, d, d.AdminToken, "grafana", "reader").Secret
@@ -658,7 +637,7 @@ func TestDaemonKilledAtRandomResumesTheRollout(t *testing.T) {
 	}
 	bin := buildIllico(t)
 	boots := &bootLog{boots: map[string]int{}}
-	l := startLab(t, lab.Options{Hosts: 4, RebootMin: time.Second, RebootMax: 2 * time.Second, Logger: slog.New(boots)})
+	l := labtest.Start(t, lab.Options{Hosts: 4, RebootMin: time.Second, RebootMax: 2 * time.Second, Logger: slog.New(boots)})
 	before, bootsBefore := labStatus(l), boots.counts()
 	cfg, err := server.LoadConfig(l.Info().Files.Config)
 	if err != nil {
