@@ -43,6 +43,9 @@ type generation struct {
 	view    *view
 	mu      sync.Mutex // one response is rendered at a time
 	entries []atomic.Pointer[entry]
+	// prev is the generation this one replaced: its responses are served
+	// while this one's are rendered, for no reader to wait on a render.
+	prev atomic.Pointer[generation]
 }
 
 // entry is one response, ready to write: its body plain and gzipped, and
@@ -55,7 +58,7 @@ type entry struct {
 
 func newEntry(ep endpoint, body []byte) (*entry, error) {
 	var zb bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&zb, gzip.BestCompression)
+	zw, err := gzip.NewWriterLevel(&zb, gzip.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +144,10 @@ func (h *handler) current(ctx context.Context) (*generation, error) {
 		view:    newView(h.opts.Page, now, st, history),
 		entries: make([]atomic.Pointer[entry], len(h.endpoints)*len(h.langs)),
 	}
+	if g != nil {
+		ng.prev.Store(g)
+		g.prev.Store(nil) // keep one generation back, not the whole chain
+	}
 	h.gen.Store(ng)
 	return ng, nil
 }
@@ -155,7 +162,14 @@ func (h *handler) entry(g *generation, ep, lang int) (*entry, error) {
 	if e := slot.Load(); e != nil {
 		return e, nil
 	}
-	g.mu.Lock()
+	if !g.mu.TryLock() {
+		if p := g.prev.Load(); p != nil {
+			if e := p.entries[ep*len(h.langs)+lang].Load(); e != nil {
+				return e, nil
+			}
+		}
+		g.mu.Lock()
+	}
 	defer g.mu.Unlock()
 	if e := slot.Load(); e != nil {
 		return e, nil
