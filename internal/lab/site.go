@@ -17,6 +17,7 @@ const maxHang = 5 * time.Minute
 // on the host's address, closed (connection refused) when the host goes down.
 type site struct {
 	srv  *http.Server
+	ln   net.Listener
 	done chan struct{}
 }
 
@@ -28,6 +29,7 @@ func startSite(ln net.Listener, h http.Handler, log *slog.Logger) *site {
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
+		ln:   ln,
 		done: make(chan struct{}),
 	}
 	go func() {
@@ -42,6 +44,10 @@ func startSite(ln net.Listener, h http.Handler, log *slog.Logger) *site {
 // freeze are released through done.
 func (s *site) close() {
 	close(s.done)
+	// The listener is closed here, not only by srv.Close: a Serve that has
+	// not started yet would close it later, and a host booted again at once
+	// (a crash healed) could not listen on its address.
+	s.ln.Close()
 	s.srv.Close()
 }
 
