@@ -63,9 +63,9 @@ type Options struct {
 type Engine struct {
 	opts Options
 	ctx  context.Context // the daemon's lifetime, set by Run
-	// accepting is set once Run has resumed the unfinished rollouts: a new
-	// rollout must not start before, or it could overlap one being resumed.
-	accepting bool
+	// resumed is closed once Run has resumed the unfinished rollouts: a new
+	// rollout waits for it, or it could overlap one being resumed.
+	resumed chan struct{}
 
 	mu   sync.Mutex
 	runs map[string]*run
@@ -86,7 +86,7 @@ func NewEngine(opts Options) *Engine {
 	if opts.Tick == 0 {
 		opts.Tick = time.Second
 	}
-	return &Engine{opts: opts, runs: map[string]*run{}}
+	return &Engine{opts: opts, runs: map[string]*run{}, resumed: make(chan struct{})}
 }
 
 // Run resumes every unfinished rollout and runs until ctx ends; then it
@@ -111,9 +111,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.resumed", Message: fmt.Sprintf("rollout %s resumed after a restart of the daemon, %s", r.ID, r.State)})
 		e.launch(r)
 	}
-	e.mu.Lock()
-	e.accepting = true
-	e.mu.Unlock()
+	close(e.resumed)
 	<-ctx.Done()
 	e.wg.Wait()
 	return nil
@@ -122,9 +120,12 @@ func (e *Engine) Run(ctx context.Context) error {
 // ready reports whether Run has resumed the unfinished rollouts and takes
 // new ones.
 func (e *Engine) ready() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.accepting
+	select {
+	case <-e.resumed:
+		return true
+	default:
+		return false
+	}
 }
 
 // StartRequest asks for a rollout.
@@ -197,10 +198,15 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*fleet.Rollout, e
 		Reason: "started", CreatedAt: now, UpdatedAt: now,
 		Hosts: Schedule(prep.inv, p.Strategy, prep.hosts, prep.canaries),
 	}
+	select {
+	case <-e.resumed:
+	case <-ctx.Done():
+		return nil, fleet.Errorf(fleet.KindUnavailable, "the daemon is still resuming its rollouts; try again in a moment")
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.accepting || e.ctx.Err() != nil {
-		return nil, fleet.Errorf(fleet.KindUnavailable, "the daemon is starting or stopping; try again in a moment")
+	if e.ctx.Err() != nil {
+		return nil, fleet.Errorf(fleet.KindUnavailable, "the daemon is stopping")
 	}
 	for _, other := range e.runs {
 		if busy := other.overlap(r); busy != "" {
