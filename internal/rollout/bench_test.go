@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -170,7 +171,7 @@ func rolloutOnce(b *testing.B, l *lab.Lab, r *rig, p *fleet.Plan, boots *bootLog
 	top := NewTopology(r.inv, names)
 	parallel := MaxParallel(p.Strategy, len(ro.Hosts))
 	f := figures{makespan: ro.EndedAt.Sub(ro.CreatedAt), requests: total, failed: failed}
-	down, save := calls.summary()
+	down, save, slow := calls.summary()
 	f.down, f.save = down.mean, save.mean
 	f.bound = lowerBound(top, ro.Hosts, parallel)
 	f.ratio = f.makespan.Seconds() / f.bound.Seconds()
@@ -202,7 +203,7 @@ func rolloutOnce(b *testing.B, l *lab.Lab, r *rig, p *fleet.Plan, boots *bootLog
 	f.host, f.sched, f.detect = f.host/n, f.sched/n, f.detect/n
 	b.Logf("%d hosts: makespan %.2f s, lower bound %.2f s (ratio %.3f); overhead %.1f ms/host (%.1f beyond the steps + %.1f scheduling); reboot detected in %.0f ms (at most %.0f); customer requests %d, failed %d",
 		len(ro.Hosts), f.makespan.Seconds(), f.bound.Seconds(), f.ratio, ms(f.host+f.sched), ms(f.host), ms(f.sched), ms(f.detect), ms(f.detectMax), total, failed)
-	b.Logf("the engine's calls out: %s; %s", down, save)
+	b.Logf("the engine's calls out: %s; %s; %d SSH commands took 1 s or more%s", down, save, len(slow), firstOf(slow))
 	b.Logf("most overhead: %s", worstOverhead)
 	b.Logf("slowest detection: %s", worstDetect)
 	return f
@@ -270,7 +271,8 @@ func schedLatency(top *Topology, ro *fleet.Rollout, p *fleet.Plan, host string) 
 			switch {
 			case !runs[i].EndedAt.After(at):
 				runs[i].State = fleet.HostDone
-			case !runs[i].StartedAt.After(at):
+			case !runs[i].StartedAt.After(at) && runs[i].StartedAt.Before(start):
+				// Hosts that started with this one were still pending.
 				runs[i].State = fleet.HostRunning
 			default:
 				runs[i].State = fleet.HostPending
@@ -285,7 +287,7 @@ func schedLatency(top *Topology, ro *fleet.Rollout, p *fleet.Plan, host string) 
 	}
 	var enabled time.Time
 	for i := len(moments) - 1; i >= 0; i-- {
-		if !moments[i].Before(start) {
+		if moments[i].After(start) {
 			continue
 		}
 		if enabled.IsZero() {
@@ -403,7 +405,7 @@ func benchEngine(b *testing.B, l *lab.Lab, calls *calls) *rig {
 	ev := &events{}
 	e := NewEngine(Options{
 		Store:     timedStore{Store: db, calls: calls},
-		Remote:    pool,
+		Remote:    timedRemote{Remote: pool, calls: calls},
 		Balancer:  func(name string) Balancer { return lb.New(inv.LoadBalancer(name)) },
 		Health:    checker,
 		Inventory: func() *fleet.Inventory { return inv },
@@ -446,6 +448,8 @@ func waitRollout(db *store.Store, id string, within time.Duration) (*fleet.Rollo
 type calls struct {
 	mu         sync.Mutex
 	down, save []time.Duration
+	// slow are the SSH commands that took a second or more.
+	slow []string
 }
 
 func (c *calls) time(list *[]time.Duration, since time.Time) {
@@ -457,14 +461,14 @@ func (c *calls) time(list *[]time.Duration, since time.Time) {
 
 func (c *calls) reset() {
 	c.mu.Lock()
-	c.down, c.save = nil, nil
+	c.down, c.save, c.slow = nil, nil, nil
 	c.mu.Unlock()
 }
 
-func (c *calls) summary() (down, save spread) {
+func (c *calls) summary() (down, save spread, slow []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return newSpread("health looks", c.down), newSpread("records", c.save)
+	return newSpread("health looks", c.down), newSpread("records", c.save), slices.Clone(c.slow)
 }
 
 // spread is how long a kind of call took.
@@ -504,4 +508,88 @@ func (s timedStore) SaveHostRun(ctx context.Context, id string, h fleet.HostRun)
 func (s timedStore) UpdateRollout(ctx context.Context, r *fleet.Rollout) error {
 	defer s.calls.time(&s.calls.save, time.Now())
 	return s.Store.UpdateRollout(ctx, r)
+}
+
+// timedRemote is the engine's SSH with its slow commands noted: a reboot
+// seen back late is often one command that hung until its timeout.
+type timedRemote struct {
+	Remote
+	calls *calls
+}
+
+func (r timedRemote) Run(ctx context.Context, h *fleet.Host, cmd string, stdout, stderr io.Writer) (sshx.Result, error) {
+	start := time.Now()
+	res, err := r.Remote.Run(ctx, h, cmd, stdout, stderr)
+	if d := time.Since(start); d >= time.Second {
+		r.calls.mu.Lock()
+		r.calls.slow = append(r.calls.slow, fmt.Sprintf("%s on %s: %.2f s (%v)", filepath.Base(cmd), h.Name, d.Seconds(), err))
+		r.calls.mu.Unlock()
+	}
+	return res, err
+}
+
+func firstOf(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return ", the first: " + list[0]
+}
+
+// The benchmark's figures are only as good as their arithmetic.
+func TestBenchFigures(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	// run is a host that ran from ms start to ms end.
+	run := func(host string, canary bool, start, end int) fleet.HostRun {
+		return fleet.HostRun{Host: host, Canary: canary, State: fleet.HostDone, StartedAt: at(start), EndedAt: at(end)}
+	}
+	// Two pairs, c and x in one, y and z in the other.
+	top := &Topology{
+		Groups:     []Group{{Name: "web-01", Members: []string{"c", "x"}, Allowed: 1}, {Name: "web-02", Members: []string{"y", "z"}, Allowed: 1}},
+		HostGroups: map[string][]int{"c": {0}, "x": {0}, "y": {1}, "z": {1}},
+	}
+	tests := []struct {
+		name     string
+		hosts    []fleet.HostRun
+		parallel int
+		bound    time.Duration
+		waited   map[string]time.Duration
+	}{
+		{
+			name:     "a pair one host after the other",
+			hosts:    []fleet.HostRun{run("c", true, 2, 4002), run("y", false, 4010, 6010), run("x", false, 4012, 5012), run("z", false, 6060, 9060)},
+			parallel: 2,
+			bound:    9 * time.Second, // 4 s of canary, then y and z: 2 s + 3 s
+			waited:   map[string]time.Duration{"c": 2 * time.Millisecond, "y": 8 * time.Millisecond, "x": 10 * time.Millisecond, "z": 50 * time.Millisecond},
+		},
+		{
+			name:     "one slot",
+			hosts:    []fleet.HostRun{run("c", true, 0, 1000), run("y", false, 1000, 3000), run("x", false, 3100, 5100), run("z", false, 5100, 7100)},
+			parallel: 1,
+			bound:    7 * time.Second, // 1 s, then 6 s of hosts through one slot
+			// x could start once y ended, and z once x did.
+			waited: map[string]time.Duration{"c": 0, "y": 0, "x": 100 * time.Millisecond, "z": 0},
+		},
+		{
+			name:     "the longest host, then its partner",
+			hosts:    []fleet.HostRun{run("c", true, 0, 1000), run("y", false, 1000, 7000), run("x", false, 1000, 2000), run("z", false, 7000, 7500)},
+			parallel: 10,
+			bound:    7500 * time.Millisecond, // 1 s, then y and z one after the other
+			waited:   map[string]time.Duration{"c": 0, "y": 0, "x": 0, "z": 0},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := lowerBound(top, tt.hosts, tt.parallel); got != tt.bound {
+				t.Errorf("lower bound %s, want %s", got, tt.bound)
+			}
+			ro := &fleet.Rollout{CreatedAt: t0, Hosts: tt.hosts}
+			p := &fleet.Plan{Strategy: fleet.Strategy{Canary: 1, MaxParallel: fleet.Quantity{N: tt.parallel}}}
+			for host, want := range tt.waited {
+				if got := schedLatency(top, ro, p, host); got != want {
+					t.Errorf("%s waited %s, want %s", host, got, want)
+				}
+			}
+		})
+	}
 }
