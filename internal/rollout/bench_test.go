@@ -17,11 +17,11 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/inventory"
 	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/lab/labtest"
 	"github.com/illico-dev/illico/internal/lb"
 	"github.com/illico-dev/illico/internal/plan"
 	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/sshx"
-	"github.com/illico-dev/illico/internal/store"
 )
 
 // benchPlan is the maintenance the benchmark rolls: every host rebooted,
@@ -70,7 +70,7 @@ func BenchmarkRolloutLab(b *testing.B) {
 		hosts = n
 	}
 	boots := &bootLog{}
-	l := benchLab(b, lab.Options{Hosts: hosts, RebootMin: time.Second, RebootMax: 6 * time.Second, Logger: slog.New(boots)})
+	l := labtest.Start(b, lab.Options{Hosts: hosts, RebootMin: time.Second, RebootMax: 6 * time.Second, Logger: slog.New(boots)})
 	calls := &calls{}
 	r := benchEngine(b, l, calls)
 	p, err := plan.Parse("bench.yaml", []byte(benchPlan))
@@ -364,27 +364,6 @@ func (l *bootLog) boot(host string, from, to time.Time) (at time.Time, downFor t
 	return at, downFor, ok
 }
 
-// benchLab is startLab for a benchmark.
-func benchLab(b *testing.B, opts lab.Options) *lab.Lab {
-	b.Helper()
-	if testing.Short() {
-		b.Skip("benchmark on a lab; runs without -short")
-	}
-	if err := lab.Available(); err != nil {
-		if os.Getenv("CI") != "" {
-			b.Fatalf("a lab cannot run here: %v", err)
-		}
-		b.Skipf("a lab cannot run here: %v", err)
-	}
-	opts.Dir = b.TempDir()
-	l, err := lab.Up(b.Context(), opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = l.Close() })
-	return l
-}
-
 // benchEngine is startEngine for a benchmark, with the daemon's poll and
 // tick, events kept rather than logged, and the engine's health looks and
 // records timed.
@@ -394,19 +373,16 @@ func benchEngine(b *testing.B, l *lab.Lab, calls *calls) *rig {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "illico.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := openStore(b)
 	pool := sshx.NewPool(sshx.Options{})
 	b.Cleanup(pool.Close)
 	checker := probe.NewChecker(&http.Client{})
 	ev := &events{}
+	balancers := &lb.Set{}
 	e := NewEngine(Options{
 		Store:     timedStore{Store: db, calls: calls},
 		Remote:    timedRemote{Remote: pool, calls: calls},
-		Balancer:  func(name string) Balancer { return lb.New(inv.LoadBalancer(name)) },
+		Balancer:  func(name string) Balancer { return balancers.For(inv.LoadBalancer(name)) },
 		Health:    checker,
 		Inventory: func() *fleet.Inventory { return inv },
 		Down: func(ctx context.Context, hosts []*fleet.Host) map[string]string {
@@ -425,21 +401,6 @@ func benchEngine(b *testing.B, l *lab.Lab, calls *calls) *rig {
 		}
 	}
 	return r
-}
-
-// waitRollout waits until the rollout has ended, as the store says.
-func waitRollout(db *store.Store, id string, within time.Duration) (*fleet.Rollout, error) {
-	deadline := time.Now().Add(within)
-	for {
-		ro, err := db.Rollout(context.Background(), id)
-		if err == nil && ro.State.Ended() {
-			return ro, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("rollout %s did not end within %s (last read: %v)", id, within, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // calls times what the engine waits on between a host's end and the next

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -108,7 +109,7 @@ func (r *rig) stop() {
 	<-r.done
 }
 
-func openStore(t *testing.T) *store.Store {
+func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
 	if err != nil {
@@ -118,7 +119,7 @@ func openStore(t *testing.T) *store.Store {
 	return db
 }
 
-func startRollout(t *testing.T, r *rig, planFile string) *fleet.Rollout {
+func startRollout(t testing.TB, r *rig, planFile string) *fleet.Rollout {
 	t.Helper()
 	src, err := os.ReadFile(planFile)
 	if err != nil {
@@ -131,19 +132,28 @@ func startRollout(t *testing.T, r *rig, planFile string) *fleet.Rollout {
 	return ro
 }
 
-func waitEnded(t *testing.T, db *store.Store, id string, within time.Duration) *fleet.Rollout {
+func waitEnded(t testing.TB, db *store.Store, id string, within time.Duration) *fleet.Rollout {
 	t.Helper()
+	ro, err := waitRollout(db, id, within)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ro
+}
+
+// waitRollout waits until the rollout has ended, as the store says.
+func waitRollout(db *store.Store, id string, within time.Duration) (*fleet.Rollout, error) {
 	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
+	for {
 		ro, err := db.Rollout(context.Background(), id)
 		if err == nil && ro.State.Ended() {
-			return ro
+			return ro, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("rollout %s did not end within %s (last read: %+v, %v)", id, within, ro, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	ro, _ := db.Rollout(context.Background(), id)
-	t.Fatalf("rollout did not end within %s: %+v", within, ro)
-	return nil
 }
 
 func bootIDs(t *testing.T, l *lab.Lab) map[string]lab.HostStatus {
