@@ -1,0 +1,490 @@
+// Package statusdrive keeps the public status page in step with the
+// rollouts, so that no one has to type while a rollout runs: a rollout that
+// starts opens a maintenance on the components its hosts serve, its progress
+// is told at a rate customers can follow, a host's component shows
+// under_maintenance only while customers could notice, a halt or a rollback
+// opens an incident, and the end closes the maintenance.
+//
+// The Driver decides from what the rollout is now (rollout.Progress), not
+// from the events themselves: an event only says which rollout to look at
+// again, so events may be merged, come late or be missed without the page
+// going wrong.
+package statusdrive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/rollout"
+	"github.com/illico-dev/illico/internal/statuspage"
+)
+
+// The rate of progress updates. A maintenance gets a progress update when
+// its rollout reaches a milestone — a wave of hosts finished, or the hosts
+// done crossed another quarter of the total — and never sooner than
+// MinInterval after its previous update (the start included). A milestone
+// reached too soon is told with the next look at the rollout after that;
+// the last host is told by the completion, not by a progress update.
+const (
+	MinInterval = time.Minute
+	// Quarters is how many shares of the hosts make milestones.
+	Quarters = 4
+)
+
+// Options wire a Driver.
+type Options struct {
+	// Progress reads a rollout as it is now; (*rollout.Engine).Progress.
+	Progress func(ctx context.Context, id string) (rollout.Progress, error)
+	// Update changes the page's status, all or nothing;
+	// (*statuspage.Memory).Update.
+	Update func(ctx context.Context, change func(*fleet.Status) error) error
+	// Notices write the texts, in every language of the page.
+	Notices *statuspage.Notices
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Driver turns rollouts into status-page changes.
+type Driver struct {
+	opts Options
+
+	mu      sync.Mutex // guards tracked; held while a rollout is applied
+	tracked map[string]*tracked
+
+	qmu   sync.Mutex
+	queue []string // rollout IDs to look at, each once
+	wake  chan struct{}
+}
+
+// tracked is what the driver remembers of one rollout's maintenance.
+type tracked struct {
+	maintenance string
+	incident    string
+	components  []string // IDs
+	names       []string // the components' names, for the texts
+	start       time.Time
+	eta         time.Time
+	lastUpdate  time.Time
+	quarter     int // quarters of the hosts done at the last update
+	waves       int // waves finished at the last update
+	closed      bool
+	// health is what the page said of each host the driver put in
+	// maintenance, to give it back when the host leaves maintenance.
+	health map[string]fleet.HostHealth
+	// shown is each component's status at the last update.
+	shown   map[string]fleet.ComponentStatus
+	updates int
+}
+
+// New returns a Driver; Run makes it follow the events given to Notify.
+func New(opts Options) *Driver {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Driver{opts: opts, tracked: map[string]*tracked{}, wake: make(chan struct{}, 1)}
+}
+
+// Notify queues a rollout's event, to be applied by Run. It never blocks:
+// the engine calls it with its locks held, which is also why the rollout is
+// read later, from Run, and not here.
+func (d *Driver) Notify(ev rollout.Event) {
+	if ev.Rollout == "" {
+		return
+	}
+	d.qmu.Lock()
+	if !slices.Contains(d.queue, ev.Rollout) {
+		d.queue = append(d.queue, ev.Rollout)
+	}
+	d.qmu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run applies the queued events until ctx ends.
+func (d *Driver) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		}
+		d.qmu.Lock()
+		ids := d.queue
+		d.queue = nil
+		d.qmu.Unlock()
+		for _, id := range ids {
+			if err := d.Apply(ctx, rollout.Event{Rollout: id}); err != nil && ctx.Err() == nil {
+				d.opts.Logger.Error("status page: follow a rollout", "rollout", id, "err", err)
+			}
+		}
+	}
+}
+
+// Apply looks at the event's rollout now and changes the page to match.
+func (d *Driver) Apply(ctx context.Context, ev rollout.Event) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t := d.tracked[ev.Rollout]
+	if t != nil && t.closed {
+		return nil
+	}
+	pr, err := d.opts.Progress(ctx, ev.Rollout)
+	if err != nil {
+		return fmt.Errorf("read rollout %s: %w", ev.Rollout, err)
+	}
+	if pr.Rollout == nil {
+		return fmt.Errorf("read rollout %s: no rollout", ev.Rollout)
+	}
+	now := d.opts.Now().UTC()
+	var next *tracked
+	err = d.opts.Update(ctx, func(st *fleet.Status) error {
+		// On a copy, so that a change the Update refuses leaves t as it was.
+		var changed bool
+		var err error
+		next, changed, err = d.apply(st, t.clone(), pr, now)
+		if err == nil && !changed {
+			return errUnchanged
+		}
+		return err
+	})
+	switch {
+	case err == errUnchanged:
+	case err != nil:
+		return fmt.Errorf("status page for rollout %s: %w", ev.Rollout, err)
+	case next != nil:
+		d.tracked[ev.Rollout] = next
+	}
+	return nil
+}
+
+// errUnchanged keeps the page's version, and so its cached responses, when
+// a look at a rollout changes nothing customers see.
+var errUnchanged = errors.New("unchanged")
+
+func (t *tracked) clone() *tracked {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	c.health = maps.Clone(t.health)
+	c.shown = maps.Clone(t.shown)
+	return &c
+}
+
+// apply changes st to match the rollout pr. t is nil for a rollout not seen
+// before; the tracked rollout comes back, nil when the rollout touches no
+// component of the page.
+func (d *Driver) apply(st *fleet.Status, t *tracked, pr rollout.Progress, now time.Time) (*tracked, bool, error) {
+	r := pr.Rollout
+	changed := false
+	if t == nil {
+		comps, names := affected(st, r)
+		if len(comps) == 0 {
+			return nil, false, nil
+		}
+		t = &tracked{
+			maintenance: "rollout-" + r.ID, components: comps, names: names,
+			start: now, eta: now.Add(pr.ETA), lastUpdate: now,
+			health: map[string]fleet.HostHealth{}, shown: map[string]fleet.ComponentStatus{},
+		}
+		name, err := d.text(statuspage.MaintenanceName, t, r)
+		if err != nil {
+			return nil, false, err
+		}
+		st.Maintenance = append(st.Maintenance, fleet.Maintenance{
+			ID: t.maintenance, Name: name, Status: fleet.MaintenanceInProgress, Components: comps,
+			ScheduledFor: now, ScheduledUntil: t.eta, StartedAt: now, CreatedAt: now, UpdatedAt: now,
+			Rollout: r.ID,
+		})
+		t.shown = derived(st, t.components)
+		if err := d.maintenanceUpdate(st, t, r, statuspage.MaintenanceStarted, now); err != nil {
+			return nil, false, err
+		}
+		changed = true
+	}
+	m := maintenance(st, t.maintenance)
+	if m == nil {
+		// An operator's edit took it away; the rollout goes on unsaid.
+		t.closed = true
+		return t, true, nil
+	}
+	if setHosts(st, t, r) {
+		changed = true
+	}
+	if !r.State.Ended() && pr.Finishes {
+		t.eta = now.Add(pr.ETA)
+	}
+	if failing(r.State) && t.incident == "" {
+		if err := d.openIncident(st, t, r, now); err != nil {
+			return nil, false, err
+		}
+		changed = true
+	}
+	if r.State.Ended() {
+		kind := statuspage.MaintenanceCompleted
+		if failing(r.State) {
+			kind = failure(r)
+		}
+		m.Status, m.CompletedAt, m.ScheduledUntil = fleet.MaintenanceCompleted, now, now
+		if err := d.maintenanceUpdate(st, t, r, kind, now); err != nil {
+			return nil, false, err
+		}
+		t.closed = true
+		return t, true, nil
+	}
+	if r.State == fleet.RolloutRunning && t.due(r, now) {
+		m.ScheduledUntil = t.eta
+		if err := d.maintenanceUpdate(st, t, r, statuspage.MaintenanceProgress, now); err != nil {
+			return nil, false, err
+		}
+		t.quarter, t.waves = quarter(r), wavesFinished(r)
+		changed = true
+	}
+	return t, changed, nil
+}
+
+// due reports whether the rollout reached a milestone since the last
+// update, at least MinInterval after it (see MinInterval).
+func (t *tracked) due(r *fleet.Rollout, now time.Time) bool {
+	if now.Sub(t.lastUpdate) < MinInterval || done(r) == len(r.Hosts) {
+		return false
+	}
+	return quarter(r) > t.quarter || wavesFinished(r) > t.waves
+}
+
+// failing reports whether the rollout stopped on failures, as opposed to
+// an operator's abort.
+func failing(s fleet.RolloutState) bool {
+	return s == fleet.RolloutHalting || s == fleet.RolloutHalted || s == fleet.RolloutRolledBack
+}
+
+// failure is the notice of a failed rollout: rolled back when every host
+// goes back, halted when only the failed ones do.
+func failure(r *fleet.Rollout) string {
+	if r.State == fleet.RolloutRolledBack || (r.Plan != nil && r.Plan.Strategy.RollbackAll) {
+		return statuspage.IncidentRolledBack
+	}
+	return statuspage.IncidentHalted
+}
+
+func (d *Driver) openIncident(st *fleet.Status, t *tracked, r *fleet.Rollout, now time.Time) error {
+	name, err := d.text(statuspage.IncidentName, t, r)
+	if err != nil {
+		return err
+	}
+	body, err := d.text(failure(r), t, r)
+	if err != nil {
+		return err
+	}
+	t.incident = "rollout-" + r.ID + "-incident"
+	st.Incidents = append(st.Incidents, fleet.Incident{
+		ID: t.incident, Name: name, Status: fleet.Identified, Impact: fleet.ImpactMinor,
+		Components: slices.Clone(t.components), StartedAt: now, CreatedAt: now, UpdatedAt: now,
+		Updates: []fleet.StatusUpdate{{
+			ID: t.incident + "-1", Status: string(fleet.Identified), Body: body,
+			DisplayAt: now, CreatedAt: now, UpdatedAt: now, Affected: t.affected(st),
+		}},
+		Rollout: r.ID,
+	})
+	return nil
+}
+
+// maintenanceUpdate adds an update of kind to the rollout's maintenance.
+func (d *Driver) maintenanceUpdate(st *fleet.Status, t *tracked, r *fleet.Rollout, kind string, now time.Time) error {
+	body, err := d.text(kind, t, r)
+	if err != nil {
+		return err
+	}
+	m := maintenance(st, t.maintenance)
+	t.updates++
+	m.Updates = append(m.Updates, fleet.StatusUpdate{
+		ID: fmt.Sprintf("%s-%d", m.ID, t.updates), Status: string(m.Status), Body: body,
+		DisplayAt: now, CreatedAt: now, UpdatedAt: now, Affected: t.affected(st),
+	})
+	m.UpdatedAt = now
+	t.lastUpdate = now
+	return nil
+}
+
+func (d *Driver) text(kind string, t *tracked, r *fleet.Rollout) (fleet.Text, error) {
+	p := statuspage.Progress{Components: t.names, Start: t.start, ETA: t.eta, Done: done(r), Total: len(r.Hosts)}
+	if kind == statuspage.MaintenanceCompleted && r.State != fleet.RolloutDone {
+		// An aborted rollout completes the maintenance with the hosts done.
+		p.Total = p.Done
+	}
+	return d.opts.Notices.Text(kind, p)
+}
+
+// affected lists the components whose status changed since the last
+// update, with their old and new status, and remembers the new ones.
+func (t *tracked) affected(st *fleet.Status) []fleet.AffectedComponent {
+	now := derived(st, t.components)
+	var out []fleet.AffectedComponent
+	for _, c := range t.components {
+		out = append(out, fleet.AffectedComponent{Component: c, Old: cmpOr(t.shown[c], now[c]), New: now[c]})
+	}
+	t.shown = now
+	return out
+}
+
+func cmpOr(a, b fleet.ComponentStatus) fleet.ComponentStatus {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func derived(st *fleet.Status, ids []string) map[string]fleet.ComponentStatus {
+	out := map[string]fleet.ComponentStatus{}
+	for _, c := range st.Components {
+		if slices.Contains(ids, c.ID) {
+			out[c.ID] = statuspage.Derive(c, st.Hosts, st.Maintenance)
+		}
+	}
+	return out
+}
+
+// affected returns the IDs and names of the components served by the
+// rollout's hosts, in the page's order.
+func affected(st *fleet.Status, r *fleet.Rollout) (ids, names []string) {
+	hosts := map[string]bool{}
+	for _, h := range r.Hosts {
+		hosts[h.Host] = true
+	}
+	comps := slices.Clone(st.Components)
+	slices.SortStableFunc(comps, func(a, b fleet.Component) int { return a.Position - b.Position })
+	for _, c := range comps {
+		if slices.ContainsFunc(c.Hosts, func(h string) bool { return hosts[h] }) {
+			ids = append(ids, c.ID)
+			names = append(names, c.Name)
+		}
+	}
+	return ids, names
+}
+
+func maintenance(st *fleet.Status, id string) *fleet.Maintenance {
+	for i := range st.Maintenance {
+		if st.Maintenance[i].ID == id {
+			return &st.Maintenance[i]
+		}
+	}
+	return nil
+}
+
+// setHosts puts in maintenance the rollout's hosts that customers could
+// notice now, and gives back their health to those that left it; it
+// reports whether the page changed.
+func setHosts(st *fleet.Status, t *tracked, r *fleet.Rollout) bool {
+	onPage := map[string]bool{}
+	for _, c := range st.Components {
+		if slices.Contains(t.components, c.ID) {
+			for _, h := range c.Hosts {
+				onPage[h] = true
+			}
+		}
+	}
+	changed := false
+	for _, h := range r.Hosts {
+		if !onPage[h.Host] {
+			continue
+		}
+		prev, in := t.health[h.Host]
+		switch {
+		case noticeable(r.Plan, h) && !in:
+			t.health[h.Host] = st.Hosts[h.Host]
+			if st.Hosts == nil {
+				st.Hosts = map[string]fleet.HostHealth{}
+			}
+			st.Hosts[h.Host] = fleet.HostInMaintenance
+			changed = true
+		case !noticeable(r.Plan, h) && in:
+			delete(t.health, h.Host)
+			if prev == "" {
+				delete(st.Hosts, h.Host)
+			} else {
+				st.Hosts[h.Host] = prev
+			}
+			changed = true
+		}
+	}
+	return changed
+}
+
+// noticeable reports whether the host's customers could notice its
+// maintenance now: it is out of its load balancer (from its drain step
+// until its undrain step is through) or rebooting. A host patched while
+// still in service is not in maintenance for its customers.
+func noticeable(p *fleet.Plan, h fleet.HostRun) bool {
+	if !h.State.Active() {
+		return false
+	}
+	if p == nil {
+		return true
+	}
+	steps := p.Steps
+	if h.State == fleet.HostRollingBack {
+		steps = p.Rollback
+	}
+	if h.Step >= len(steps) {
+		return false
+	}
+	drained := false
+	for i, s := range steps[:h.Step+1] {
+		switch {
+		case s.Kind == fleet.StepDrain:
+			drained = true
+		case s.Kind == fleet.StepUndrain && i < h.Step:
+			drained = false
+		}
+	}
+	return drained || steps[h.Step].Kind == fleet.StepReboot
+}
+
+func done(r *fleet.Rollout) int {
+	n := 0
+	for _, h := range r.Hosts {
+		if h.State == fleet.HostDone {
+			n++
+		}
+	}
+	return n
+}
+
+func quarter(r *fleet.Rollout) int {
+	if len(r.Hosts) == 0 {
+		return 0
+	}
+	return done(r) * Quarters / len(r.Hosts)
+}
+
+// wavesFinished counts the waves whose hosts have all finished.
+func wavesFinished(r *fleet.Rollout) int {
+	open := map[int]bool{}
+	for _, h := range r.Hosts {
+		if _, ok := open[h.Wave]; !ok {
+			open[h.Wave] = false
+		}
+		if h.State == fleet.HostPending || h.State.Active() {
+			open[h.Wave] = true
+		}
+	}
+	n := 0
+	for _, o := range open {
+		if !o {
+			n++
+		}
+	}
+	return n
+}
