@@ -175,8 +175,8 @@ func runLabSupervise(ctx context.Context, e *env, args []string) error {
 
 func printLabSummary(w io.Writer, info *lab.Info, took time.Duration) {
 	dcs := slices.Clone(info.Options.Datacenters)
-	fmt.Fprintf(w, "Lab up in %s: %d hosts in %s, %d groups, in %s\n\n",
-		took.Round(100*time.Millisecond), len(info.Hosts), plural(len(dcs), "datacenter")+" ("+strings.Join(dcs, ", ")+")", len(info.Frontends), info.Dir)
+	fmt.Fprintf(w, "Lab up in %s: %s in %s, %s, in %s\n\n",
+		took.Round(100*time.Millisecond), plural(len(info.Hosts), "host"), plural(len(dcs), "datacenter")+" ("+strings.Join(dcs, ", ")+")", plural(len(info.Frontends), "group"), info.Dir)
 	if len(info.Hosts) > 0 {
 		first, last := info.Hosts[0], info.Hosts[len(info.Hosts)-1]
 		fmt.Fprintf(w, "  hosts      %s (%s) .. %s (%s), ssh port %d, site port %d\n", first.Name, first.Address, last.Name, last.Address, info.SSHPort, info.SitePort)
