@@ -66,16 +66,17 @@ func (p *Pipeline) foldKind(now time.Time, down map[string]time.Time, label, nam
 		if len(names) < need && !(firing && len(names) >= max(1, need/2)) {
 			if firing {
 				cur.EndsAt = now
+				cur.Annotations = domainNotes(label, d, labels[LabelSite], names, len(hosts), true)
 			}
 			continue
 		}
 		out[d] = true
-		p.receive(Alert{Labels: labels, Annotations: domainNotes(label, d, labels[LabelSite], names, len(hosts)), StartsAt: since})
+		p.receive(Alert{Labels: labels, Annotations: domainNotes(label, d, labels[LabelSite], names, len(hosts), false), StartsAt: since})
 	}
 	return out
 }
 
-func domainNotes(label, name, site string, down []string, total int) map[string]string {
+func domainNotes(label, name, site string, down []string, total int, back bool) map[string]string {
 	where := label + " " + name
 	if site != "" {
 		where += " (site " + site + ")"
@@ -85,8 +86,15 @@ func domainNotes(label, name, site string, down []string, total int) map[string]
 	if more := len(down) - len(shown); more > 0 {
 		hosts += fmt.Sprintf(" and %d more", more)
 	}
+	summary := fmt.Sprintf("%s is down: %d of %d hosts down: %s", where, len(down), total, hosts)
+	if back {
+		summary = where + " is back"
+		if len(down) > 0 {
+			summary += fmt.Sprintf(", %d of %d hosts still down: %s", len(down), total, hosts)
+		}
+	}
 	return map[string]string{
-		"summary": fmt.Sprintf("%s is down: %d of %d hosts down: %s", where, len(down), total, hosts),
+		"summary": summary,
 		"hosts":   strings.Join(down, ","),
 	}
 }
