@@ -13,9 +13,10 @@ import (
 // runServe is `illico serve`: the control plane, until ctx ends (Ctrl-C or
 // SIGTERM through main).
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "serve [--config FILE] [--listen ADDR] [--data DIR] [--db DSN]")
+	fs := newFlags(e, "serve", "serve [--config FILE] [--listen ADDR] [--public-listen ADDR] [--data DIR] [--db DSN]")
 	configFile := fs.String("config", "", "the config `file` (YAML; see internal/server/config.go)")
 	listen := fs.String("listen", "", "listen on `address` host:port (default 127.0.0.1:8080)")
+	publicListen := fs.String("public-listen", "", "serve the public status page on `address` host:port (default 127.0.0.1:8081)")
 	data := fs.String("data", "", "the data `directory`, for the SQLite database (default ./illico-data)")
 	db := fs.String("db", "", "the database: sqlite:PATH or postgres://… (default SQLite in the data directory)")
 	rest, err := parseFlags(fs, args)
@@ -36,6 +37,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return usageErrorf("--listen: %v", err)
 		}
 		cfg.Listen = *listen
+	}
+	if *publicListen != "" {
+		if err := server.CheckListen(*publicListen); err != nil {
+			return usageErrorf("--public-listen: %v", err)
+		}
+		cfg.PublicListen = *publicListen
 	}
 	if *data != "" {
 		cfg.Data = *data
@@ -60,6 +67,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Logger:         log,
 		Store:          st,
 		Listen:         cfg.Listen,
+		PublicListen:   cfg.PublicListen,
 		Inventory:      cfg.Inventory,
 		AdminTokenFile: cfg.AdminTokenFile,
 		AdminTokenOut:  e.stderr,

@@ -6,6 +6,10 @@ package server
 //	# Where the HTTP API, the dashboard and /metrics listen.
 //	listen: 127.0.0.1:8080
 //
+//	# Where the public status page listens: read-only, no token, for
+//	# customers (put it behind your reverse proxy).
+//	public_listen: 127.0.0.1:8081
+//
 //	# The data directory: the SQLite database (illico.db) lives here. A
 //	# relative path is relative to this file's directory.
 //	data: ./illico-data
@@ -44,8 +48,9 @@ import (
 
 // Config is the daemon's configuration: the file's keys, after defaults.
 type Config struct {
-	Listen string `yaml:"listen"`
-	Data   string `yaml:"data"`
+	Listen       string `yaml:"listen"`
+	PublicListen string `yaml:"public_listen"`
+	Data         string `yaml:"data"`
 	// DB is a secret: a PostgreSQL URL may carry a password.
 	DB             fleet.Secret `yaml:"db"`
 	Inventory      string       `yaml:"inventory"`
@@ -64,9 +69,10 @@ type LogConfig struct {
 // Defaults is the configuration without a file; the one place defaults are set.
 func Defaults() Config {
 	return Config{
-		Listen: "127.0.0.1:8080",
-		Data:   "illico-data",
-		Log:    LogConfig{Level: "info", Format: "text"},
+		Listen:       "127.0.0.1:8080",
+		PublicListen: "127.0.0.1:8081",
+		Data:         "illico-data",
+		Log:          LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -96,9 +102,12 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		}
 		return Config{}, &fleet.Error{Kind: fleet.KindInvalid, Err: &problemsError{head: "config " + file + " refused", problems: ps}}
 	}
-	if c.Meta.Has("listen") {
-		if err := CheckListen(c.Listen); err != nil {
-			ps.Add(file, c.Meta.At("listen"), "%v", err)
+	for _, l := range []struct{ key, addr string }{{"listen", c.Listen}, {"public_listen", c.PublicListen}} {
+		if !c.Meta.Has(l.key) {
+			continue
+		}
+		if err := CheckListen(l.addr); err != nil {
+			ps.Add(file, c.Meta.At(l.key), "%v", err)
 		}
 	}
 	if c.Meta.Has("db") && c.DB == "" {

@@ -35,6 +35,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/rollouts/{id}/abort", s.authorize(store.RoleOperator, s.orderRollout(rollout.Abort)))
 	mux.Handle("GET /api/v1/rollouts/{id}/events", s.authorize(store.RoleReader, s.rolloutEvents))
 
+	mux.Handle("GET /api/v1/status", s.authorize(store.RoleReader, s.getStatus))
+	mux.Handle("POST /api/v1/status/incidents", s.authorize(store.RoleOperator, s.openIncident))
+	mux.Handle("POST /api/v1/status/incidents/{id}/updates", s.authorize(store.RoleOperator, s.addIncidentUpdate))
+	mux.Handle("POST /api/v1/status/maintenances/{id}/updates", s.authorize(store.RoleOperator, s.addMaintenanceUpdate))
+
 	mux.Handle("GET /api/v1/tokens", s.authorize(store.RoleAdmin, s.listTokens))
 	mux.Handle("POST /api/v1/tokens", s.authorize(store.RoleAdmin, s.createToken))
 	mux.Handle("DELETE /api/v1/tokens/{id}", s.authorize(store.RoleAdmin, s.revokeToken))

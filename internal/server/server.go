@@ -27,6 +27,8 @@ import (
 	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/sshx"
+	"github.com/illico-dev/illico/internal/statusdrive"
+	"github.com/illico-dev/illico/internal/statuspage"
 	"github.com/illico-dev/illico/internal/store"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
@@ -58,6 +60,9 @@ type Options struct {
 	Getenv func(string) string
 	// HTTPClient runs the hosts' HTTP health checks; nil is a new client.
 	HTTPClient *http.Client
+	// PublicListen is where the public status page listens, read-only and
+	// without a token; empty for no status page.
+	PublicListen string
 }
 
 // Server is the daemon.
@@ -85,6 +90,13 @@ type Server struct {
 	// them.
 	events   *hub
 	stopping chan struct{}
+
+	// status is the public status page's; driver keeps it in step with the
+	// rollouts. public serves it on publicLn, when there is one.
+	status   *statuspage.Memory
+	driver   *statusdrive.Driver
+	publicLn net.Listener
+	public   *http.Server
 }
 
 // loaded is an inventory and when it was read.
@@ -136,6 +148,10 @@ func New(opts Options) (*Server, error) {
 		return nil, fleet.Errorf(fleet.KindUnavailable, "listen on %s: %v", opts.Listen, err)
 	}
 	s.ln = ln
+	if err := s.newStatusPage(opts.PublicListen, inv); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -162,11 +178,64 @@ func New(opts Options) (*Server, error) {
 		Down: func(ctx context.Context, hosts []*fleet.Host) map[string]string {
 			return checker.Down(ctx, s.inventory(), hosts)
 		},
-		Event:  s.recordEvent,
+		Event:  s.onEvent,
 		Logger: s.log,
 		Now:    s.now,
 	})
+	notices, err := statuspage.NewNotices(nil)
+	if err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	s.driver = statusdrive.New(statusdrive.Options{
+		Progress: s.engine.Progress, Update: s.status.Update, Notices: notices, Now: s.now, Logger: s.log,
+	})
 	return s, nil
+}
+
+// onEvent is the engine's Event func: the event is recorded, then the
+// status page looks at the rollout again.
+func (s *Server) onEvent(ctx context.Context, ev rollout.Event) {
+	s.recordEvent(ctx, ev)
+	s.driver.Notify(ev)
+}
+
+// newStatusPage builds the status page from inv and listens for it on
+// addr, if set.
+func (s *Server) newStatusPage(addr string, inv *fleet.Inventory) error {
+	var st fleet.Status
+	syncComponents(&st, inv, s.now().UTC())
+	s.status = statuspage.NewMemory(st, s.now)
+	if addr == "" {
+		return nil
+	}
+	if err := CheckListen(addr); err != nil {
+		return fleet.Errorf(fleet.KindInvalid, "public listen: %v", err)
+	}
+	var err error
+	if s.public, err = s.publicServer(); err != nil {
+		return err
+	}
+	if s.publicLn, err = net.Listen("tcp", addr); err != nil {
+		return fleet.Errorf(fleet.KindUnavailable, "listen for the status page on %s: %v", addr, err)
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	s.ln.Close()
+	if s.publicLn != nil {
+		s.publicLn.Close()
+	}
+}
+
+// PublicAddr is the address the status page listens on; empty when it
+// does not.
+func (s *Server) PublicAddr() string {
+	if s.publicLn == nil {
+		return ""
+	}
+	return s.publicLn.Addr().String()
 }
 
 // Addr is the address the server listens on.
@@ -181,13 +250,40 @@ func (s *Server) Run(ctx context.Context) error {
 	// Here rather than in New, once listening worked: a daemon that cannot
 	// start must not use up the one showing of the admin token.
 	if err := s.firstToken(ctx, s.tokenFile, s.tokenOut); err != nil {
-		s.ln.Close()
+		s.closeListeners()
 		return err
 	}
 	engineCtx, stopEngine := context.WithCancel(ctx)
 	defer stopEngine()
+	// The driver outlives the engine, for the last events of the rollouts.
+	driverCtx, stopDriver := context.WithCancel(context.WithoutCancel(ctx))
+	driverc := make(chan error, 1)
+	go func() { driverc <- s.driver.Run(driverCtx) }()
+	defer func() {
+		stopDriver()
+		<-driverc
+	}()
 	enginec := make(chan error, 1)
 	go func() { enginec <- s.engine.Run(engineCtx) }()
+	publicc := make(chan error, 1)
+	if s.public != nil {
+		go func() {
+			err := s.public.Serve(s.publicLn)
+			if !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("the status page stopped serving", "err", err)
+			}
+			publicc <- err
+		}()
+		s.log.Info("status page on http://" + s.PublicAddr())
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdown)
+			defer cancel()
+			if err := s.public.Shutdown(sctx); err != nil {
+				s.public.Close()
+			}
+			<-publicc
+		}()
+	}
 	// Said once the admin token exists, so that whoever waits for this line
 	// finds the token file written.
 	s.log.Info("illico serving on http://"+s.Addr(), "database", s.store.Dialect(), "inventory", s.invPath)
@@ -241,6 +337,13 @@ func (s *Server) reload() (*loaded, error) {
 	}
 	l := &loaded{inv: inv, at: s.now()}
 	s.inv.Store(l)
+	err = s.status.Update(context.Background(), func(st *fleet.Status) error {
+		syncComponents(st, inv, s.now().UTC())
+		return nil
+	})
+	if err != nil {
+		s.log.Error("status page: take the reloaded inventory's components", "err", err)
+	}
 	s.metrics.reloads.WithLabelValues("ok").Inc()
 	s.log.Info("inventory reloaded", "path", s.invPath, "hosts", len(inv.Hosts), "groups", len(inv.Groups))
 	return l, nil
