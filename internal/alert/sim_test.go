@@ -58,13 +58,12 @@ type simHost struct {
 }
 
 type sim struct {
-	tb      testing.TB
-	start   time.Time
-	hosts   []*simHost
-	p       *Pipeline
-	inv     *fleet.Inventory
-	sent    []Notification
-	verbose bool
+	tb    testing.TB
+	start time.Time
+	hosts []*simHost
+	p     *Pipeline
+	inv   *fleet.Inventory
+	sent  []Notification
 }
 
 func newSim(tb testing.TB, cfg *Config, inv *fleet.Inventory) *sim {
@@ -93,9 +92,7 @@ func (s *sim) run(from, until time.Duration) {
 			ok := !h.frozen(now)
 			s.observe(h, ok, now)
 		}
-		for _, n := range s.p.Flush(now) {
-			s.sent = append(s.sent, n)
-		}
+		s.sent = append(s.sent, s.p.Flush(now)...)
 	}
 }
 
