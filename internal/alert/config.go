@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
@@ -153,10 +154,10 @@ func (c *Config) SetDefaults() {
 	}
 	for i := range c.Receivers {
 		rc := &c.Receivers[i]
-		if rc.Attempts == 0 {
+		if !rc.Meta.Has("attempts") {
 			rc.Attempts = DefaultAttempts
 		}
-		if rc.Backoff == 0 {
+		if !rc.Meta.Has("backoff") {
 			rc.Backoff = DefaultBackoff
 		}
 	}
@@ -205,8 +206,10 @@ func (c *Config) Validate(file string, ps *yamlx.Problems) {
 		ps.Add(file, in.Meta.At("min_hosts"), "min_hosts must be 1 or more")
 	}
 	for key, q := range map[string]fleet.Quantity{"datacenter_down": in.DatacenterDown, "site_down": in.SiteDown, "group_down": in.GroupDown} {
-		if q.N == 0 {
-			ps.Add(file, in.Meta.At(key), "%s must be more than 0, or every datacenter, site or group counts as down", key)
+		at := in.Meta.At(key)
+		decoded := !slices.ContainsFunc(*ps, func(p yamlx.Problem) bool { return p.File == file && p.Pos == at })
+		if q.N == 0 && decoded {
+			ps.Add(file, at, "%s must be more than 0, or every datacenter, site or group counts as down", key)
 		}
 	}
 }
