@@ -138,7 +138,7 @@ func FromChange(c probe.Change, inv *fleet.Inventory) (a Alert, ok bool) {
 			LabelProbe:      c.Target.Def.Name,
 		},
 		Annotations: map[string]string{
-			"summary": "probe " + c.Target.Def.Name + " on " + h.Name + " is down",
+			"summary": "probe " + c.Target.Def.Name + " on " + h.Name,
 			"target":  c.Target.Target,
 		},
 	}
@@ -147,7 +147,6 @@ func FromChange(c probe.Change, inv *fleet.Inventory) (a Alert, ok bool) {
 		a.StartsAt = c.At
 		if c.Reason != "" {
 			a.Annotations["reason"] = c.Reason
-			a.Annotations["summary"] += ": " + c.Reason
 		}
 	case c.From == probe.StateDown:
 		a.EndsAt = c.At

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -53,6 +54,9 @@ func (n *Notification) Text() string {
 	b.WriteString(n.Title())
 	for _, a := range n.Firing {
 		fmt.Fprintf(&b, "\ndown since %s: %s", a.StartsAt.UTC().Format(time.TimeOnly), a.Summary())
+		if r := a.Annotations["reason"]; r != "" {
+			b.WriteString(": failed " + r)
+		}
 	}
 	for _, a := range n.Resolved {
 		fmt.Fprintf(&b, "\nback at %s: %s", a.EndsAt.UTC().Format(time.TimeOnly), a.Summary())
@@ -233,6 +237,9 @@ func (p *Pipeline) flush(key string, g *group, now time.Time) (Notification, boo
 	for i := range firing {
 		fps[i] = firing[i].Labels.Fingerprint()
 	}
+	slices.Sort(fps)
+	slices.SortStableFunc(firing, byStart)
+	slices.SortStableFunc(resolved, byStart)
 	changed := !slices.Equal(fps, g.lastFiring) || len(resolved) > 0
 	repeat := len(firing) > 0 && !now.Before(g.lastSent.Add(g.route.RepeatInterval))
 	send := len(firing)+len(resolved) > 0 && (changed || repeat)
@@ -261,6 +268,12 @@ func (p *Pipeline) flush(key string, g *group, now time.Time) (Notification, boo
 		}
 	}
 	return n, send
+}
+
+// byStart orders alerts as they began, then by host: the first to go down
+// is often the cause.
+func byStart(a, b Alert) int {
+	return cmp.Or(a.StartsAt.Compare(b.StartsAt), cmp.Compare(a.Labels[LabelHost], b.Labels[LabelHost]))
 }
 
 // collect forgets the ended alerts no group holds any more.
