@@ -301,7 +301,7 @@ func (p *Pipeline) present(a *Alert, now time.Time) Alert {
 		}
 		c.Annotations["rollout"] = m.Rollout
 		c.Annotations["step"] = m.Step
-		c.Annotations["summary"] = c.Summary() + fmt.Sprintf(" (not back %s after rollout %s, step %s, took it down)", p.grace, m.Rollout, m.Step)
+		c.Annotations["summary"] = c.Summary() + fmt.Sprintf(" (not back %s after rollout %s took it down in step %s)", p.grace, m.Rollout, m.Step)
 	}
 	return c
 }

@@ -231,7 +231,7 @@ func TestMaintenance(t *testing.T) {
 	expect(t, "within the grace period", b.wait(119*time.Second))
 	ns := b.wait(31 * time.Second)
 	expect(t, "not back after the grace period", ns, "+a-001")
-	if a := ns[0].Firing[0]; a.Annotations["rollout"] != "r-7" || !strings.Contains(a.Summary(), "after rollout r-7, step reboot") {
+	if a := ns[0].Firing[0]; a.Annotations["rollout"] != "r-7" || !strings.Contains(a.Summary(), "not back 2m0s after rollout r-7 took it down in step reboot") {
 		t.Errorf("the alert does not name the rollout: %v", a.Annotations)
 	}
 }
