@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t testing.TB) *store.Store) {
 		{"times round-trip in UTC", testTimes},
 		{"rollouts round-trip", testRollouts},
 		{"host runs saved concurrently", testHostRunsConcurrently},
+		{"subscribers: opt-in, no change once confirmed, unsubscribe", testSubscribers},
+		{"notification queue: enqueue, claim, lease, concurrent claims", testQueue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
