@@ -64,7 +64,7 @@ func TestLabSummary(t *testing.T) {
 	var b bytes.Buffer
 	printLabSummary(&b, info, 1500*time.Millisecond)
 	for _, want := range []string{
-		"Lab up in 1.5s: 2 hosts in 2 datacenters (gra, sbg), 1 groups, in /srv/lab",
+		"Lab up in 1.5s: 2 hosts in 2 datacenters (gra, sbg), 1 group, in /srv/lab",
 		"web-gra-01 (127.77.0.1) .. web-sbg-01 (127.77.0.2), ssh port 2222, site port 8080",
 		"web-01 http://127.0.0.1:3001/",
 		"ssh -i /srv/lab/id_ed25519 -o UserKnownHostsFile=/srv/lab/known_hosts -p 2222 root@127.77.0.1 labpkg list",

@@ -205,13 +205,14 @@ func knownHostsLine(addr string, key ssh.PublicKey) string {
 }
 
 // daemonConfig is DIR/illico.yaml, for `illico serve --config` on this lab.
-func daemonConfig(listen string) []byte {
+func daemonConfig(listen, public string) []byte {
 	return fmt.Appendf(nil, `# The control plane for this lab: illico serve --config illico.yaml
 inventory: inventory.yaml
 data: data
 listen: %s
+public_listen: %s
 admin_token_file: admin.token
-`, listen)
+`, listen, public)
 }
 
 // buildInventory describes the lab as an operator would describe the real

@@ -125,7 +125,7 @@ func (l *Lab) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ports, err := pickPorts(len(groups)+1, map[int]bool{sshPort: true, sitePort: true})
+	ports, err := pickPorts(len(groups)+2, map[int]bool{sshPort: true, sitePort: true})
 	if err != nil {
 		return err
 	}
@@ -206,8 +206,10 @@ func (l *Lab) start(ctx context.Context) error {
 	if err := l.writeHostKeys(files.KnownHosts, sshPort); err != nil {
 		return err
 	}
+	// The daemon's API and its public status page, on ports free now.
 	listen := "127.0.0.1:" + strconv.Itoa(ports[len(groups)])
-	if err := writeFileAtomic(files.Config, daemonConfig(listen), 0o644); err != nil {
+	public := "127.0.0.1:" + strconv.Itoa(ports[len(groups)+1])
+	if err := writeFileAtomic(files.Config, daemonConfig(listen, public), 0o644); err != nil {
 		return err
 	}
 	inv := buildInventory(dir, u.Username, sshPort, sitePort, o, specs, groups)

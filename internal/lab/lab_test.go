@@ -296,8 +296,11 @@ func TestLabEndToEnd(t *testing.T) {
 		if err := yaml.Unmarshal(data, &cfg); err != nil {
 			t.Fatal(err)
 		}
-		if cfg["inventory"] != "inventory.yaml" || cfg["data"] != "data" || cfg["admin_token_file"] != "admin.token" || len(cfg) != 4 {
+		if cfg["inventory"] != "inventory.yaml" || cfg["data"] != "data" || cfg["admin_token_file"] != "admin.token" || len(cfg) != 5 {
 			t.Errorf("illico.yaml = %v", cfg)
+		}
+		if _, port, err := net.SplitHostPort(cfg["public_listen"]); err != nil || port == "0" || cfg["public_listen"] == cfg["listen"] {
+			t.Errorf("public_listen = %q: want a port of its own", cfg["public_listen"])
 		}
 		if _, port, err := net.SplitHostPort(cfg["listen"]); err != nil || port == "0" || !strings.HasPrefix(cfg["listen"], "127.0.0.1:") {
 			t.Errorf("listen = %q", cfg["listen"])
