@@ -69,6 +69,10 @@ type Strategy struct {
 	// maintenance and hosts that cannot start (their partners down, say)
 	// before it halts.
 	BlockedTimeout time.Duration
+	// PauseOnAlerts are alert matchers (docs/alerts.md), all of which an
+	// alert sent to the daemon's Alertmanager receiver must match to pause
+	// the rollout; empty, no alert pauses it.
+	PauseOnAlerts []string
 }
 
 // Plan is one maintenance: what to do to each host, how to undo it, and how

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/illico-dev/illico/internal/alert"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
@@ -75,7 +76,9 @@ type strategyDoc struct {
 	MaxFailures *fleet.Quantity `yaml:"max_failures"`
 	OnFailure   string          `yaml:"on_failure"`
 	Blocked     *time.Duration  `yaml:"blocked_timeout"`
-	Meta        yamlx.Meta
+	// PauseOnAlerts are matchers read with alert.ParseMatcher.
+	PauseOnAlerts []string `yaml:"pause_on_alerts"`
+	Meta          yamlx.Meta
 }
 
 type windowDoc struct {
@@ -267,6 +270,12 @@ func (c *checker) strategy(d *strategyDoc) fleet.Strategy {
 			c.add(d.Meta.At("blocked_timeout"), "blocked_timeout must be more than zero")
 		}
 	}
+	for _, m := range d.PauseOnAlerts {
+		if _, err := alert.ParseMatcher(m); err != nil {
+			c.add(d.Meta.At("pause_on_alerts"), "pause_on_alerts: %v", err)
+		}
+	}
+	s.PauseOnAlerts = d.PauseOnAlerts
 	if d.Canary != nil {
 		s.Canary = *d.Canary
 		if s.Canary < 0 {

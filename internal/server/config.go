@@ -27,6 +27,10 @@ package server
 //	# for automation. Relative to this file.
 //	admin_token_file: admin.token
 //
+//	# Where alerts go (docs/alerts.md), relative to this file. Without it,
+//	# alerts are raised and listed (illico alert list), and sent nowhere.
+//	alerts: alerts.yaml
+//
 //	log:
 //	  level: info    # debug, info, warn or error
 //	  format: text   # text or json
@@ -55,6 +59,7 @@ type Config struct {
 	DB             fleet.Secret `yaml:"db"`
 	Inventory      string       `yaml:"inventory"`
 	AdminTokenFile string       `yaml:"admin_token_file"`
+	Alerts         string       `yaml:"alerts"`
 	Log            LogConfig    `yaml:"log"`
 	Meta           yamlx.Meta
 }
@@ -122,7 +127,7 @@ func ParseConfig(file string, data []byte) (Config, error) {
 	for _, p := range []struct {
 		key string
 		val *string
-	}{{"data", &c.Data}, {"inventory", &c.Inventory}, {"admin_token_file", &c.AdminTokenFile}} {
+	}{{"data", &c.Data}, {"inventory", &c.Inventory}, {"admin_token_file", &c.AdminTokenFile}, {"alerts", &c.Alerts}} {
 		if !c.Meta.Has(p.key) {
 			continue
 		}

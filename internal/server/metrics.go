@@ -21,6 +21,7 @@ type metrics struct {
 	reloads     *prometheus.CounterVec
 	hostRuns    *prometheus.CounterVec
 	rolloutsEnd *prometheus.CounterVec
+	notified    *prometheus.CounterVec
 }
 
 func newMetrics(version string, inv func() *fleet.Inventory, rollouts func(context.Context) (map[fleet.RolloutState]int, error)) (*metrics, error) {
@@ -51,6 +52,10 @@ func newMetrics(version string, inv func() *fleet.Inventory, rollouts func(conte
 			Name: "illico_rollouts_ended_total",
 			Help: "Rollouts that ended, by final state (done, halted, rolled_back, aborted).",
 		}, []string{"state"}),
+		notified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "illico_notifications_total",
+			Help: "Alert notifications handed to receivers, by receiver and result (sent or failed).",
+		}, []string{"receiver", "result"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "illico_build_info",
@@ -63,7 +68,7 @@ func newMetrics(version string, inv func() *fleet.Inventory, rollouts func(conte
 			func() float64 { return float64(count(inv())) })
 	}
 	for _, c := range []prometheus.Collector{
-		m.requests, m.duration, m.storeErrors, m.reloads, m.hostRuns, m.rolloutsEnd, build,
+		m.requests, m.duration, m.storeErrors, m.reloads, m.hostRuns, m.rolloutsEnd, m.notified, build,
 		newStateCollector(rollouts),
 		gauge("illico_inventory_hosts", "Hosts in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Hosts) }),
 		gauge("illico_inventory_groups", "Groups in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Groups) }),
@@ -88,3 +93,43 @@ func newMetrics(version string, inv func() *fleet.Inventory, rollouts func(conte
 	}
 	return m, nil
 }
+
+// delivered counts a notification handed to receiver.
+func (m *metrics) delivered(receiver, result string) {
+	m.notified.WithLabelValues(receiver, result).Inc()
+}
+
+// probeStates are the states illico_probes reports, every one of them
+// always, so that a state with no target reads 0 rather than nothing.
+var probeStates = []string{"unknown", "up", "down"}
+
+// registerHealth adds the probes' and alerts' gauges, read when scraped.
+func (m *metrics) registerHealth(probes func() map[string]int, firing func() int) error {
+	states := prometheus.NewDesc("illico_probes", "Probe targets (a probe on a host), by state.", []string{"state"}, nil)
+	for _, c := range []prometheus.Collector{
+		collectorFunc{desc: states, collect: func(ch chan<- prometheus.Metric) {
+			counts := probes()
+			for _, st := range probeStates {
+				ch <- prometheus.MustNewConstMetric(states, prometheus.GaugeValue, float64(counts[st]), st)
+			}
+		}},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "illico_alerts_firing",
+			Help: "Alerts firing, muted ones included.",
+		}, func() float64 { return float64(firing()) }),
+	} {
+		if err := m.registry.Register(c); err != nil {
+			return fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// collectorFunc is a collector of one metric family computed when scraped.
+type collectorFunc struct {
+	desc    *prometheus.Desc
+	collect func(chan<- prometheus.Metric)
+}
+
+func (c collectorFunc) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c collectorFunc) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }

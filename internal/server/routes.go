@@ -40,6 +40,15 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/status/incidents/{id}/updates", s.authorize(store.RoleOperator, s.addIncidentUpdate))
 	mux.Handle("POST /api/v1/status/maintenances/{id}/updates", s.authorize(store.RoleOperator, s.addMaintenanceUpdate))
 
+	mux.Handle("GET /api/v1/probes", s.authorize(store.RoleReader, s.listProbes))
+	mux.Handle("GET /api/v1/alerts", s.authorize(store.RoleReader, s.listAlerts))
+	mux.Handle("GET /api/v1/silences", s.authorize(store.RoleReader, s.listSilences))
+	mux.Handle("POST /api/v1/silences", s.authorize(store.RoleOperator, s.addSilence))
+	mux.Handle("DELETE /api/v1/silences/{id}", s.authorize(store.RoleOperator, s.expireSilence))
+	// Alertmanager sends its webhook with an operator's token as bearer
+	// (http_config.authorization); its firing alerts may pause rollouts.
+	mux.Handle("POST /api/v1/alertmanager", s.authorize(store.RoleOperator, s.alertmanager))
+
 	mux.Handle("GET /api/v1/tokens", s.authorize(store.RoleAdmin, s.listTokens))
 	mux.Handle("POST /api/v1/tokens", s.authorize(store.RoleAdmin, s.createToken))
 	mux.Handle("DELETE /api/v1/tokens/{id}", s.authorize(store.RoleAdmin, s.revokeToken))

@@ -63,6 +63,12 @@ type Options struct {
 	// PublicListen is where the public status page listens, read-only and
 	// without a token; empty for no status page.
 	PublicListen string
+	// Alerts is the alerts file (docs/alerts.md); without it, alerts are
+	// raised and listed but told to no receiver.
+	Alerts string
+	// ProbeInterval is how often each host's checks and SSH probe run;
+	// DefaultProbeInterval when zero.
+	ProbeInterval time.Duration
 }
 
 // Server is the daemon.
@@ -97,6 +103,11 @@ type Server struct {
 	driver   *statusdrive.Driver
 	publicLn net.Listener
 	public   *http.Server
+
+	// probes watch the fleet; alerts turns what it finds into
+	// notifications, muted while rollouts take hosts down on purpose.
+	probes *health
+	alerts *alerting
 }
 
 // loaded is an inventory and when it was read.
@@ -136,6 +147,10 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.inv.Store(&loaded{inv: inv, at: s.now()})
+	alertsCfg, err := loadAlerts(opts.Alerts)
+	if err != nil {
+		return nil, err
+	}
 	if s.metrics, err = newMetrics(opts.Version, s.inventory, s.rolloutStates); err != nil {
 		return nil, err
 	}
@@ -169,14 +184,27 @@ func New(opts Options) (*Server, error) {
 		httpClient = &http.Client{}
 	}
 	checker := probe.NewChecker(httpClient)
+	s.alerts = newAlerting(alertsCfg, s.inventory, s.store, httpClient, s.log, s.now, s.metrics.delivered)
+	interval := opts.ProbeInterval
+	if interval <= 0 {
+		interval = DefaultProbeInterval
+	}
+	s.probes = &health{
+		prober: probe.NewProber(httpClient, s.pool, s.now).Probe, interval: interval,
+		onChange: s.alerts.probeChanged, now: s.now,
+	}
+	if err := s.metrics.registerHealth(s.probes.counts, s.alerts.firing); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
 	s.engine = rollout.NewEngine(rollout.Options{
 		Store:     s.store,
 		Remote:    s.pool,
 		Balancer:  s.balancer,
 		Health:    checker,
 		Inventory: s.inventory,
-		Down: func(ctx context.Context, hosts []*fleet.Host) map[string]string {
-			return checker.Down(ctx, s.inventory(), hosts)
+		Down: func(_ context.Context, hosts []*fleet.Host) map[string]string {
+			return s.probes.down(hosts)
 		},
 		Event:  s.onEvent,
 		Logger: s.log,
@@ -197,6 +225,7 @@ func New(opts Options) (*Server, error) {
 // status page looks at the rollout again.
 func (s *Server) onEvent(ctx context.Context, ev rollout.Event) {
 	s.recordEvent(ctx, ev)
+	s.alerts.rolloutEvent(ctx, ev)
 	s.driver.Notify(ev)
 }
 
@@ -265,6 +294,15 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	enginec := make(chan error, 1)
 	go func() { enginec <- s.engine.Run(engineCtx) }()
+	// The probes and the alerts run beside the engine, and stop after it.
+	healthCtx, stopHealth := context.WithCancel(context.WithoutCancel(ctx))
+	var healthWG sync.WaitGroup
+	healthWG.Go(func() { s.probes.run(healthCtx, s.inventory()) })
+	healthWG.Go(func() { s.alerts.run(healthCtx) })
+	defer func() {
+		stopHealth()
+		healthWG.Wait()
+	}()
 	publicc := make(chan error, 1)
 	if s.public != nil {
 		go func() {
@@ -344,6 +382,7 @@ func (s *Server) reload() (*loaded, error) {
 	if err != nil {
 		s.log.Error("status page: take the reloaded inventory's components", "err", err)
 	}
+	s.probes.reset(inv)
 	s.metrics.reloads.WithLabelValues("ok").Inc()
 	s.log.Info("inventory reloaded", "path", s.invPath, "hosts", len(inv.Hosts), "groups", len(inv.Groups))
 	return l, nil

@@ -1,0 +1,525 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/illico-dev/illico/internal/alert"
+	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/plan"
+	"github.com/illico-dev/illico/internal/probe"
+	"github.com/illico-dev/illico/internal/rollout"
+	"github.com/illico-dev/illico/internal/store"
+	"github.com/illico-dev/illico/internal/yamlx"
+)
+
+// Alerting timings: how often the pipeline is flushed, how many
+// notifications may wait for a slow receiver, and how long a resolved
+// alert stays listed.
+const (
+	flushEvery    = time.Second
+	deliveryQueue = 256
+	keepResolved  = time.Hour
+)
+
+// noReceiver is the top route's receiver without an alerts file: alerts
+// are raised and listed, and told to no one.
+const noReceiver = "none"
+
+// loadAlerts reads the alerts file at path; without one, every alert goes
+// to no receiver.
+func loadAlerts(path string) (*alert.Config, error) {
+	if path == "" {
+		cfg := &alert.Config{Route: alert.Route{Receiver: noReceiver}}
+		cfg.SetDefaults()
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fleet.Errorf(fleet.KindInvalid, "read the alerts file: %v", err)
+	}
+	cfg, err := alert.Load(path, data)
+	var ps yamlx.Problems
+	if errors.As(err, &ps) {
+		return nil, &fleet.Error{Kind: fleet.KindInvalid, Err: &problemsError{
+			head: fmt.Sprintf("alerts file %s refused, %d problem(s)", path, len(ps)), problems: ps}}
+	}
+	if err != nil {
+		return nil, fleet.Errorf(fleet.KindInvalid, "alerts file %s: %v", path, err)
+	}
+	return cfg, nil
+}
+
+// rolloutReader reads a rollout with its host runs; *store.Store is one.
+type rolloutReader interface {
+	Rollout(ctx context.Context, id string) (*fleet.Rollout, error)
+}
+
+// alerting feeds the alert pipeline: probe changes become alerts, the
+// rollouts' events become maintenances, a ticker flushes the pipeline, and
+// one worker per receiver delivers, so a slow receiver never holds up the
+// pipeline nor the others.
+type alerting struct {
+	log       *slog.Logger
+	now       func() time.Time
+	inv       func() *fleet.Inventory
+	pipe      *alert.Pipeline
+	receivers map[string]alert.Notifier
+	grace     time.Duration
+	rollouts  rolloutReader
+	// delivered counts notifications by receiver and result.
+	delivered func(receiver, result string)
+
+	mu sync.Mutex
+	// raised lists the alerts, by fingerprint: the probes' as they change,
+	// the failure domains' once notified.
+	raised map[string]*raisedAlert
+	// maint is each host's latest maintenance, open or ended; plans the
+	// plans of the rollouts that have hosts in maintenance.
+	maint  map[string]alert.Maintenance
+	plans  map[string]*fleet.Plan
+	queues map[string]chan alert.Notification
+}
+
+type raisedAlert struct {
+	alert    alert.Alert
+	notified bool
+}
+
+func newAlerting(cfg *alert.Config, inv func() *fleet.Inventory, rollouts rolloutReader, client *http.Client,
+	log *slog.Logger, now func() time.Time, delivered func(receiver, result string)) *alerting {
+	return &alerting{
+		log: log, now: now, inv: inv, rollouts: rollouts, delivered: delivered,
+		pipe:      alert.New(cfg, inv()),
+		receivers: alert.Receivers(cfg, client, log),
+		grace:     cfg.MaintenanceGrace,
+		raised:    map[string]*raisedAlert{},
+		maint:     map[string]alert.Maintenance{},
+		plans:     map[string]*fleet.Plan{},
+		queues:    map[string]chan alert.Notification{},
+	}
+}
+
+// probeChanged is the probes' OnChange: a target going down raises an
+// alert, coming back resolves it.
+func (al *alerting) probeChanged(c probe.Change) {
+	a, ok := alert.FromChange(c, al.inv())
+	if !ok {
+		return
+	}
+	al.pipe.Receive(a)
+	fp := a.Labels.Fingerprint()
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	if a.Firing() {
+		if old := al.raised[fp]; old == nil || !old.alert.Firing() {
+			al.raised[fp] = &raisedAlert{alert: a}
+		}
+		return
+	}
+	if old := al.raised[fp]; old != nil && old.alert.Firing() {
+		old.alert.EndsAt = a.EndsAt
+	}
+}
+
+// run flushes the pipeline every second and delivers what it says, until
+// ctx ends; then it waits for the deliveries under way.
+func (al *alerting) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for name, r := range al.receivers {
+		q := make(chan alert.Notification, deliveryQueue)
+		al.queues[name] = q
+		wg.Go(func() { al.deliver(ctx, name, r, q) })
+	}
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		al.flush(al.now())
+	}
+}
+
+func (al *alerting) flush(now time.Time) {
+	ns := al.pipe.Flush(now)
+	al.mu.Lock()
+	for fp, r := range al.raised {
+		if !r.alert.Firing() && now.Sub(r.alert.EndsAt) > keepResolved {
+			delete(al.raised, fp)
+		}
+	}
+	for _, n := range ns {
+		if n.Receiver == noReceiver {
+			continue
+		}
+		for _, a := range n.Firing {
+			fp := a.Labels.Fingerprint()
+			r := al.raised[fp]
+			if r == nil {
+				r = &raisedAlert{alert: a}
+				al.raised[fp] = r
+			}
+			r.notified = true
+		}
+		for _, a := range n.Resolved {
+			if r := al.raised[a.Labels.Fingerprint()]; r != nil && r.alert.Firing() {
+				r.alert.EndsAt = a.EndsAt
+			}
+		}
+	}
+	al.mu.Unlock()
+	for _, n := range ns {
+		q, ok := al.queues[n.Receiver]
+		if !ok {
+			continue
+		}
+		select {
+		case q <- n:
+		default:
+			al.log.Error("notification dropped: its receiver is too far behind", "receiver", n.Receiver, "group", n.GroupKey)
+			al.delivered(n.Receiver, "failed")
+		}
+	}
+}
+
+func (al *alerting) deliver(ctx context.Context, name string, r alert.Notifier, q <-chan alert.Notification) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case n := <-q:
+			if err := r.Notify(ctx, n); err != nil {
+				al.log.Error("notification failed", "receiver", name, "group", n.GroupKey, "err", err)
+				al.delivered(name, "failed")
+				continue
+			}
+			al.log.Info("notification sent", "receiver", name, "title", n.Title())
+			al.delivered(name, "sent")
+		}
+	}
+}
+
+// firing counts the alerts firing, muted or not.
+func (al *alerting) firing() int {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	n := 0
+	for _, r := range al.raised {
+		if r.alert.Firing() {
+			n++
+		}
+	}
+	return n
+}
+
+// rolloutEvent follows the rollouts' hosts in and out of maintenance: a
+// host is in maintenance from the start of its drain step (its first
+// reboot when the steps do not drain) until its undrain step ends, or it
+// is done, fails or its rollout ends; the pipeline mutes its alerts until
+// the grace period after that.
+func (al *alerting) rolloutEvent(ctx context.Context, ev rollout.Event) {
+	switch ev.Kind {
+	case "host.started", "host.rollback", "host.step":
+		al.stepEvent(ctx, ev)
+	case "host.done", "host.failed", "host.rolled_back", "host.stuck":
+		al.mu.Lock()
+		al.endMaintenance(ev.Host, ev.Rollout)
+		al.mu.Unlock()
+	case "rollout.state":
+		if !ev.State.Ended() {
+			return
+		}
+		al.mu.Lock()
+		for h, m := range al.maint {
+			if m.Rollout == ev.Rollout {
+				al.endMaintenance(h, ev.Rollout)
+			}
+		}
+		delete(al.plans, ev.Rollout)
+		al.mu.Unlock()
+	}
+}
+
+// stepEvent handles a host starting its steps or rollback, or ending a
+// step. The store tells which step: the engine saves a host run before it
+// starts the host and after it records a step's end.
+func (al *alerting) stepEvent(ctx context.Context, ev rollout.Event) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	r, err := al.rollouts.Rollout(ctx, ev.Rollout)
+	if err != nil {
+		al.log.Error("alerts: read the rollout to follow its maintenance", "rollout", ev.Rollout, "err", err)
+		return
+	}
+	i := slices.IndexFunc(r.Hosts, func(h fleet.HostRun) bool { return h.Host == ev.Host })
+	if i < 0 {
+		return
+	}
+	hr := r.Hosts[i]
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	p := al.plans[r.ID]
+	if p == nil {
+		if p, err = plan.Parse(r.PlanFile, []byte(r.PlanSource)); err != nil {
+			al.log.Error("alerts: the rollout's plan no longer parses", "rollout", r.ID, "err", err)
+			return
+		}
+		al.plans[r.ID] = p
+	}
+	steps := p.Steps
+	if hr.State == fleet.HostRollingBack {
+		steps = p.Rollback
+	}
+	next := hr.Step
+	if ev.Kind == "host.step" {
+		if hr.Step < len(steps) && steps[hr.Step].Kind == fleet.StepUndrain {
+			al.endMaintenance(ev.Host, ev.Rollout)
+		}
+		next++
+	}
+	if next >= len(steps) {
+		return
+	}
+	m, open := al.maint[ev.Host]
+	open = open && m.End.IsZero() && m.Rollout == ev.Rollout
+	switch {
+	case open:
+		m.Step = string(steps[next].Kind)
+	case takesDown(steps, next):
+		m = alert.Maintenance{Host: ev.Host, Rollout: ev.Rollout, Step: string(steps[next].Kind), Start: al.now()}
+	default:
+		return
+	}
+	al.maint[ev.Host] = m
+	al.pipe.Maintain(m)
+}
+
+// takesDown reports whether steps[i] begins a host's maintenance.
+func takesDown(steps []fleet.Step, i int) bool {
+	drains := slices.ContainsFunc(steps, func(s fleet.Step) bool { return s.Kind == fleet.StepDrain })
+	k := steps[i].Kind
+	return k == fleet.StepDrain || !drains && k == fleet.StepReboot
+}
+
+// endMaintenance ends host's open maintenance under rolloutID, if any;
+// al.mu is held. Every maintenance must end: the pipeline mutes a host
+// with an open one for good.
+func (al *alerting) endMaintenance(host, rolloutID string) {
+	m, ok := al.maint[host]
+	if !ok || !m.End.IsZero() || m.Rollout != rolloutID {
+		return
+	}
+	m.End = al.now()
+	al.maint[host] = m
+	al.pipe.Maintain(m)
+}
+
+// muting says which silences and which rollout mute a at now; al.mu is
+// held.
+func (al *alerting) muting(a *alert.Alert, silences []alert.Silence, now time.Time) (ids []string, rolloutID string) {
+	for i := range silences {
+		s := &silences[i]
+		if s.Active(now) && matchesAll(s.Matchers, a.Labels) {
+			ids = append(ids, s.ID)
+		}
+	}
+	if m, ok := al.maint[a.Labels[alert.LabelHost]]; ok && !now.Before(m.Start) && (m.End.IsZero() || now.Before(m.End.Add(al.grace))) {
+		rolloutID = m.Rollout
+	}
+	return ids, rolloutID
+}
+
+func matchesAll(ms []alert.Matcher, l alert.Labels) bool {
+	for i := range ms {
+		if !ms[i].Matches(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// listAlerts answers GET /api/v1/alerts: firing alerts first, newest
+// first, then those resolved in the last hour.
+func (s *Server) listAlerts(w http.ResponseWriter, _ *http.Request) error {
+	al, now := s.alerts, s.now()
+	silences := al.pipe.Silences()
+	out := api.Alerts{Alerts: []api.Alert{}}
+	al.mu.Lock()
+	for _, r := range al.raised {
+		a := api.Alert{
+			Labels: maps.Clone(r.alert.Labels), Annotations: maps.Clone(r.alert.Annotations),
+			Status: string(r.alert.Status()), StartsAt: r.alert.StartsAt.UTC(), EndsAt: timeOrNil(r.alert.EndsAt),
+			Notified: r.notified,
+		}
+		if r.alert.Firing() {
+			a.SilencedBy, a.Maintenance = al.muting(&r.alert, silences, now)
+		}
+		out.Alerts = append(out.Alerts, a)
+	}
+	al.mu.Unlock()
+	slices.SortFunc(out.Alerts, func(a, b api.Alert) int {
+		if a.Status != b.Status {
+			return strings.Compare(a.Status, b.Status) // firing before resolved
+		}
+		if c := b.StartsAt.Compare(a.StartsAt); c != 0 {
+			return c
+		}
+		return strings.Compare(alert.Labels(a.Labels).Fingerprint(), alert.Labels(b.Labels).Fingerprint())
+	})
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func apiSilence(sl alert.Silence, now time.Time) api.Silence {
+	out := api.Silence{ID: sl.ID, Matchers: []string{}, Starts: sl.StartsAt.UTC(), Ends: sl.EndsAt.UTC(),
+		CreatedBy: sl.CreatedBy, Comment: sl.Comment, State: "active"}
+	for _, m := range sl.Matchers {
+		out.Matchers = append(out.Matchers, m.String())
+	}
+	switch {
+	case now.Before(sl.StartsAt):
+		out.State = "pending"
+	case !now.Before(sl.EndsAt):
+		out.State = "expired"
+	}
+	return out
+}
+
+func (s *Server) listSilences(w http.ResponseWriter, _ *http.Request) error {
+	out := api.Silences{Silences: []api.Silence{}}
+	now := s.now()
+	for _, sl := range s.alerts.pipe.Silences() {
+		out.Silences = append(out.Silences, apiSilence(sl, now))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) error {
+	var in api.NewSilence
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	now := s.now()
+	tok := info(r.Context()).token
+	sl := alert.Silence{StartsAt: now, EndsAt: in.Ends, CreatedBy: tok.Name, Comment: strings.TrimSpace(in.Comment)}
+	if in.Starts != nil {
+		sl.StartsAt = *in.Starts
+	}
+	var errs []error
+	for _, m := range in.Matchers {
+		pm, err := alert.ParseMatcher(m)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		sl.Matchers = append(sl.Matchers, pm)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fleet.Errorf(fleet.KindInvalid, "%v", err)
+	}
+	sl, err := s.alerts.pipe.AddSilence(sl)
+	if err != nil {
+		return err
+	}
+	s.log.Info("silence added", "request_id", requestID(r.Context()), "silence", sl.ID, "token_id", tok.ID)
+	s.appendEvent(r, store.Event{Kind: "silence.added", Subject: "silence " + sl.ID,
+		Message: fmt.Sprintf("token %d (%s) silenced %s until %s: %s", tok.ID, tok.Name, strings.Join(apiSilence(sl, now).Matchers, ", "),
+			sl.EndsAt.UTC().Format(time.RFC3339), sl.Comment)})
+	writeJSON(w, http.StatusCreated, apiSilence(sl, now))
+	return nil
+}
+
+func (s *Server) expireSilence(w http.ResponseWriter, r *http.Request) error {
+	id, now := r.PathValue("id"), s.now()
+	if err := s.alerts.pipe.ExpireSilence(id, now); err != nil {
+		return err
+	}
+	tok := info(r.Context()).token
+	s.appendEvent(r, store.Event{Kind: "silence.expired", Subject: "silence " + id,
+		Message: fmt.Sprintf("token %d (%s) expired silence %s", tok.ID, tok.Name, id)})
+	for _, sl := range s.alerts.pipe.Silences() {
+		if sl.ID == id {
+			writeJSON(w, http.StatusOK, apiSilence(sl, now))
+		}
+	}
+	return nil
+}
+
+// appendEvent records an operator's action; the action stands even if the
+// record fails, and the log says so.
+func (s *Server) appendEvent(r *http.Request, e store.Event) {
+	if _, err := s.store.AppendEvent(r.Context(), e); err != nil {
+		s.log.Error("record "+e.Kind, "request_id", requestID(r.Context()), "err", s.storeErr("append_event", err))
+	}
+}
+
+// alertmanager answers POST /api/v1/alertmanager, a receiver for
+// Alertmanager's webhook: each firing alert pauses every running rollout
+// whose plan's pause_on_alerts matchers all match its labels.
+func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
+	var msg api.AlertmanagerMessage
+	if err := decodeJSON(r, &msg); err != nil {
+		return err
+	}
+	if msg.Version != "4" {
+		return fleet.Errorf(fleet.KindInvalid, "alertmanager payload version %q: illico reads version 4", msg.Version)
+	}
+	ctx := r.Context()
+	list, err := s.engine.List(ctx, 1000)
+	if err != nil {
+		return s.storeErr("rollouts", err)
+	}
+	out := api.Paused{Rollouts: []api.PausedRollout{}}
+	for _, ro := range list {
+		if ro.State != fleet.RolloutRunning || ro.Plan == nil || len(ro.Plan.Strategy.PauseOnAlerts) == 0 {
+			continue
+		}
+		ms, err := parseMatchers(ro.Plan.Strategy.PauseOnAlerts)
+		if err != nil {
+			continue // refused when the plan was read; a plan read before cannot pause
+		}
+		for _, a := range msg.Alerts {
+			if a.Status != string(alert.StatusFiring) || !matchesAll(ms, a.Labels) {
+				continue
+			}
+			name := alert.Labels(a.Labels).String()
+			if err := s.engine.Order(ro.ID, rollout.Pause); err != nil {
+				s.log.Warn("alertmanager: could not pause a rollout", "rollout", ro.ID, "err", err)
+				break
+			}
+			s.appendRolloutEvent(ctx, store.Event{Kind: "rollout.alert", Subject: ro.ID,
+				Message: fmt.Sprintf("alert %s %s from Alertmanager (receiver %s) paused rollout %s", a.Labels[alert.LabelAlertname], name, msg.Receiver, ro.ID)}, eventData{})
+			out.Rollouts = append(out.Rollouts, api.PausedRollout{ID: ro.ID, Alert: name})
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func parseMatchers(ss []string) ([]alert.Matcher, error) {
+	out := make([]alert.Matcher, 0, len(ss))
+	for _, s := range ss {
+		m, err := alert.ParseMatcher(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

@@ -1,0 +1,234 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/probe"
+)
+
+// DefaultProbeInterval is how often the daemon probes each host's checks
+// and asks each host for its boot id over SSH.
+const DefaultProbeInterval = 10 * time.Second
+
+// sshProbe names the probe every host gets: it answers over SSH.
+const sshProbe = "ssh"
+
+// health runs the probes of the inventory in force, beside the rollout
+// engine: a scheduler over every host's checks and an SSH probe per host.
+// A reload starts a new scheduler; states carry over by target id, so that
+// a target down before the reload and up after it still resolves its alert.
+type health struct {
+	prober   probe.ProbeFunc
+	interval time.Duration
+	onChange func(probe.Change)
+	now      func() time.Time
+
+	// resetMu keeps reloads from replacing the scheduler at once.
+	resetMu sync.Mutex
+	mu      sync.Mutex
+	ctx     context.Context // the daemon's lifetime, set by run
+	targets []probe.Target
+	sched   *probe.Scheduler
+	stop    context.CancelFunc
+	done    chan struct{}
+	// wasDown holds the targets that were down when their scheduler was
+	// replaced, until their new one says where they stand.
+	wasDown map[string]bool
+}
+
+// probeTargets converts the inventory's checks into probe targets: each
+// group's checks on every member, each host's own, and the SSH probe.
+func probeTargets(inv *fleet.Inventory, interval time.Duration) []probe.Target {
+	var out []probe.Target
+	timeout := min(probe.DefaultTimeout, interval)
+	for _, h := range inv.Hosts {
+		for _, chk := range probe.Checks(inv, h) {
+			d := &probe.Definition{Name: chk.Name, Interval: interval, Timeout: min(chk.Timeout, interval)}
+			if d.Timeout <= 0 {
+				d.Timeout = timeout
+			}
+			switch chk.Kind {
+			case fleet.CheckHTTP:
+				d.Kind, d.Target = probe.KindHTTP, chk.URL
+				c, err := probe.ParseCondition(fmt.Sprintf("[STATUS] == %d", chk.Status))
+				if err != nil {
+					continue // a status the inventory accepted always parses
+				}
+				d.Conditions = []probe.Condition{c}
+			case fleet.CheckTCP:
+				d.Kind, d.Target = probe.KindTCP, chk.Address
+			default:
+				continue
+			}
+			d.SetDefaults()
+			out = append(out, d.Expand(h))
+		}
+		d := &probe.Definition{Name: sshProbe, Kind: probe.KindSSH, Interval: interval, Timeout: timeout}
+		d.SetDefaults()
+		out = append(out, d.Expand(h))
+	}
+	return out
+}
+
+// run probes inv's targets until ctx ends.
+func (hl *health) run(ctx context.Context, inv *fleet.Inventory) {
+	hl.mu.Lock()
+	hl.ctx = ctx
+	hl.mu.Unlock()
+	hl.reset(inv)
+	<-ctx.Done()
+	hl.mu.Lock()
+	done := hl.done
+	hl.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// reset replaces the scheduler with one over inv's targets. Targets that
+// left the inventory while down are reported up, so their alerts end.
+func (hl *health) reset(inv *fleet.Inventory) {
+	hl.resetMu.Lock()
+	defer hl.resetMu.Unlock()
+	hl.mu.Lock()
+	ctx, old, stop, done := hl.ctx, hl.sched, hl.stop, hl.done
+	hl.mu.Unlock()
+	if ctx == nil || ctx.Err() != nil {
+		return
+	}
+	if old != nil {
+		// Not under mu: the old scheduler's last changes take it.
+		stop()
+		<-done
+	}
+	targets := probeTargets(inv, hl.interval)
+	ids := map[string]bool{}
+	for _, t := range targets {
+		ids[t.ID] = true
+	}
+	wasDown := map[string]bool{}
+	var gone []probe.Change
+	hl.mu.Lock()
+	if old != nil {
+		for i, st := range old.Status() {
+			switch {
+			case st.State != probe.StateDown && !hl.wasDown[st.ID]:
+			case ids[st.ID]:
+				wasDown[st.ID] = true
+			default:
+				gone = append(gone, probe.Change{Target: &hl.targets[i], From: probe.StateDown, To: probe.StateUp, At: hl.now()})
+			}
+		}
+	}
+	sched := probe.NewScheduler(targets, probe.Options{Probe: hl.prober, OnChange: hl.changed})
+	runCtx, cancel := context.WithCancel(ctx)
+	hl.targets, hl.wasDown, hl.sched, hl.stop, hl.done = targets, wasDown, sched, cancel, make(chan struct{})
+	finished := hl.done
+	hl.mu.Unlock()
+	go func() {
+		defer close(finished)
+		_ = sched.Run(runCtx)
+	}()
+	for _, c := range gone {
+		hl.onChange(c)
+	}
+}
+
+// changed passes a state change on, as a change from down for a target
+// that was down under the previous scheduler.
+func (hl *health) changed(c probe.Change) {
+	hl.mu.Lock()
+	if hl.wasDown[c.Target.ID] {
+		delete(hl.wasDown, c.Target.ID)
+		if c.From == probe.StateUnknown {
+			c.From = probe.StateDown
+		}
+	}
+	hl.mu.Unlock()
+	hl.onChange(c)
+}
+
+// standing is one target with where it stands.
+type standing struct {
+	target *probe.Target
+	status probe.Status
+}
+
+func (hl *health) standings() []standing {
+	hl.mu.Lock()
+	defer hl.mu.Unlock()
+	if hl.sched == nil {
+		return nil
+	}
+	sts := hl.sched.Status()
+	out := make([]standing, len(sts))
+	for i := range sts {
+		out[i] = standing{target: &hl.targets[i], status: sts[i]}
+	}
+	return out
+}
+
+// down is the engine's Down: the hosts among hosts that a probe finds
+// down, with why. It reads the probes' states; it probes nothing itself.
+func (hl *health) down(hosts []*fleet.Host) map[string]string {
+	want := map[string]bool{}
+	for _, h := range hosts {
+		want[h.Name] = true
+	}
+	out := map[string]string{}
+	for _, s := range hl.standings() {
+		name := s.target.Host.Name
+		if s.status.State != probe.StateDown || !want[name] || out[name] != "" {
+			continue
+		}
+		out[name] = fmt.Sprintf("probe %s down since %s", s.target.Def.Name, s.status.Since.UTC().Format(time.TimeOnly))
+		if r := s.status.Last.Reason; r != "" {
+			out[name] += " (" + r + ")"
+		}
+	}
+	return out
+}
+
+// counts tallies the targets by state, for the metrics.
+func (hl *health) counts() map[string]int {
+	out := map[string]int{}
+	for _, s := range hl.standings() {
+		out[s.status.State.String()]++
+	}
+	return out
+}
+
+func apiProbe(s standing) api.Probe {
+	p := api.Probe{
+		ID: s.target.ID, Probe: s.target.Def.Name, Host: s.target.Host.Name, Kind: string(s.target.Def.Kind),
+		Target: s.target.Target, Interval: s.target.Def.Interval.String(), State: s.status.State.String(),
+		Since: timeOrNil(s.status.Since),
+	}
+	if last := s.status.Last; !last.At.IsZero() {
+		p.Last = &api.ProbeResult{At: last.At.UTC(), TookMS: last.Took.Milliseconds(), OK: last.OK, Reason: last.Reason}
+	}
+	return p
+}
+
+// listProbes answers GET /api/v1/probes: every target with its state and
+// last result.
+func (s *Server) listProbes(w http.ResponseWriter, _ *http.Request) error {
+	out := api.Probes{Probes: []api.Probe{}}
+	for _, st := range s.probes.standings() {
+		out.Probes = append(out.Probes, apiProbe(st))
+	}
+	slices.SortStableFunc(out.Probes, func(a, b api.Probe) int {
+		return cmp.Or(strings.Compare(a.Host, b.Host), strings.Compare(a.Probe, b.Probe))
+	})
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
