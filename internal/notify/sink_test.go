@@ -99,4 +99,3 @@ func (s *sink) counts() (addresses, total int, dup []string) {
 	}
 	return len(s.msgs), total, dup
 }
-
