@@ -38,6 +38,9 @@ func commands() []command {
 		{name: "serve", summary: "run the control plane: API, dashboard, status page", run: runServe},
 		{name: "token", summary: "create, list and revoke API tokens on the daemon", run: runToken},
 		{name: "hosts", summary: "list the daemon's hosts", run: runHosts},
+		{name: "probe", summary: "list the daemon's probes and where they stand", run: runProbe},
+		{name: "alert", summary: "list the alerts the daemon raised", run: runAlert},
+		{name: "silence", summary: "mute alerts for a while: add, list, expire", run: runSilence},
 		{name: "lab", summary: "a simulated fleet on this machine: real sshd, real HAProxy", run: runLab},
 		{name: "version", summary: "print the version", run: runVersion},
 	}
