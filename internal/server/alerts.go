@@ -270,6 +270,9 @@ func (al *alerting) stepEvent(ctx context.Context, ev rollout.Event) {
 		return
 	}
 	hr := r.Hosts[i]
+	if ev.Kind == "host.rollback" && hr.State != fleet.HostRollingBack {
+		return // stuck at once: the plan has no rollback steps
+	}
 	al.mu.Lock()
 	defer al.mu.Unlock()
 	p := al.plans[r.ID]

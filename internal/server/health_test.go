@@ -1,0 +1,317 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/lab/labtest"
+	"github.com/illico-dev/illico/internal/server"
+	"github.com/illico-dev/illico/internal/server/servertest"
+	"github.com/illico-dev/illico/internal/store"
+)
+
+// hook is a webhook receiver that keeps every Alertmanager-style payload.
+type hook struct {
+	mu   sync.Mutex
+	msgs []api.AlertmanagerMessage
+}
+
+func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var m api.AlertmanagerMessage
+	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	h.mu.Lock()
+	h.msgs = append(h.msgs, m)
+	h.mu.Unlock()
+}
+
+// since returns the payloads received after the first n.
+func (h *hook) since(n int) []api.AlertmanagerMessage {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.msgs[min(n, len(h.msgs)):])
+}
+
+func (h *hook) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.msgs)
+}
+
+// startWatching starts a daemon on inventory that probes every second and
+// sends its alerts to url, with short waits and grace.
+func startWatching(t testing.TB, inventory, url string) *servertest.Daemon {
+	t.Helper()
+	alerts := filepath.Join(t.TempDir(), "alerts.yaml")
+	cfg := fmt.Sprintf(`route:
+  receiver: hook
+  group_wait: 1s
+  group_interval: 2s
+receivers:
+  hook:
+    webhook: {url: %q}
+    attempts: 2
+    backoff: 100ms
+maintenance_grace: 5s
+`, url)
+	if err := os.WriteFile(alerts, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.Context(), sqlite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, logs := &servertest.Buffer{}, &servertest.Buffer{}
+	srv, err := server.New(server.Options{
+		Logger: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Inventory: inventory,
+		Listen: "127.0.0.1:0", AdminTokenOut: stderr, Alerts: alerts, ProbeInterval: time.Second,
+	})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+		st.Close()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", logs)
+		}
+	})
+	d := &servertest.Daemon{URL: "http://" + srv.Addr()}
+	for range 500 {
+		if d.AdminToken = tokenIn(stderr.String()); d.AdminToken != "" {
+			return d
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the daemon did not start; stderr:\n%s", stderr)
+	return d
+}
+
+// await polls the daemon's path until cond holds on its JSON answer.
+func await[T any](t testing.TB, d *servertest.Daemon, path string, within time.Duration, what string, cond func(T) bool) T {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var v T
+	for time.Now().Before(deadline) {
+		a := call(t, d, "GET", path, d.AdminToken, nil)
+		if a.status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, a.status, a.body)
+		}
+		var got T
+		a.decode(t, &got)
+		if v = got; cond(v) {
+			return v
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s; last %+v", what, within, v)
+	return v
+}
+
+func probeStates(ps api.Probes, host string) map[string]string {
+	out := map[string]string{}
+	for _, p := range ps.Probes {
+		if host == "" || p.Host == host {
+			out[p.ID] = p.State
+		}
+	}
+	return out
+}
+
+func firingFor(as api.Alerts, host string) *api.Alert {
+	for i, a := range as.Alerts {
+		if a.Status == "firing" && a.Labels["host"] == host {
+			return &as.Alerts[i]
+		}
+	}
+	return nil
+}
+
+// notified lists the hosts of the firing alerts in msgs.
+func notified(msgs []api.AlertmanagerMessage) []string {
+	var out []string
+	for _, m := range msgs {
+		for _, a := range m.Alerts {
+			if a.Status == "firing" {
+				out = append(out, a.Labels["alertname"]+"@"+a.Labels["host"])
+			}
+		}
+	}
+	return out
+}
+
+// The daemon watches a lab: its probes see the hosts up, then a frozen
+// host down, which alerts and resolves once healed; a rollout rebooting
+// every host sends no alert, and an Alertmanager alert its plan names
+// pauses it; a host that does not come back from its reboot alerts once
+// the maintenance grace is over, naming the rollout.
+func TestProbesAndAlertsOnALab(t *testing.T) {
+	l := labtest.Start(t, lab.Options{Hosts: 4, RebootMin: time.Second, RebootMax: 2 * time.Second})
+	h := &hook{}
+	receiver := httptest.NewServer(h)
+	t.Cleanup(receiver.Close)
+	d := startWatching(t, l.Info().Files.Inventory, receiver.URL)
+
+	all := await(t, d, "/api/v1/probes", 20*time.Second, "every probe up", func(ps api.Probes) bool {
+		if len(ps.Probes) != 8 {
+			return false
+		}
+		for _, p := range ps.Probes {
+			if p.State != "up" {
+				return false
+			}
+		}
+		return true
+	})
+	var hosts []string
+	for _, p := range all.Probes {
+		if p.Probe == "ssh" {
+			hosts = append(hosts, p.Host)
+		}
+	}
+	slices.Sort(hosts)
+
+	t.Run("frozen host", func(t *testing.T) {
+		frozen := hosts[0]
+		if _, err := l.Fault(frozen, lab.FaultFreeze); err != nil {
+			t.Fatal(err)
+		}
+		await(t, d, "/api/v1/probes", 15*time.Second, frozen+"'s probes down", func(ps api.Probes) bool {
+			st := probeStates(ps, frozen)
+			return st["ssh@"+frozen] == "down" && st["site@"+frozen] == "down"
+		})
+		await(t, d, "/api/v1/alerts", 5*time.Second, "an alert for "+frozen, func(as api.Alerts) bool {
+			return firingFor(as, frozen) != nil
+		})
+		deadline := time.Now().Add(10 * time.Second)
+		for !slices.Contains(notified(h.since(0)), "ProbeDown@"+frozen) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if got := notified(h.since(0)); !slices.Contains(got, "ProbeDown@"+frozen) {
+			t.Fatalf("the receiver was not told %s is down: %v", frozen, got)
+		}
+		if _, err := l.Heal(frozen); err != nil {
+			t.Fatal(err)
+		}
+		await(t, d, "/api/v1/alerts", 20*time.Second, "the alert for "+frozen+" resolved", func(as api.Alerts) bool {
+			return firingFor(as, frozen) == nil
+		})
+		await(t, d, "/api/v1/probes", 20*time.Second, "every probe up again", func(ps api.Probes) bool {
+			return !slices.ContainsFunc(ps.Probes, func(p api.Probe) bool { return p.State != "up" })
+		})
+		for i := 0; i < 100 && !slices.ContainsFunc(h.since(0), func(m api.AlertmanagerMessage) bool { return m.Status == "resolved" }); i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !slices.ContainsFunc(h.since(0), func(m api.AlertmanagerMessage) bool { return m.Status == "resolved" }) {
+			t.Errorf("no resolved notice after heal: %+v", h.since(0))
+		}
+	})
+
+	t.Run("rollout on plan", func(t *testing.T) {
+		before := h.count()
+		p := labPlan(t, l, "urgent-openssl.yaml", "")
+		p.Plan = strings.Replace(p.Plan, "strategy:\n", "strategy:\n  pause_on_alerts: ['alertname=\"NodeDown\"', 'datacenter=~\".+\"']\n", 1)
+		a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, p)
+		if a.status != http.StatusCreated {
+			t.Fatalf("start: %d %s", a.status, a.body)
+		}
+		var ro api.Rollout
+		a.decode(t, &ro)
+		waitRollout(t, d, d.AdminToken, ro.ID, 20*time.Second, func(ro api.Rollout) bool { return ro.Counts["running"] > 0 })
+
+		am := func(labels map[string]string) api.Paused {
+			t.Helper()
+			a := call(t, d, "POST", "/api/v1/alertmanager", d.AdminToken, api.AlertmanagerMessage{
+				Version: "4", Status: "firing", Receiver: "illico",
+				Alerts: []api.AlertmanagerAlert{{Status: "firing", Labels: labels, StartsAt: time.Now()}},
+			})
+			if a.status != http.StatusOK {
+				t.Fatalf("alertmanager: %d %s", a.status, a.body)
+			}
+			var out api.Paused
+			a.decode(t, &out)
+			return out
+		}
+		if got := am(map[string]string{"alertname": "NodeDown"}); len(got.Rollouts) != 0 {
+			t.Errorf("an alert without a datacenter paused %+v", got)
+		}
+		got := am(map[string]string{"alertname": "NodeDown", "datacenter": "dc1"})
+		if len(got.Rollouts) != 1 || got.Rollouts[0].ID != ro.ID {
+			t.Fatalf("the matching alert paused %+v, want %s", got, ro.ID)
+		}
+		waitRollout(t, d, d.AdminToken, ro.ID, 10*time.Second, func(ro api.Rollout) bool { return ro.State == "paused" })
+		var evs api.Events
+		call(t, d, "GET", "/api/v1/rollouts/"+ro.ID+"/events", d.AdminToken, nil).decode(t, &evs)
+		if !slices.ContainsFunc(evs.Events, func(e api.Event) bool {
+			return e.Kind == "rollout.alert" && strings.Contains(e.Message, "NodeDown")
+		}) {
+			t.Errorf("no event says which alert paused the rollout: %+v", evs.Events)
+		}
+		if a := call(t, d, "POST", "/api/v1/rollouts/"+ro.ID+"/resume", d.AdminToken, nil); a.status != http.StatusOK {
+			t.Fatalf("resume: %d %s", a.status, a.body)
+		}
+		waitRollout(t, d, d.AdminToken, ro.ID, 70*time.Second, func(ro api.Rollout) bool { return ro.Ended != nil })
+		// Past the grace and a group wait: any alert would have gone out.
+		time.Sleep(7 * time.Second)
+		if got := notified(h.since(before)); len(got) > 0 {
+			t.Errorf("a rollout on plan sent alerts: %v", got)
+		}
+	})
+
+	t.Run("host that does not return", func(t *testing.T) {
+		before := h.count()
+		lost := hosts[1]
+		p := labPlan(t, l, "urgent-openssl.yaml", lost)
+		// No rollback, and a reboot that gives up soon: the host stays down.
+		steps, _, _ := strings.Cut(p.Plan, "rollback:")
+		_, strategy, _ := strings.Cut(p.Plan, "strategy:")
+		p.Plan = strings.Replace(steps, "timeout: 2m\n  - wait_healthy", "timeout: 6s\n  - wait_healthy", 1) + "strategy:" + strategy
+		p.Plan = strings.ReplaceAll(p.Plan, "3.0.13", "3.0.11")
+		if _, err := l.Fault(lost, lab.FaultNoReturn); err != nil {
+			t.Fatal(err)
+		}
+		a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, p)
+		if a.status != http.StatusCreated {
+			t.Fatalf("start: %d %s", a.status, a.body)
+		}
+		deadline := time.Now().Add(40 * time.Second)
+		for !slices.Contains(notified(h.since(before)), "ProbeDown@"+lost) && time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+		}
+		msgs := h.since(before)
+		if got := notified(msgs); !slices.Contains(got, "ProbeDown@"+lost) {
+			t.Fatalf("%s did not come back and no alert went out: %v", lost, got)
+		}
+		var named bool
+		for _, m := range msgs {
+			for _, a := range m.Alerts {
+				named = named || a.Labels["host"] == lost && a.Annotations["rollout"] != "" && strings.Contains(a.Annotations["summary"], "not back")
+			}
+		}
+		if !named {
+			t.Errorf("the alert does not name the rollout that took %s down: %+v", lost, msgs)
+		}
+	})
+}
