@@ -72,6 +72,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		AdminTokenFile: cfg.AdminTokenFile,
 		AdminTokenOut:  e.stderr,
 		Getenv:         e.getenv,
+		Alerts:         cfg.Alerts,
 		Version:        Version,
 	})
 	if err != nil {

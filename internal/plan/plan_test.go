@@ -173,3 +173,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPauseOnAlerts(t *testing.T) {
+	p, err := Parse("p.yaml", []byte("name: x\nsteps: [{run: x}]\nstrategy:\n  pause_on_alerts: ['severity=\"critical\"', 'alertname=~\"Node.*\"']\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Strategy.PauseOnAlerts) != 2 {
+		t.Fatalf("%+v", p.Strategy.PauseOnAlerts)
+	}
+	_, err = Parse("p.yaml", []byte("name: x\nsteps: [{run: x}]\nstrategy:\n  pause_on_alerts: ['severity']\n"))
+	if err == nil || !strings.Contains(err.Error(), "p.yaml:4:") {
+		t.Fatalf("a matcher without operator must be refused with its position, got %v", err)
+	}
+}

@@ -330,8 +330,9 @@ const (
 	Abort  Command = "abort"
 )
 
-// Order sends a command to a running rollout.
-func (e *Engine) Order(id string, c Command) error {
+// Order sends a command to a running rollout; by says who asks ("an
+// operator", "alert HighLoad"), for the rollout's reason and events.
+func (e *Engine) Order(id string, c Command, by string) error {
 	e.mu.Lock()
 	r := e.runs[id]
 	e.mu.Unlock()
@@ -348,7 +349,7 @@ func (e *Engine) Order(id string, c Command) error {
 		return fleet.Errorf(fleet.KindConflict, "rollout %s is %s; it cannot %s", id, state, c)
 	}
 	select {
-	case r.commands <- c:
+	case r.commands <- order{c, by}:
 		return nil
 	case <-r.done:
 		return fleet.Errorf(fleet.KindConflict, "rollout %s has ended", id)
@@ -362,7 +363,7 @@ func (e *Engine) launch(r *fleet.Rollout) {
 }
 
 func (e *Engine) launchLocked(r *fleet.Rollout) {
-	ru := &run{e: e, id: r.ID, r: r, commands: make(chan Command), results: make(chan fleet.HostRun, 2*len(r.Hosts)+1), done: make(chan struct{}), waiting: map[string]string{}}
+	ru := &run{e: e, id: r.ID, r: r, commands: make(chan order), results: make(chan fleet.HostRun, 2*len(r.Hosts)+1), done: make(chan struct{}), waiting: map[string]string{}}
 	e.runs[r.ID] = ru
 	e.wg.Add(1)
 	go func() {

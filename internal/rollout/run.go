@@ -16,7 +16,7 @@ import (
 type run struct {
 	e        *Engine
 	id       string
-	commands chan Command
+	commands chan order
 	results  chan fleet.HostRun
 	done     chan struct{}
 
@@ -78,8 +78,8 @@ func (ru *run) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ru.results:
-		case c := <-ru.commands:
-			ru.order(ctx, c)
+		case o := <-ru.commands:
+			ru.order(ctx, o)
 		case <-tick.C:
 		}
 	}
@@ -180,7 +180,14 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 }
 
 // order applies an operator's command.
-func (ru *run) order(ctx context.Context, c Command) {
+// order is a command and who gave it.
+type order struct {
+	c  Command
+	by string
+}
+
+func (ru *run) order(ctx context.Context, o order) {
+	c := o.c
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
 	r := ru.r
@@ -196,7 +203,7 @@ func (ru *run) order(ctx context.Context, c Command) {
 	if next == r.State {
 		return
 	}
-	r.State, r.Reason, r.UpdatedAt = next, "an operator asked to "+string(c), ru.e.opts.Now().UTC()
+	r.State, r.Reason, r.UpdatedAt = next, o.by+" asked to "+string(c), ru.e.opts.Now().UTC()
 	if err := ru.e.opts.Store.UpdateRollout(ctx, r); err != nil {
 		ru.e.opts.Logger.Error("record a rollout command", "rollout", r.ID, "err", err)
 	}

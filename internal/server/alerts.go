@@ -501,7 +501,7 @@ func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
 				continue
 			}
 			name := alert.Labels(a.Labels).String()
-			if err := s.engine.Order(ro.ID, rollout.Pause); err != nil {
+			if err := s.engine.Order(ro.ID, rollout.Pause, "alert "+name); err != nil {
 				s.log.Warn("alertmanager: could not pause a rollout", "rollout", ro.ID, "err", err)
 				break
 			}

@@ -103,7 +103,8 @@ func (s *Server) orderRollout(c rollout.Command) handler {
 		if err != nil {
 			return s.storeErr("rollout", err)
 		}
-		if err := s.engine.Order(id, c); err != nil {
+		tok := info(ctx).token
+		if err := s.engine.Order(id, c, fmt.Sprintf("the operator of token %q", tok.Name)); err != nil {
 			if fleet.KindOf(err) != fleet.KindNotFound {
 				return err
 			}
@@ -114,7 +115,6 @@ func (s *Server) orderRollout(c rollout.Command) handler {
 			}
 			return fleet.Errorf(fleet.KindConflict, "rollout %s is %s; it cannot %s", id, ro.State, c)
 		}
-		tok := info(ctx).token
 		s.log.Info("rollout order", "request_id", requestID(ctx), "rollout", id, "order", c, "token_id", tok.ID)
 		s.appendRolloutEvent(ctx, store.Event{Kind: "rollout.order", Subject: id,
 			Message: fmt.Sprintf("token %d (%s) asked to %s rollout %s", tok.ID, tok.Name, c, id)}, eventData{})

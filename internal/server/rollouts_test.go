@@ -279,7 +279,7 @@ func testRolloutOrders(t *testing.T, dsn func(t testing.TB) string) {
 			var got api.Rollout
 			a.decode(t, &got)
 			// An aborted rollout says why it ended, no longer who asked.
-			if !slices.Contains(tc.states, got.State) || got.State != "aborted" && !strings.Contains(got.Reason, "an operator asked to "+tc.order) {
+			if !slices.Contains(tc.states, got.State) || got.State != "aborted" && !strings.Contains(got.Reason, "asked to "+tc.order) {
 				t.Errorf("after %s: %s (%s), want %v", tc.order, got.State, got.Reason, tc.states)
 			}
 		})
