@@ -203,8 +203,18 @@ func New(opts Options) (*Server, error) {
 		Balancer:  s.balancer,
 		Health:    checker,
 		Inventory: s.inventory,
-		Down: func(_ context.Context, hosts []*fleet.Host) map[string]string {
-			return s.probes.down(hosts)
+		Down: func(ctx context.Context, hosts []*fleet.Host) map[string]string {
+			down := s.probes.down(hosts)
+			// A probe may still hold down a host that has just come back
+			// (from the rollout's own reboot): one fresh look at those few
+			// hosts keeps its partner from waiting a probe interval.
+			inv := s.inventory()
+			for name := range down {
+				if h := inv.Host(name); h != nil && checker.Host(ctx, inv, h) == nil {
+					delete(down, name)
+				}
+			}
+			return down
 		},
 		Event:  s.onEvent,
 		Logger: s.log,
