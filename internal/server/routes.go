@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/illico-dev/illico/internal/dashboard"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/store"
@@ -52,6 +53,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/tokens", s.authorize(store.RoleAdmin, s.listTokens))
 	mux.Handle("POST /api/v1/tokens", s.authorize(store.RoleAdmin, s.createToken))
 	mux.Handle("DELETE /api/v1/tokens/{id}", s.authorize(store.RoleAdmin, s.revokeToken))
+
+	mux.Handle(dashboard.Prefix, s.dashboard)
 
 	// Anything else under /api answers in JSON like the rest of the API.
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/illico-dev/illico/internal/dashboard"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/inventory"
 	"github.com/illico-dev/illico/internal/lb"
@@ -108,6 +109,9 @@ type Server struct {
 	// notifications, muted while rollouts take hosts down on purpose.
 	probes *health
 	alerts *alerting
+
+	// dashboard is the operators' pages, under /dashboard/.
+	dashboard http.Handler
 }
 
 // loaded is an inventory and when it was read.
@@ -165,6 +169,12 @@ func New(opts Options) (*Server, error) {
 	s.ln = ln
 	if err := s.newStatusPage(opts.PublicListen, inv); err != nil {
 		ln.Close()
+		return nil, err
+	}
+	// The dashboard calls the API in-process, through s.http's handler.
+	if s.dashboard, err = dashboard.New(dashboard.Options{Auth: s.store, Now: s.now, Logger: s.log,
+		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.http.Handler.ServeHTTP(w, r) })}); err != nil {
+		s.closeListeners()
 		return nil, err
 	}
 	s.http = &http.Server{
