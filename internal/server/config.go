@@ -31,6 +31,21 @@ package server
 //	# alerts are raised and listed (illico alert list), and sent nowhere.
 //	alerts: alerts.yaml
 //
+//	# Where customers reach the status page: the links in the mails and
+//	# webhooks to subscribers point there (docs/subscribers.md).
+//	public_url: https://status.example.net
+//
+//	# The SMTP server that mails the status page's subscribers. With it and
+//	# public_url, customers may subscribe on the public listener. The key
+//	# that signs their unsubscribe links is kept in the data directory
+//	# (link.key, mode 0600): keep it with the database.
+//	smtp:
+//	  address: smtp.example.net:587
+//	  from: status@example.net
+//	  username: status          # optional: PLAIN login, only over TLS
+//	  password: "…"
+//	  starttls: true            # STARTTLS whenever the server offers it
+//
 //	log:
 //	  level: info    # debug, info, warn or error
 //	  format: text   # text or json
@@ -41,12 +56,15 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/notify"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
 
@@ -60,6 +78,8 @@ type Config struct {
 	Inventory      string       `yaml:"inventory"`
 	AdminTokenFile string       `yaml:"admin_token_file"`
 	Alerts         string       `yaml:"alerts"`
+	PublicURL      string       `yaml:"public_url"`
+	SMTP           SMTPConfig   `yaml:"smtp"`
 	Log            LogConfig    `yaml:"log"`
 	Meta           yamlx.Meta
 }
@@ -71,12 +91,26 @@ type LogConfig struct {
 	Meta   yamlx.Meta
 }
 
+// SMTPConfig is how the daemon mails the status page's subscribers.
+type SMTPConfig struct {
+	// Address is host:port.
+	Address  string       `yaml:"address"`
+	From     string       `yaml:"from"`
+	Username string       `yaml:"username"`
+	Password fleet.Secret `yaml:"password"`
+	// StartTLS is always on: the mailer upgrades whenever the server
+	// offers it, and sends a password over nothing else.
+	StartTLS bool `yaml:"starttls"`
+	Meta     yamlx.Meta
+}
+
 // Defaults is the configuration without a file; the one place defaults are set.
 func Defaults() Config {
 	return Config{
 		Listen:       "127.0.0.1:8080",
 		PublicListen: "127.0.0.1:8081",
 		Data:         "illico-data",
+		SMTP:         SMTPConfig{StartTLS: true},
 		Log:          LogConfig{Level: "info", Format: "text"},
 	}
 }
@@ -118,6 +152,7 @@ func ParseConfig(file string, data []byte) (Config, error) {
 	if c.Meta.Has("db") && c.DB == "" {
 		ps.Add(file, c.Meta.At("db"), "db is empty: leave it out for SQLite in the data directory")
 	}
+	checkSubscribers(file, &c, &ps)
 	if !slices.Contains(logLevels, c.Log.Level) {
 		ps.Add(file, c.Log.Meta.At("level"), "unknown log level %q (expected debug, info, warn or error)", c.Log.Level)
 	}
@@ -143,6 +178,48 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		return Config{}, &fleet.Error{Kind: fleet.KindInvalid, Err: &problemsError{head: "config " + file + " refused", problems: ps}}
 	}
 	return c, nil
+}
+
+// checkSubscribers checks public_url and smtp, which go together.
+func checkSubscribers(file string, c *Config, ps *yamlx.Problems) {
+	if c.Meta.Has("public_url") {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			ps.Add(file, c.Meta.At("public_url"), "public_url %q: expected http(s)://host[/path], like https://status.example.net", c.PublicURL)
+		}
+	}
+	if !c.Meta.Has("smtp") {
+		return
+	}
+	m := c.SMTP
+	if !c.Meta.Has("public_url") {
+		ps.Add(file, c.Meta.At("smtp"), "smtp needs public_url: the links in the mails point to the status page")
+	}
+	if _, _, err := net.SplitHostPort(m.Address); err != nil {
+		ps.Add(file, m.Meta.At("address"), "smtp address %q: expected host:port, like smtp.example.net:587", m.Address)
+	}
+	if a, err := mail.ParseAddress(m.From); err != nil || a.Name != "" || a.Address != m.From {
+		ps.Add(file, m.Meta.At("from"), "smtp from %q: expected a plain address, like status@example.net", m.From)
+	}
+	if m.Password != "" && m.Username == "" {
+		ps.Add(file, m.Meta.At("password"), "smtp password without a username")
+	}
+	if !m.StartTLS {
+		ps.Add(file, m.Meta.At("starttls"), "smtp starttls: false is not supported: the mailer always upgrades when the server offers STARTTLS")
+	}
+}
+
+// Subscribers is what the daemon needs to take subscribers, nil when the
+// file names no SMTP server.
+func (c Config) Subscribers() *SubscriberOptions {
+	if !c.Meta.Has("smtp") || c.PublicURL == "" {
+		return nil
+	}
+	return &SubscriberOptions{
+		PublicURL: c.PublicURL,
+		Mail:      notify.MailConfig{Smarthost: c.SMTP.Address, From: c.SMTP.From, Username: c.SMTP.Username, Password: c.SMTP.Password},
+		KeyFile:   filepath.Join(c.Data, "link.key"),
+	}
 }
 
 // CheckListen checks a listen address: a host (or nothing, for every

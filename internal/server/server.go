@@ -70,6 +70,9 @@ type Options struct {
 	// ProbeInterval is how often each host's checks and SSH probe run;
 	// DefaultProbeInterval when zero.
 	ProbeInterval time.Duration
+	// Subscribers, with a public listener, lets customers subscribe to the
+	// status page by e-mail or webhook; nil for no subscriptions.
+	Subscribers *SubscriberOptions
 }
 
 // Server is the daemon.
@@ -100,10 +103,13 @@ type Server struct {
 
 	// status is the public status page's; driver keeps it in step with the
 	// rollouts. public serves it on publicLn, when there is one.
-	status   *statuspage.Memory
+	status   *pageStatus
 	driver   *statusdrive.Driver
 	publicLn net.Listener
 	public   *http.Server
+	// subs tells the status page's subscribers; nil without a public
+	// listener or subscriber options.
+	subs *subscribers
 
 	// probes watch the fleet; alerts turns what it finds into
 	// notifications, muted while rollouts take hosts down on purpose.
@@ -167,6 +173,12 @@ func New(opts Options) (*Server, error) {
 		return nil, fleet.Errorf(fleet.KindUnavailable, "listen on %s: %v", opts.Listen, err)
 	}
 	s.ln = ln
+	if opts.PublicListen != "" && opts.Subscribers != nil {
+		if s.subs, err = newSubscribers(*opts.Subscribers, s.store, s.log, s.now); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	if err := s.newStatusPage(opts.PublicListen, inv); err != nil {
 		ln.Close()
 		return nil, err
@@ -254,7 +266,10 @@ func (s *Server) onEvent(ctx context.Context, ev rollout.Event) {
 func (s *Server) newStatusPage(addr string, inv *fleet.Inventory) error {
 	var st fleet.Status
 	syncComponents(&st, inv, s.now().UTC())
-	s.status = statuspage.NewMemory(st, s.now)
+	s.status = &pageStatus{Memory: statuspage.NewMemory(st, s.now)}
+	if s.subs != nil {
+		s.status.news = s.subs.fanout
+	}
 	if addr == "" {
 		return nil
 	}
@@ -301,6 +316,17 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.firstToken(ctx, s.tokenFile, s.tokenOut); err != nil {
 		s.closeListeners()
 		return err
+	}
+	// The subscribers are told until the driver, the last to change the
+	// page, has stopped; what is left in the queue goes after a restart.
+	if s.subs != nil {
+		subsCtx, stopSubs := context.WithCancel(context.WithoutCancel(ctx))
+		subsDone := make(chan struct{})
+		go func() { s.subs.run(subsCtx); close(subsDone) }()
+		defer func() {
+			stopSubs()
+			<-subsDone
+		}()
 	}
 	engineCtx, stopEngine := context.WithCancel(ctx)
 	defer stopEngine()

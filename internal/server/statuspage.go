@@ -358,8 +358,11 @@ func (s *Server) publicServer() (*http.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status page: %w", err)
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	s.subscriptionRoutes(mux)
 	return &http.Server{
-		Handler:           h,
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -1,0 +1,495 @@
+package server
+
+// Subscribers of the public status page (docs/subscribers.md): the
+// subscription endpoints on the public listener, the link key that signs the
+// unsubscribe links, and the fan-out of every new incident or maintenance
+// update to the queue that package notify drains.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/notify"
+	"github.com/illico-dev/illico/internal/statuspage"
+	"github.com/illico-dev/illico/internal/store"
+)
+
+// SubscriberOptions let customers subscribe to the status page. They take
+// effect only with a public listener.
+type SubscriberOptions struct {
+	// PublicURL is where customers reach the status page, like
+	// https://status.example.net: the links in the messages point there.
+	PublicURL string
+	Mail      notify.MailConfig
+	// KeyFile keeps the key that signs the unsubscribe links, created on
+	// first start (mode 0600). It must survive restarts, or the links
+	// already sent stop working.
+	KeyFile string
+	// AllowPrivateWebhooks lets webhooks reach loopback and private
+	// addresses. Off, an anonymous subscriber cannot make the daemon post
+	// into its own network; tests and labs turn it on.
+	AllowPrivateWebhooks bool
+	// Poll is how often the sender looks for due notifications (5s).
+	Poll time.Duration
+	// PerAddress and PerClient override notify's default rate limits.
+	PerAddress, PerClient notify.Rate
+}
+
+// subscribers takes subscriptions and sends what the page says to them.
+type subscribers struct {
+	svc    *notify.Service
+	sender *notify.Sender
+	queue  notify.Enqueuer
+	log    *slog.Logger
+	page   string
+}
+
+func newSubscribers(o SubscriberOptions, st *store.Store, log *slog.Logger, now func() time.Time) (*subscribers, error) {
+	key, err := linkKey(o.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	links := notify.Links{Key: key, BaseURL: o.PublicURL}
+	mailer, err := notify.NewMailer(o.Mail, now)
+	if err != nil {
+		return nil, err
+	}
+	poster := notify.NewPoster(webhookClient(o.AllowPrivateWebhooks))
+	svc, err := notify.New(notify.Options{Store: st, Links: links, Mailer: mailer, Poster: poster,
+		PerAddress: o.PerAddress, PerClient: o.PerClient, Log: log, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("subscribers: %w", err)
+	}
+	sender, err := notify.NewSender(notify.SenderOptions{Queue: st, Links: links, Mailer: mailer, Poster: poster,
+		Poll: o.Poll, Log: log, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("subscribers: %w", err)
+	}
+	return &subscribers{svc: svc, sender: sender, queue: st, log: log, page: strings.TrimSuffix(o.PublicURL, "/")}, nil
+}
+
+// run sends confirmations and notifications until ctx ends, then lets the
+// sends under way be recorded.
+func (s *subscribers) run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.svc.Run(ctx); close(done) }()
+	if err := s.sender.Run(ctx); err != nil {
+		s.log.Error("notification sender stopped", "err", err)
+	}
+	<-done
+}
+
+// linkKey reads the link key from path, or creates it there.
+func linkKey(path string) (fleet.Secret, error) {
+	if path == "" {
+		return "", errors.New("subscribers: no file to keep the link key in")
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		b = make([]byte, notify.MinKeyLength)
+		rand.Read(b) // never fails: crypto/rand aborts rather than return weak bytes
+		b = []byte(hex.EncodeToString(b))
+		// O_EXCL: of two daemons starting at once, one key wins and the
+		// other reads it.
+		f, cerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(cerr, fs.ErrExist) {
+			return linkKey(path)
+		}
+		if cerr != nil {
+			return "", fleet.Errorf(fleet.KindInvalid, "create the link key %s: %v", path, cerr)
+		}
+		_, werr := f.Write(append(b, '\n'))
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			os.Remove(path)
+			return "", fmt.Errorf("write the link key %s: %w", path, werr)
+		}
+		return fleet.Secret(b), nil
+	}
+	if err != nil {
+		return "", fleet.Errorf(fleet.KindInvalid, "read the link key: %v", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if len(key) < notify.MinKeyLength {
+		return "", fleet.Errorf(fleet.KindInvalid, "link key %s: shorter than %d bytes; remove it to make a new one (the links already sent stop working)", path, notify.MinKeyLength)
+	}
+	return fleet.Secret(key), nil
+}
+
+// webhookClient posts the webhooks. Unless private is set, it refuses to
+// connect to loopback, private and link-local addresses, also after a
+// redirect or a DNS answer that points there.
+func webhookClient(private bool) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if !private {
+		d.Control = func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			ip := net.ParseIP(host)
+			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() {
+				return fmt.Errorf("webhook to %s refused: not a public address", host)
+			}
+			return nil
+		}
+	}
+	return &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: 10 * time.Second, MaxIdleConnsPerHost: 4},
+	}
+}
+
+// pageStatus is the status page's status; each change that adds updates to
+// incidents or maintenances tells the subscribers, whoever made it: the
+// rollouts' driver, an operator, the dashboard.
+type pageStatus struct {
+	*statuspage.Memory
+	news func(ctx context.Context, us []notify.Update)
+}
+
+// Update changes the status like Memory.Update, then fans out its news.
+func (p *pageStatus) Update(ctx context.Context, change func(*fleet.Status) error) error {
+	if p.news == nil {
+		return p.Memory.Update(ctx, change)
+	}
+	var us []notify.Update
+	err := p.Memory.Update(ctx, func(st *fleet.Status) error {
+		seen := updateIDs(st)
+		if err := change(st); err != nil {
+			return err
+		}
+		us = news(seen, st)
+		return nil
+	})
+	if err == nil && len(us) > 0 {
+		p.news(ctx, us)
+	}
+	return err
+}
+
+func updateIDs(st *fleet.Status) map[string]bool {
+	seen := map[string]bool{}
+	for _, in := range st.Incidents {
+		for _, u := range in.Updates {
+			seen["incident/"+in.ID+"/"+u.ID] = true
+		}
+	}
+	for _, m := range st.Maintenance {
+		for _, u := range m.Updates {
+			seen["maintenance/"+m.ID+"/"+u.ID] = true
+		}
+	}
+	return seen
+}
+
+// news is what st has that was not seen, as messages in every language.
+func news(seen map[string]bool, st *fleet.Status) []notify.Update {
+	var out []notify.Update
+	add := func(kind, id string, name fleet.Text, comps []string, u fleet.StatusUpdate) {
+		key := kind + "/" + id + "/" + u.ID
+		if seen[key] {
+			return
+		}
+		out = append(out, message(key, name, comps, u, st.Components))
+	}
+	for _, in := range st.Incidents {
+		for _, u := range in.Updates {
+			add("incident", in.ID, in.Name, in.Components, u)
+		}
+	}
+	for _, m := range st.Maintenance {
+		for _, u := range m.Updates {
+			add("maintenance", m.ID, m.Name, m.Components, u)
+		}
+	}
+	return out
+}
+
+// statusWords name the statuses of incidents and maintenances in the
+// subjects of the messages.
+var statusWords = map[string]map[string]string{
+	"en": {
+		"investigating": "Investigating", "identified": "Identified", "monitoring": "Monitoring", "resolved": "Resolved",
+		"scheduled": "Scheduled maintenance", "in_progress": "Maintenance in progress", "verifying": "Verifying", "completed": "Maintenance completed",
+		"affected": "Affected", "page": "Status page",
+	},
+	"fr": {
+		"investigating": "Enquête en cours", "identified": "Cause identifiée", "monitoring": "Sous surveillance", "resolved": "Résolu",
+		"scheduled": "Maintenance planifiée", "in_progress": "Maintenance en cours", "verifying": "Vérification", "completed": "Maintenance terminée",
+		"affected": "Concerné", "page": "Page d'état",
+	},
+	"de": {
+		"investigating": "Wird untersucht", "identified": "Ursache erkannt", "monitoring": "Unter Beobachtung", "resolved": "Behoben",
+		"scheduled": "Geplante Wartung", "in_progress": "Wartung läuft", "verifying": "Wird überprüft", "completed": "Wartung abgeschlossen",
+		"affected": "Betroffen", "page": "Statusseite",
+	},
+}
+
+func message(key string, name fleet.Text, comps []string, u fleet.StatusUpdate, all []fleet.Component) notify.Update {
+	var names []string
+	for _, id := range comps {
+		if i := slices.IndexFunc(all, func(c fleet.Component) bool { return c.ID == id }); i >= 0 {
+			names = append(names, all[i].Name)
+		} else {
+			names = append(names, id)
+		}
+	}
+	msg := notify.Update{Key: key, Components: slices.Clone(comps), Subject: fleet.Text{}, Body: fleet.Text{}}
+	for _, lang := range store.SubscriberLanguages {
+		words := statusWords[lang]
+		status := words[u.Status]
+		if status == "" {
+			status = u.Status
+		}
+		msg.Subject[lang] = fmt.Sprintf("[%s] %s", status, name.In(lang, "en"))
+		body := u.Body.In(lang, "en")
+		if len(names) > 0 {
+			body += "\n\n" + words["affected"] + ": " + strings.Join(names, ", ")
+		}
+		msg.Body[lang] = body
+	}
+	return msg
+}
+
+// fanout queues the news for the subscribers, durably before the change
+// that made it returns, and wakes the sender.
+func (s *subscribers) fanout(ctx context.Context, us []notify.Update) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for _, u := range us {
+		u.Body = bodyWithPage(u.Body, s.page)
+		n, err := notify.Fanout(ctx, s.queue, u)
+		if err != nil {
+			s.log.Error("subscribers not told of a status update", "key", u.Key, "err", err)
+			continue
+		}
+		s.log.Info("status update queued for subscribers", "key", u.Key, "notifications", n)
+	}
+	s.sender.Kick()
+}
+
+func bodyWithPage(body fleet.Text, page string) fleet.Text {
+	out := fleet.Text{}
+	for lang, b := range body {
+		out[lang] = b + "\n" + statusWords[lang]["page"] + ": " + page
+	}
+	return out
+}
+
+// subscriptionRoutes adds the public subscription endpoints to mux.
+func (s *Server) subscriptionRoutes(mux *http.ServeMux) {
+	if s.subs == nil {
+		return
+	}
+	mux.HandleFunc("POST /subscriptions", s.subscribe)
+	mux.HandleFunc("GET /subscriptions/confirm", s.confirmSubscription)
+	mux.HandleFunc("GET /subscriptions/unsubscribe", s.unsubscribeForm)
+	mux.HandleFunc("POST /subscriptions/unsubscribe", s.unsubscribe)
+}
+
+// subscriptionJSON is the body of POST /subscriptions; an HTML form sends
+// the same fields, components repeated.
+type subscriptionJSON struct {
+	Kind       string       `json:"kind"`
+	Address    string       `json:"address"`
+	Language   string       `json:"language"`
+	Components []string     `json:"components"`
+	Secret     fleet.Secret `json:"secret"`
+}
+
+// maxSubscriptionBody bounds what an anonymous client may send.
+const maxSubscriptionBody = 16 << 10
+
+// subscribe answers POST /subscriptions alike for every address it takes.
+func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxSubscriptionBody)
+	var req subscriptionJSON
+	jsonBody := strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
+	if jsonBody {
+		if err := decodeJSON(r, &req); err != nil {
+			s.publicError(w, r, err)
+			return
+		}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			s.publicError(w, r, fleet.Errorf(fleet.KindInvalid, "request body: not a form"))
+			return
+		}
+		req = subscriptionJSON{Kind: r.PostForm.Get("kind"), Address: r.PostForm.Get("address"), Language: r.PostForm.Get("language"),
+			Components: r.PostForm["components"], Secret: fleet.Secret(r.PostForm.Get("secret"))}
+	}
+	if req.Kind == "" {
+		req.Kind = string(store.SubscriberEmail)
+	}
+	if req.Language == "" {
+		req.Language = language(r.Header.Get("Accept-Language"))
+	}
+	if err := s.knownComponents(r.Context(), req.Components); err != nil {
+		s.publicError(w, r, err)
+		return
+	}
+	client, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		client = r.RemoteAddr
+	}
+	err = s.subs.svc.Subscribe(r.Context(), client, notify.Request{Kind: store.SubscriberKind(req.Kind), Address: strings.TrimSpace(req.Address),
+		Language: req.Language, Components: req.Components, Secret: req.Secret})
+	if err != nil {
+		s.publicError(w, r, err)
+		return
+	}
+	s.publicAnswer(w, r, http.StatusAccepted, req.Language, "subscribed")
+}
+
+func (s *Server) knownComponents(ctx context.Context, ids []string) error {
+	st, err := s.status.Status(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if !slices.ContainsFunc(st.Components, func(c fleet.Component) bool { return c.ID == id }) {
+			return fleet.Errorf(fleet.KindInvalid, "no component %q on the status page", id)
+		}
+	}
+	return nil
+}
+
+// language picks the subscriber's language from Accept-Language, English
+// when none of ours is named.
+func language(accept string) string {
+	for part := range strings.SplitSeq(accept, ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if slices.Contains(store.SubscriberLanguages, base) {
+			return base
+		}
+	}
+	return "en"
+}
+
+// confirmSubscription answers GET /subscriptions/confirm?token=….
+func (s *Server) confirmSubscription(w http.ResponseWriter, r *http.Request) {
+	lang := language(r.Header.Get("Accept-Language"))
+	if err := s.subs.svc.Confirm(r.Context(), r.URL.Query().Get("token")); err != nil {
+		s.publicError(w, r, err)
+		return
+	}
+	s.publicAnswer(w, r, http.StatusOK, lang, "confirmed")
+}
+
+// unsubscribeForm answers GET /subscriptions/unsubscribe?token=… with a
+// button: mail scanners follow links, and must not unsubscribe anyone.
+func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
+	lang := language(r.Header.Get("Accept-Language"))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	_ = unsubscribePage.Execute(w, map[string]string{"Lang": lang, "Text": publicTexts[lang]["unsubscribe?"], "Button": publicTexts[lang]["button"]})
+}
+
+var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype html>
+<html lang="{{.Lang}}"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Text}}</title>
+<form method="post"><p>{{.Text}}</p><button type="submit">{{.Button}}</button></form>
+`))
+
+// unsubscribe answers POST /subscriptions/unsubscribe?token=…, the
+// one-click unsubscribe of RFC 8058 and the form's button.
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	lang := language(r.Header.Get("Accept-Language"))
+	if err := s.subs.svc.Unsubscribe(r.Context(), r.URL.Query().Get("token")); err != nil {
+		s.publicError(w, r, err)
+		return
+	}
+	s.publicAnswer(w, r, http.StatusOK, lang, "unsubscribed")
+}
+
+var publicTexts = map[string]map[string]string{
+	"en": {
+		"subscribed":   "Thank you. If this address can be subscribed, a confirmation is on its way: follow its link.",
+		"confirmed":    "Your subscription is confirmed.",
+		"unsubscribed": "You are unsubscribed and will get no more notifications.",
+		"unsubscribe?": "Stop the notifications of this status page?",
+		"button":       "Unsubscribe",
+		"notfound":     "This link is unknown or was already used.",
+	},
+	"fr": {
+		"subscribed":   "Merci. Si cette adresse peut être abonnée, une confirmation est en route : suivez son lien.",
+		"confirmed":    "Votre abonnement est confirmé.",
+		"unsubscribed": "Vous êtes désabonné et ne recevrez plus de notifications.",
+		"unsubscribe?": "Ne plus recevoir les notifications de cette page d'état ?",
+		"button":       "Se désabonner",
+		"notfound":     "Ce lien est inconnu ou a déjà servi.",
+	},
+	"de": {
+		"subscribed":   "Danke. Wenn diese Adresse abonniert werden kann, ist eine Bestätigung unterwegs: Folgen Sie ihrem Link.",
+		"confirmed":    "Ihr Abonnement ist bestätigt.",
+		"unsubscribed": "Sie sind abgemeldet und erhalten keine Benachrichtigungen mehr.",
+		"unsubscribe?": "Keine Benachrichtigungen dieser Statusseite mehr erhalten?",
+		"button":       "Abmelden",
+		"notfound":     "Dieser Link ist unbekannt oder wurde schon benutzt.",
+	},
+}
+
+// publicAnswer says what happened, in JSON to a client that sends or
+// accepts it, else in plain text.
+func (s *Server) publicAnswer(w http.ResponseWriter, r *http.Request, status int, lang, what string) {
+	texts, ok := publicTexts[lang]
+	if !ok {
+		texts = publicTexts["en"]
+	}
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]string{"message": texts[what]})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, texts[what])
+}
+
+func wantsJSON(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") || strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+// publicError answers an anonymous client: what it got wrong, or that it
+// asks too often; an internal error goes to the log only.
+func (s *Server) publicError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusInternalServerError, "internal error"
+	switch {
+	case errors.Is(err, notify.ErrRateLimited):
+		status, msg = http.StatusTooManyRequests, "too many subscription requests from this address: try again in a few minutes"
+		w.Header().Set("Retry-After", "60")
+	case fleet.KindOf(err) == fleet.KindNotFound:
+		status, msg = http.StatusNotFound, publicTexts[language(r.Header.Get("Accept-Language"))]["notfound"]
+	case fleet.KindOf(err) == fleet.KindInvalid:
+		status, msg = http.StatusBadRequest, err.Error()
+	default:
+		s.log.Error("public subscription request failed", "path", r.URL.Path, "err", err)
+	}
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]string{"error": msg})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, msg)
+}

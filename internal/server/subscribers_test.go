@@ -1,0 +1,553 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/quotedprintable"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/notify"
+	"github.com/illico-dev/illico/internal/server"
+	"github.com/illico-dev/illico/internal/server/servertest"
+	"github.com/illico-dev/illico/internal/store"
+)
+
+// smtpSink is an SMTP server on loopback that keeps every message by
+// recipient; delay slows each DATA down, to stop a daemon mid-send.
+type smtpSink struct {
+	ln    net.Listener
+	delay time.Duration
+	mu    sync.Mutex
+	msgs  map[string][]string
+	wg    sync.WaitGroup
+}
+
+func startSMTPSink(t testing.TB, delay time.Duration) *smtpSink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &smtpSink{ln: ln, delay: delay, msgs: map[string][]string{}}
+	s.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Go(func() { s.serve(c) })
+		}
+	})
+	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
+	return s
+}
+
+func (s *smtpSink) serve(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Minute))
+	tp := textproto.NewConn(c)
+	tp.PrintfLine("220 sink ESMTP")
+	var rcpt []string
+	for {
+		line, err := tp.ReadLine()
+		if err != nil {
+			return
+		}
+		switch strings.ToUpper(strings.Fields(line + " x")[0]) {
+		case "EHLO", "HELO":
+			tp.PrintfLine("250-sink\r\n250 8BITMIME")
+		case "MAIL":
+			rcpt = nil
+			tp.PrintfLine("250 ok")
+		case "RCPT":
+			_, addr, _ := strings.Cut(line, ":")
+			rcpt = append(rcpt, strings.Trim(addr, "<> "))
+			tp.PrintfLine("250 ok")
+		case "DATA":
+			tp.PrintfLine("354 go on")
+			data, err := io.ReadAll(tp.DotReader())
+			if err != nil {
+				return
+			}
+			time.Sleep(s.delay)
+			s.mu.Lock()
+			for _, r := range rcpt {
+				s.msgs[r] = append(s.msgs[r], string(data))
+			}
+			s.mu.Unlock()
+			tp.PrintfLine("250 queued")
+		case "QUIT":
+			tp.PrintfLine("221 bye")
+			return
+		default:
+			tp.PrintfLine("250 ok")
+		}
+	}
+}
+
+func (s *smtpSink) messages(to string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.msgs[to]...)
+}
+
+func (s *smtpSink) counts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for a, m := range s.msgs {
+		out[a] = len(m)
+	}
+	return out
+}
+
+// subsDaemon is a daemon with its status page and subscribers.
+type subsDaemon struct {
+	publicDaemon
+	stop func()
+}
+
+// startSubscribers starts a daemon on st whose subscribers are mailed
+// through sink; stop ends it, and the test's end does if stop was not
+// called.
+func startSubscribers(t testing.TB, st *store.Store, sink *smtpSink, keyFile string, rate notify.Rate) subsDaemon {
+	t.Helper()
+	stderr, logs := &servertest.Buffer{}, &servertest.Buffer{}
+	// The public URL is known only once listening: a free port is picked
+	// first, and given to the daemon.
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := probe.Addr().String()
+	probe.Close()
+	srv, err := server.New(server.Options{
+		Logger: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Inventory: inventoryCopy(t),
+		Listen: "127.0.0.1:0", PublicListen: public, AdminTokenOut: stderr,
+		Subscribers: &server.SubscriberOptions{
+			PublicURL: "http://" + public, Mail: notify.MailConfig{Smarthost: sink.ln.Addr().String(), From: "status@example.net"},
+			KeyFile: keyFile, AllowPrivateWebhooks: true, Poll: 50 * time.Millisecond, PerClient: rate,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("daemon: %v", err)
+			}
+			if t.Failed() {
+				t.Logf("daemon log:\n%s", logs)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	d := publicDaemon{Daemon: &servertest.Daemon{URL: "http://" + srv.Addr()}, public: "http://" + srv.PublicAddr()}
+	for range 500 {
+		if resp, err := http.Get(d.URL + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				d.AdminToken = strings.TrimSpace(tokenIn(stderr.String()))
+				return subsDaemon{publicDaemon: d, stop: stop}
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the daemon did not start; stderr:\n%s", stderr)
+	return subsDaemon{}
+}
+
+func openSQLite(t testing.TB, dsn string) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// post sends a request to the public listener and returns its status and body.
+func (d subsDaemon) post(t testing.TB, method, path, contentType, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, d.public+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// until polls cond for up to 30 seconds.
+func until(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for range 3000 {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// mailBody decodes a mail's quoted-printable body.
+func mailBody(t testing.TB, m string) string {
+	t.Helper()
+	_, b, ok := strings.Cut(m, "\n\n")
+	if !ok {
+		t.Fatalf("no body in:\n%s", m)
+	}
+	out, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func mailSubject(t testing.TB, m string) string {
+	t.Helper()
+	s := regexp.MustCompile(`(?m)^Subject: (.*)$`).FindStringSubmatch(m)
+	if s == nil {
+		t.Fatalf("no subject in:\n%s", m)
+	}
+	out, err := new(mime.WordDecoder).DecodeHeader(strings.TrimSpace(s[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// signedHook is a subscriber's webhook endpoint that checks the signatures.
+type signedHook struct {
+	secret fleet.Secret
+	mu     sync.Mutex
+	got    []notify.Payload
+	bad    int
+}
+
+func (h *signedHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	m := hmac.New(sha256.New, []byte(h.secret))
+	m.Write(b)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var p notify.Payload
+	if r.Header.Get(notify.SignatureHeader) != "sha256="+hex.EncodeToString(m.Sum(nil)) || json.Unmarshal(b, &p) != nil {
+		h.bad++
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	h.got = append(h.got, p)
+}
+
+func (h *signedHook) payloads() []notify.Payload {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]notify.Payload(nil), h.got...)
+}
+
+func TestSubscribers(t *testing.T) {
+	sink := startSMTPSink(t, 0)
+	st := openSQLite(t, sqlite(t))
+	d := startSubscribers(t, st, sink, filepath.Join(t.TempDir(), "link.key"), notify.Rate{Burst: 4, Every: time.Hour})
+	const component = "web-cluster-01"
+
+	// An e-mail subscriber, in French, confirms by the link mailed to it.
+	code, answer := d.post(t, "POST", "/subscriptions", "application/json",
+		`{"kind":"email","address":"alice@example.net","language":"fr","components":["`+component+`"]}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("subscribe: %d %s", code, answer)
+	}
+	until(t, "the confirmation mail", func() bool { return len(sink.messages("alice@example.net")) == 1 })
+	confirm := regexp.MustCompile(regexp.QuoteMeta(d.public) + `/subscriptions/confirm\?token=[a-z0-9]+`).FindString(mailBody(t, sink.messages("alice@example.net")[0]))
+	if confirm == "" {
+		t.Fatalf("no confirmation link in:\n%s", sink.messages("alice@example.net")[0])
+	}
+	if code, body := d.post(t, "GET", strings.TrimPrefix(confirm, d.public), "", ""); code != http.StatusOK {
+		t.Fatalf("confirm: %d %s", code, body)
+	}
+	if code, _ := d.post(t, "GET", "/subscriptions/confirm?token=nope", "", ""); code != http.StatusNotFound {
+		t.Errorf("confirm with a bad token: %d", code)
+	}
+
+	// A known address gets the answer a new one gets, and no mail.
+	codeKnown, known := d.post(t, "POST", "/subscriptions", "application/json", `{"kind":"email","address":"alice@example.net","language":"fr"}`)
+	codeNew, fresh := d.post(t, "POST", "/subscriptions", "application/json", `{"kind":"email","address":"carol@example.net","language":"fr"}`)
+	if codeKnown != codeNew || known != fresh || known != answer {
+		t.Errorf("known address: %d %s; new address: %d %s", codeKnown, known, codeNew, fresh)
+	}
+	until(t, "the new address's confirmation", func() bool { return len(sink.messages("carol@example.net")) == 1 })
+
+	// A webhook subscriber, in German, confirms by the link in a signed POST.
+	h := &signedHook{secret: "a secret shared with the hook"}
+	hookSrv := httptest.NewServer(h)
+	t.Cleanup(hookSrv.Close)
+	form := url.Values{"kind": {"webhook"}, "address": {hookSrv.URL + "/status"}, "language": {"de"}, "secret": {string(h.secret)}}
+	if code, body := d.post(t, "POST", "/subscriptions", "application/x-www-form-urlencoded", form.Encode()); code != http.StatusAccepted {
+		t.Fatalf("subscribe a webhook: %d %s", code, body)
+	}
+	until(t, "the webhook's confirmation", func() bool { return len(h.payloads()) == 1 })
+	if p := h.payloads()[0]; p.Kind != "subscription.confirm" || !strings.HasPrefix(p.ConfirmURL, d.public+"/subscriptions/confirm?") {
+		t.Fatalf("webhook confirmation %+v", p)
+	} else if code, body := d.post(t, "GET", strings.TrimPrefix(p.ConfirmURL, d.public), "", ""); code != http.StatusOK {
+		t.Fatalf("confirm the webhook: %d %s", code, body)
+	}
+
+	for _, tc := range []struct{ name, body, says string }{
+		{"unknown component", `{"kind":"email","address":"dan@example.net","components":["mail"]}`, `no component \"mail\"`},
+		{"not an address", `{"kind":"email","address":"dan"}`, "plain address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, body := d.post(t, "POST", "/subscriptions", "application/json", tc.body); code != http.StatusBadRequest || !strings.Contains(body, tc.says) {
+				t.Errorf("%d %s, want 400 saying %s", code, body, tc.says)
+			}
+		})
+	}
+	// Four requests from this client so far (those refused for their
+	// content do not count): the fifth is refused.
+	if code, body := d.post(t, "POST", "/subscriptions", "application/json", `{"kind":"email","address":"eve@example.net"}`); code != http.StatusTooManyRequests {
+		t.Errorf("one request too many: %d %s", code, body)
+	}
+
+	// An operator opens an incident: each subscriber hears of it in its
+	// language.
+	a := call(t, d.Daemon, "POST", "/api/v1/status/incidents", d.AdminToken, map[string]any{
+		"name": map[string]string{"en": "Slow mail", "fr": "Courrier lent"}, "components": []string{component},
+		"body": map[string]string{"en": "We are looking into it.", "fr": "Nous regardons."}})
+	if a.status != http.StatusCreated {
+		t.Fatalf("open an incident: %d %s", a.status, a.body)
+	}
+	var in struct{ ID string }
+	a.decode(t, &in)
+	until(t, "the notification mail", func() bool { return len(sink.messages("alice@example.net")) == 2 })
+	mail := sink.messages("alice@example.net")[1]
+	if s := mailSubject(t, mail); s != "[Enquête en cours] Courrier lent" {
+		t.Errorf("subject %q", s)
+	}
+	if b := mailBody(t, mail); !strings.Contains(b, "Nous regardons.") || !strings.Contains(b, "Web cluster 01") || !strings.Contains(b, d.public) {
+		t.Errorf("body:\n%s", b)
+	}
+	until(t, "the webhook's notification", func() bool { return len(h.payloads()) == 2 })
+	if p := h.payloads()[1]; p.Kind != "notification" || p.Language != "de" || p.Subject != "[Wird untersucht] Slow mail" || !strings.Contains(p.Body, "We are looking into it.") {
+		t.Errorf("webhook notification %+v", p)
+	}
+	if n := len(sink.messages("carol@example.net")); n != 1 {
+		t.Errorf("an unconfirmed address got %d mails", n)
+	}
+
+	// One click unsubscribes; the link's GET only asks.
+	unsub := regexp.MustCompile(`List-Unsubscribe: <([^>]+)>`).FindStringSubmatch(mail)
+	if unsub == nil || !strings.HasPrefix(unsub[1], d.public+"/subscriptions/unsubscribe?token=") {
+		t.Fatalf("no unsubscribe link in:\n%s", mail)
+	}
+	path := strings.TrimPrefix(unsub[1], d.public)
+	if code, body := d.post(t, "GET", path, "", ""); code != http.StatusOK || !strings.Contains(body, `<form method="post">`) {
+		t.Errorf("GET the unsubscribe link: %d %s", code, body)
+	}
+	if code, body := d.post(t, "POST", path, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click"); code != http.StatusOK {
+		t.Fatalf("one-click unsubscribe: %d %s", code, body)
+	}
+	if code, _ := d.post(t, "POST", path, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click"); code != http.StatusNotFound {
+		t.Errorf("unsubscribing twice: %d", code)
+	}
+	a = call(t, d.Daemon, "POST", "/api/v1/status/incidents/"+in.ID+"/updates", d.AdminToken, map[string]any{
+		"status": "resolved", "body": map[string]string{"en": "Fixed.", "fr": "Réparé."}})
+	if a.status != http.StatusCreated {
+		t.Fatalf("update the incident: %d %s", a.status, a.body)
+	}
+	until(t, "the webhook's second notification", func() bool { return len(h.payloads()) == 3 })
+	if p := h.payloads()[2]; p.Subject != "[Behoben] Slow mail" {
+		t.Errorf("webhook notification %+v", p)
+	}
+	d.stop() // the sender records what it sent before the daemon returns
+	if n := len(sink.messages("alice@example.net")); n != 2 {
+		t.Errorf("an unsubscribed address got %d mails, want 2", n)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.bad != 0 {
+		t.Errorf("%d webhooks badly signed", h.bad)
+	}
+}
+
+// TestSubscribersRestartMidSend stops the daemon while it mails an update
+// and starts another on the same store: every subscriber gets one mail.
+func TestSubscribersRestartMidSend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: mails go out one by one")
+	}
+	const subscribers = 64
+	sink := startSMTPSink(t, 100*time.Millisecond)
+	dsn := sqlite(t)
+	key := filepath.Join(t.TempDir(), "link.key")
+	st := openSQLite(t, dsn)
+	for i := range subscribers {
+		sub, err := st.SaveSubscriber(t.Context(), store.Subscriber{Kind: store.SubscriberEmail, Address: fmt.Sprintf("u%d@example.net", i),
+			Language: "en", Nonce: fmt.Sprintf("nonce-%d", i)}, fmt.Sprintf("confirm-%d", i), fmt.Sprintf("unsubscribe-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.ConfirmSubscriber(t.Context(), fmt.Sprintf("confirm-%d", i)); err != nil {
+			t.Fatal(err, sub)
+		}
+	}
+	d := startSubscribers(t, st, sink, key, notify.Rate{})
+	a := call(t, d.Daemon, "POST", "/api/v1/status/incidents", d.AdminToken, map[string]any{
+		"name": map[string]string{"en": "Outage"}, "body": map[string]string{"en": "Down."}})
+	if a.status != http.StatusCreated {
+		t.Fatalf("open an incident: %d %s", a.status, a.body)
+	}
+	sent := func() int { return len(sink.counts()) }
+	until(t, "the first mails", func() bool { return sent() > 0 })
+	d.stop()
+	if n := sent(); n >= subscribers {
+		t.Fatalf("all %d mails went out before the stop: slow the sink down", n)
+	}
+	t.Logf("%d of %d mailed before the restart", sent(), subscribers)
+	st.Close()
+	st2 := openSQLite(t, dsn)
+	startSubscribers(t, st2, sink, key, notify.Rate{})
+	until(t, "every subscriber's mail", func() bool { return sent() == subscribers })
+	counts, err := st2.QueueCounts(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the queue recorded as sent", func() bool {
+		counts, err = st2.QueueCounts(t.Context())
+		return err == nil && counts[store.NotificationSent] == subscribers
+	})
+	for addr, n := range sink.counts() {
+		if n != 1 {
+			t.Errorf("%s got %d mails", addr, n)
+		}
+	}
+}
+
+func TestSubscriberConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "illico.yaml")
+	for _, tc := range []struct {
+		name, yaml string
+		problems   []string
+	}{
+		{"none", "", nil},
+		{"complete", "public_url: https://status.example.net\nsmtp: {address: 'smtp.example.net:587', from: status@example.net, username: u, password: p}\n", nil},
+		{"smtp without public_url", "smtp: {address: 'smtp.example.net:25', from: status@example.net}\n", []string{"smtp needs public_url"}},
+		{"bad values", "public_url: status.example.net\nsmtp: {address: smtp.example.net, from: 'Status <s@example.net>', password: p, starttls: false}\n",
+			[]string{"illico.yaml:1:13: public_url", "smtp address", "smtp from", "password without a username", "starttls: false"}},
+		{"a typo", "smtp: {adress: 'x:25'}\npublic_url: https://s.example.net\n", []string{`did you mean "address"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := server.ParseConfig(file, []byte(tc.yaml))
+			if len(tc.problems) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no problem found, want %q", tc.problems)
+			}
+			for _, p := range tc.problems {
+				if !strings.Contains(err.Error(), p) {
+					t.Errorf("%v\nlacks %q", err, p)
+				}
+			}
+			_ = c
+		})
+	}
+	c, err := server.ParseConfig(file, []byte("data: data\npublic_url: https://status.example.net\nsmtp: {address: 'smtp.example.net:587', from: status@example.net, username: u, password: hunter2hunter2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Subscribers()
+	if o == nil || o.PublicURL != "https://status.example.net" || o.Mail.Smarthost != "smtp.example.net:587" || o.Mail.Password.Reveal() != "hunter2hunter2" || o.KeyFile != filepath.Join(dir, "data", "link.key") {
+		t.Errorf("subscriber options %+v", o)
+	}
+	if fmt.Sprintf("%v %+v", c, o) != strings.ReplaceAll(fmt.Sprintf("%v %+v", c, o), "hunter2", "") {
+		t.Error("the SMTP password prints")
+	}
+	if c, _ := server.ParseConfig(file, nil); c.Subscribers() != nil {
+		t.Error("subscribers without smtp")
+	}
+}
+
+// TestLinkKeyKept checks that the link key is made once, private, and kept
+// across restarts: links mailed before a restart work after it.
+func TestLinkKeyKept(t *testing.T) {
+	sink := startSMTPSink(t, 0)
+	dsn := sqlite(t)
+	key := filepath.Join(t.TempDir(), "link.key")
+	st := openSQLite(t, dsn)
+	d := startSubscribers(t, st, sink, key, notify.Rate{})
+	if code, body := d.post(t, "POST", "/subscriptions", "application/json", `{"kind":"email","address":"bob@example.net","language":"de"}`); code != http.StatusAccepted {
+		t.Fatalf("subscribe: %d %s", code, body)
+	}
+	until(t, "the confirmation", func() bool { return len(sink.messages("bob@example.net")) == 1 })
+	confirm := regexp.MustCompile(`/subscriptions/confirm\?token=[a-z0-9]+`).FindString(mailBody(t, sink.messages("bob@example.net")[0]))
+	if code, body := d.post(t, "GET", confirm, "", ""); code != http.StatusOK {
+		t.Fatalf("confirm: %d %s", code, body)
+	}
+	a := call(t, d.Daemon, "POST", "/api/v1/status/incidents", d.AdminToken, map[string]any{
+		"name": map[string]string{"en": "Outage"}, "body": map[string]string{"en": "Down."}})
+	if a.status != http.StatusCreated {
+		t.Fatalf("open an incident: %d %s", a.status, a.body)
+	}
+	until(t, "the notification", func() bool { return len(sink.messages("bob@example.net")) == 2 })
+	d.stop()
+	fi, err := os.Stat(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("link key mode %v, want 0600", fi.Mode().Perm())
+	}
+	before, _ := os.ReadFile(key)
+
+	d = startSubscribers(t, st, sink, key, notify.Rate{})
+	after, _ := os.ReadFile(key)
+	if !bytes.Equal(before, after) {
+		t.Fatal("the link key changed across a restart")
+	}
+	unsub := regexp.MustCompile(`List-Unsubscribe: <[^>]*(/subscriptions/unsubscribe\?token=[^>]+)>`).FindStringSubmatch(sink.messages("bob@example.net")[1])
+	if unsub == nil {
+		t.Fatal("no unsubscribe link")
+	}
+	if code, body := d.post(t, "POST", unsub[1], "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click"); code != http.StatusOK {
+		t.Errorf("unsubscribe after a restart: %d %s", code, body)
+	}
+}
