@@ -73,6 +73,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		AdminTokenOut:  e.stderr,
 		Getenv:         e.getenv,
 		Alerts:         cfg.Alerts,
+		Subscribers:    cfg.Subscribers(),
 		Version:        Version,
 	})
 	if err != nil {
