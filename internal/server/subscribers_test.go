@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -27,99 +26,11 @@ import (
 
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/notify"
+	"github.com/illico-dev/illico/internal/notify/smtptest"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
 	"github.com/illico-dev/illico/internal/store"
 )
-
-// smtpSink is an SMTP server on loopback that keeps every message by
-// recipient; delay slows each DATA down, to stop a daemon mid-send.
-type smtpSink struct {
-	ln    net.Listener
-	delay time.Duration
-	mu    sync.Mutex
-	msgs  map[string][]string
-	wg    sync.WaitGroup
-}
-
-func startSMTPSink(t testing.TB, delay time.Duration) *smtpSink {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &smtpSink{ln: ln, delay: delay, msgs: map[string][]string{}}
-	s.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Go(func() { s.serve(c) })
-		}
-	})
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
-	return s
-}
-
-func (s *smtpSink) serve(c net.Conn) {
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Minute))
-	tp := textproto.NewConn(c)
-	tp.PrintfLine("220 sink ESMTP")
-	var rcpt []string
-	for {
-		line, err := tp.ReadLine()
-		if err != nil {
-			return
-		}
-		switch strings.ToUpper(strings.Fields(line + " x")[0]) {
-		case "EHLO", "HELO":
-			tp.PrintfLine("250-sink\r\n250 8BITMIME")
-		case "MAIL":
-			rcpt = nil
-			tp.PrintfLine("250 ok")
-		case "RCPT":
-			_, addr, _ := strings.Cut(line, ":")
-			rcpt = append(rcpt, strings.Trim(addr, "<> "))
-			tp.PrintfLine("250 ok")
-		case "DATA":
-			tp.PrintfLine("354 go on")
-			data, err := io.ReadAll(tp.DotReader())
-			if err != nil {
-				return
-			}
-			time.Sleep(s.delay)
-			s.mu.Lock()
-			for _, r := range rcpt {
-				s.msgs[r] = append(s.msgs[r], string(data))
-			}
-			s.mu.Unlock()
-			tp.PrintfLine("250 queued")
-		case "QUIT":
-			tp.PrintfLine("221 bye")
-			return
-		default:
-			tp.PrintfLine("250 ok")
-		}
-	}
-}
-
-func (s *smtpSink) messages(to string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.msgs[to]...)
-}
-
-func (s *smtpSink) counts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string]int{}
-	for a, m := range s.msgs {
-		out[a] = len(m)
-	}
-	return out
-}
 
 // subsDaemon is a daemon with its status page and subscribers.
 type subsDaemon struct {
@@ -130,7 +41,7 @@ type subsDaemon struct {
 // startSubscribers starts a daemon on st whose subscribers are mailed
 // through sink; stop ends it, and the test's end does if stop was not
 // called.
-func startSubscribers(t testing.TB, st *store.Store, sink *smtpSink, keyFile string, rate notify.Rate) subsDaemon {
+func startSubscribers(t testing.TB, st *store.Store, sink *smtptest.Sink, keyFile string, rate notify.Rate) subsDaemon {
 	t.Helper()
 	stderr, logs := &servertest.Buffer{}, &servertest.Buffer{}
 	// The public URL is known only once listening: a free port is picked
@@ -145,7 +56,7 @@ func startSubscribers(t testing.TB, st *store.Store, sink *smtpSink, keyFile str
 		Logger: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Inventory: inventoryCopy(t),
 		Listen: "127.0.0.1:0", PublicListen: public, AdminTokenOut: stderr,
 		Subscribers: &server.SubscriberOptions{
-			PublicURL: "http://" + public, Mail: notify.MailConfig{Smarthost: sink.ln.Addr().String(), From: "status@example.net"},
+			PublicURL: "http://" + public, Mail: notify.MailConfig{Smarthost: sink.Addr(), From: "status@example.net"},
 			KeyFile: keyFile, AllowPrivateWebhooks: true, Poll: 50 * time.Millisecond, PerClient: rate,
 		},
 	})
@@ -281,7 +192,7 @@ func (h *signedHook) payloads() []notify.Payload {
 }
 
 func TestSubscribers(t *testing.T) {
-	sink := startSMTPSink(t, 0)
+	sink := smtptest.Start(t, 0)
 	st := openSQLite(t, sqlite(t))
 	d := startSubscribers(t, st, sink, filepath.Join(t.TempDir(), "link.key"), notify.Rate{Burst: 4, Every: time.Hour})
 	const component = "web-cluster-01"
@@ -292,10 +203,10 @@ func TestSubscribers(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Fatalf("subscribe: %d %s", code, answer)
 	}
-	until(t, "the confirmation mail", func() bool { return len(sink.messages("alice@example.net")) == 1 })
-	confirm := regexp.MustCompile(regexp.QuoteMeta(d.public) + `/subscriptions/confirm\?token=[a-z0-9]+`).FindString(mailBody(t, sink.messages("alice@example.net")[0]))
+	until(t, "the confirmation mail", func() bool { return len(sink.Messages("alice@example.net")) == 1 })
+	confirm := regexp.MustCompile(regexp.QuoteMeta(d.public) + `/subscriptions/confirm\?token=[a-z0-9]+`).FindString(mailBody(t, sink.Messages("alice@example.net")[0]))
 	if confirm == "" {
-		t.Fatalf("no confirmation link in:\n%s", sink.messages("alice@example.net")[0])
+		t.Fatalf("no confirmation link in:\n%s", sink.Messages("alice@example.net")[0])
 	}
 	if code, body := d.post(t, "GET", strings.TrimPrefix(confirm, d.public), "", ""); code != http.StatusOK {
 		t.Fatalf("confirm: %d %s", code, body)
@@ -310,7 +221,7 @@ func TestSubscribers(t *testing.T) {
 	if codeKnown != codeNew || known != fresh || known != answer {
 		t.Errorf("known address: %d %s; new address: %d %s", codeKnown, known, codeNew, fresh)
 	}
-	until(t, "the new address's confirmation", func() bool { return len(sink.messages("carol@example.net")) == 1 })
+	until(t, "the new address's confirmation", func() bool { return len(sink.Messages("carol@example.net")) == 1 })
 
 	// A webhook subscriber, in German, confirms by the link in a signed POST.
 	h := &signedHook{secret: "a secret shared with the hook"}
@@ -353,8 +264,8 @@ func TestSubscribers(t *testing.T) {
 	}
 	var in struct{ ID string }
 	a.decode(t, &in)
-	until(t, "the notification mail", func() bool { return len(sink.messages("alice@example.net")) == 2 })
-	mail := sink.messages("alice@example.net")[1]
+	until(t, "the notification mail", func() bool { return len(sink.Messages("alice@example.net")) == 2 })
+	mail := sink.Messages("alice@example.net")[1]
 	if s := mailSubject(t, mail); s != "[Enquête en cours] Courrier lent" {
 		t.Errorf("subject %q", s)
 	}
@@ -365,7 +276,7 @@ func TestSubscribers(t *testing.T) {
 	if p := h.payloads()[1]; p.Kind != "notification" || p.Language != "de" || p.Subject != "[Wird untersucht] Slow mail" || !strings.Contains(p.Body, "We are looking into it.") {
 		t.Errorf("webhook notification %+v", p)
 	}
-	if n := len(sink.messages("carol@example.net")); n != 1 {
+	if n := len(sink.Messages("carol@example.net")); n != 1 {
 		t.Errorf("an unconfirmed address got %d mails", n)
 	}
 
@@ -394,7 +305,7 @@ func TestSubscribers(t *testing.T) {
 		t.Errorf("webhook notification %+v", p)
 	}
 	d.stop() // the sender records what it sent before the daemon returns
-	if n := len(sink.messages("alice@example.net")); n != 2 {
+	if n := len(sink.Messages("alice@example.net")); n != 2 {
 		t.Errorf("an unsubscribed address got %d mails, want 2", n)
 	}
 	h.mu.Lock()
@@ -411,7 +322,7 @@ func TestSubscribersRestartMidSend(t *testing.T) {
 		t.Skip("slow: mails go out one by one")
 	}
 	const subscribers = 64
-	sink := startSMTPSink(t, 100*time.Millisecond)
+	sink := smtptest.Start(t, 100*time.Millisecond)
 	dsn := sqlite(t)
 	key := filepath.Join(t.TempDir(), "link.key")
 	st := openSQLite(t, dsn)
@@ -431,7 +342,7 @@ func TestSubscribersRestartMidSend(t *testing.T) {
 	if a.status != http.StatusCreated {
 		t.Fatalf("open an incident: %d %s", a.status, a.body)
 	}
-	sent := func() int { return len(sink.counts()) }
+	sent := func() int { return len(sink.Counts()) }
 	until(t, "the first mails", func() bool { return sent() > 0 })
 	d.stop()
 	if n := sent(); n >= subscribers {
@@ -450,7 +361,7 @@ func TestSubscribersRestartMidSend(t *testing.T) {
 		counts, err = st2.QueueCounts(t.Context())
 		return err == nil && counts[store.NotificationSent] == subscribers
 	})
-	for addr, n := range sink.counts() {
+	for addr, n := range sink.Counts() {
 		if n != 1 {
 			t.Errorf("%s got %d mails", addr, n)
 		}
@@ -509,7 +420,7 @@ func TestSubscriberConfig(t *testing.T) {
 // TestLinkKeyKept checks that the link key is made once, private, and kept
 // across restarts: links mailed before a restart work after it.
 func TestLinkKeyKept(t *testing.T) {
-	sink := startSMTPSink(t, 0)
+	sink := smtptest.Start(t, 0)
 	dsn := sqlite(t)
 	key := filepath.Join(t.TempDir(), "link.key")
 	st := openSQLite(t, dsn)
@@ -517,8 +428,8 @@ func TestLinkKeyKept(t *testing.T) {
 	if code, body := d.post(t, "POST", "/subscriptions", "application/json", `{"kind":"email","address":"bob@example.net","language":"de"}`); code != http.StatusAccepted {
 		t.Fatalf("subscribe: %d %s", code, body)
 	}
-	until(t, "the confirmation", func() bool { return len(sink.messages("bob@example.net")) == 1 })
-	confirm := regexp.MustCompile(`/subscriptions/confirm\?token=[a-z0-9]+`).FindString(mailBody(t, sink.messages("bob@example.net")[0]))
+	until(t, "the confirmation", func() bool { return len(sink.Messages("bob@example.net")) == 1 })
+	confirm := regexp.MustCompile(`/subscriptions/confirm\?token=[a-z0-9]+`).FindString(mailBody(t, sink.Messages("bob@example.net")[0]))
 	if code, body := d.post(t, "GET", confirm, "", ""); code != http.StatusOK {
 		t.Fatalf("confirm: %d %s", code, body)
 	}
@@ -527,7 +438,7 @@ func TestLinkKeyKept(t *testing.T) {
 	if a.status != http.StatusCreated {
 		t.Fatalf("open an incident: %d %s", a.status, a.body)
 	}
-	until(t, "the notification", func() bool { return len(sink.messages("bob@example.net")) == 2 })
+	until(t, "the notification", func() bool { return len(sink.Messages("bob@example.net")) == 2 })
 	d.stop()
 	fi, err := os.Stat(key)
 	if err != nil {
@@ -543,7 +454,7 @@ func TestLinkKeyKept(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Fatal("the link key changed across a restart")
 	}
-	unsub := regexp.MustCompile(`List-Unsubscribe: <[^>]*(/subscriptions/unsubscribe\?token=[^>]+)>`).FindStringSubmatch(sink.messages("bob@example.net")[1])
+	unsub := regexp.MustCompile(`List-Unsubscribe: <[^>]*(/subscriptions/unsubscribe\?token=[^>]+)>`).FindStringSubmatch(sink.Messages("bob@example.net")[1])
 	if unsub == nil {
 		t.Fatal("no unsubscribe link")
 	}
