@@ -43,6 +43,11 @@ type health struct {
 	// wasDown holds the targets that were down when their scheduler was
 	// replaced, until their new one says where they stand.
 	wasDown map[string]bool
+
+	// runs keeps every probe's runs, across reloads, for the status
+	// page's bars; see history.
+	runsOnce sync.Once
+	runs     *probe.Memory
 }
 
 // probeTargets converts the inventory's checks into probe targets: each
@@ -129,7 +134,7 @@ func (hl *health) reset(inv *fleet.Inventory) {
 			}
 		}
 	}
-	sched := probe.NewScheduler(targets, probe.Options{Probe: hl.prober, OnChange: hl.changed})
+	sched := probe.NewScheduler(targets, probe.Options{Probe: hl.prober, OnChange: hl.changed, Recorder: hl.history()})
 	runCtx, cancel := context.WithCancel(ctx)
 	hl.targets, hl.wasDown, hl.sched, hl.stop, hl.done = targets, wasDown, sched, cancel, make(chan struct{})
 	finished := hl.done

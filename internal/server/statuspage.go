@@ -354,7 +354,7 @@ func newStatusID() string {
 
 // publicServer serves the status page, read-only and without a token.
 func (s *Server) publicServer() (*http.Server, error) {
-	h, err := statuspage.Handler(statuspage.Options{Source: s.status, Now: s.now, Logger: s.log})
+	h, err := statuspage.Handler(statuspage.Options{Source: s.status, History: s.uptime(), Now: s.now, Logger: s.log})
 	if err != nil {
 		return nil, fmt.Errorf("status page: %w", err)
 	}
