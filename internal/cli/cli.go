@@ -40,6 +40,7 @@ func commands() []command {
 		{name: "hosts", summary: "list the daemon's hosts", run: runHosts},
 		{name: "probe", summary: "list the daemon's probes and where they stand", run: runProbe},
 		{name: "alert", summary: "list the alerts the daemon raised", run: runAlert},
+		{name: "status", summary: "the status page: components, incidents, maintenances, updates", run: runStatus},
 		{name: "silence", summary: "mute alerts for a while: add, list, expire", run: runSilence},
 		{name: "lab", summary: "a simulated fleet on this machine: real sshd, real HAProxy", run: runLab},
 		{name: "version", summary: "print the version", run: runVersion},

@@ -1,0 +1,76 @@
+package api
+
+import (
+	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
+)
+
+// StatusPage is the answer to GET /api/v1/status: the status page as
+// stored, each component with the status the page shows.
+type StatusPage struct {
+	Version      uint64            `json:"version"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+	Components   []StatusComponent `json:"components"`
+	Incidents    []Incident        `json:"incidents"`
+	Maintenances []Maintenance     `json:"maintenances"`
+}
+
+// StatusComponent is one component of the status page.
+type StatusComponent struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Status string   `json:"status"`
+	Hosts  []string `json:"hosts"`
+}
+
+// StatusUpdate is one update of an incident or a maintenance.
+type StatusUpdate struct {
+	ID        string     `json:"id"`
+	Status    string     `json:"status"`
+	Body      fleet.Text `json:"body"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// Incident is an incident of the status page.
+type Incident struct {
+	ID         string         `json:"id"`
+	Name       fleet.Text     `json:"name"`
+	Status     string         `json:"status"`
+	Impact     string         `json:"impact"`
+	Components []string       `json:"components"`
+	Rollout    string         `json:"rollout,omitempty"`
+	CreatedAt  time.Time      `json:"created_at"`
+	ResolvedAt *time.Time     `json:"resolved_at"`
+	Updates    []StatusUpdate `json:"updates"`
+}
+
+// Maintenance is a maintenance of the status page.
+type Maintenance struct {
+	ID             string         `json:"id"`
+	Name           fleet.Text     `json:"name"`
+	Status         string         `json:"status"`
+	Components     []string       `json:"components"`
+	Rollout        string         `json:"rollout,omitempty"`
+	ScheduledFor   time.Time      `json:"scheduled_for"`
+	ScheduledUntil time.Time      `json:"scheduled_until"`
+	CompletedAt    *time.Time     `json:"completed_at"`
+	Updates        []StatusUpdate `json:"updates"`
+}
+
+// NewIncident is the body of POST /api/v1/status/incidents. Status is
+// investigating and Impact minor when empty.
+type NewIncident struct {
+	Name       fleet.Text `json:"name"`
+	Status     string     `json:"status,omitempty"`
+	Impact     string     `json:"impact,omitempty"`
+	Components []string   `json:"components"`
+	Body       fleet.Text `json:"body"`
+}
+
+// NewStatusUpdate is the body of POST …/incidents/{id}/updates and
+// …/maintenances/{id}/updates.
+type NewStatusUpdate struct {
+	Status string     `json:"status"`
+	Body   fleet.Text `json:"body"`
+}

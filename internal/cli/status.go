@@ -1,0 +1,231 @@
+package cli
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/fleet"
+)
+
+const statusSynopsis = `status [--json]
+       illico status incident open --title T [--component ID]... [--status S] [--impact I] --body TEXT [--lang en|fr|de]
+       illico status incident update ID --status S --body TEXT [--lang en|fr|de]
+       illico status maintenance update ID --status S --body TEXT [--lang en|fr|de]`
+
+// defaultLang is the language of what the operator writes unless told.
+const defaultLang = "en"
+
+// runStatus is `illico status`: the status page's components and open
+// incidents and maintenances, and the operator's updates to them.
+func runStatus(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "incident":
+			return runStatusIncident(ctx, e, args[1:])
+		case "maintenance":
+			return runStatusMaintenance(ctx, e, args[1:])
+		case "-h", "--help", "help":
+			fmt.Fprintf(e.stdout, "Usage: illico %s\n", statusSynopsis)
+			return nil
+		}
+	}
+	fs := newFlags(e, "status", statusSynopsis)
+	asJSON := fs.Bool("json", false, "print the components and the open incidents and maintenances as JSON")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageErrorf("unknown status command %q (expected incident or maintenance)", rest[0])
+	}
+	c, err := apiClient(e)
+	if err != nil {
+		return err
+	}
+	page, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	page.Incidents = slices.DeleteFunc(page.Incidents, func(in api.Incident) bool { return in.Status == string(fleet.Resolved) })
+	page.Maintenances = slices.DeleteFunc(page.Maintenances, func(m api.Maintenance) bool {
+		return m.Status == string(fleet.MaintenanceCompleted)
+	})
+	if *asJSON {
+		return printAPIJSON(e, page)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "COMPONENT\tNAME\tSTATUS\tHOSTS")
+	for _, cp := range page.Components {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", cp.ID, cp.Name, cp.Status, len(cp.Hosts))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(page.Incidents) == 0 {
+		fmt.Fprintln(e.stdout, "\nNo open incident.")
+	} else {
+		fmt.Fprintln(e.stdout, "\nINCIDENTS")
+		tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSTATUS\tIMPACT\tCOMPONENTS\tOPENED\tTITLE")
+		for _, in := range page.Incidents {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Status, in.Impact, componentList(in.Components),
+				in.CreatedAt.UTC().Format("2006-01-02 15:04"), inLang(in.Name))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(page.Maintenances) == 0 {
+		fmt.Fprintln(e.stdout, "No open maintenance.")
+		return nil
+	}
+	fmt.Fprintln(e.stdout, "\nMAINTENANCES")
+	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tCOMPONENTS\tSCHEDULED\tROLLOUT\tTITLE")
+	for _, m := range page.Maintenances {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Status, componentList(m.Components),
+			m.ScheduledFor.UTC().Format("2006-01-02 15:04")+" → "+m.ScheduledUntil.UTC().Format("15:04"),
+			cmp.Or(m.Rollout, "-"), inLang(m.Name))
+	}
+	return tw.Flush()
+}
+
+func componentList(s []string) string { return cmp.Or(strings.Join(s, ","), "-") }
+
+// inLang is t in English, or else in the first language it has.
+func inLang(t fleet.Text) string {
+	if s, ok := t[defaultLang]; ok {
+		return s
+	}
+	langs := make([]string, 0, len(t))
+	for l := range t {
+		langs = append(langs, l)
+	}
+	slices.Sort(langs)
+	if len(langs) == 0 {
+		return "-"
+	}
+	return t[langs[0]]
+}
+
+func runStatusIncident(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usageErrorf("usage: illico %s", statusSynopsis)
+	}
+	switch args[0] {
+	case "open":
+		return runIncidentOpen(ctx, e, args[1:])
+	case "update":
+		return runStatusUpdate(ctx, e, "incident", args[1:])
+	}
+	return usageErrorf("unknown status incident command %q (expected open or update)", args[0])
+}
+
+func runStatusMaintenance(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] != "update" {
+		if len(args) == 0 {
+			return usageErrorf("usage: illico %s", statusSynopsis)
+		}
+		return usageErrorf("unknown status maintenance command %q (expected update; rollouts open maintenances)", args[0])
+	}
+	return runStatusUpdate(ctx, e, "maintenance", args[1:])
+}
+
+func runIncidentOpen(ctx context.Context, e *env, args []string) error {
+	const synopsis = "status incident open --title T [--component ID]... [--status S] [--impact I] --body TEXT [--lang en|fr|de]"
+	fs := newFlags(e, "status incident open", synopsis)
+	title := fs.String("title", "", "the incident's `title`, as customers see it")
+	var components listFlag
+	fs.Var(&components, "component", "a component `ID` it affects, as `illico status` lists them (repeatable)")
+	status := fs.String("status", string(fleet.Investigating), "investigating, identified or monitoring")
+	impact := fs.String("impact", string(fleet.ImpactMinor), "none, minor, major or critical")
+	body := fs.String("body", "", "the first update's `text`")
+	lang := fs.String("lang", defaultLang, "the `language` of the title and the body: en, fr or de")
+	asJSON := fs.Bool("json", false, "print the incident as JSON")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) > 0:
+		return usageErrorf("illico status incident open takes no arguments, got %q (give the title with --title)", rest[0])
+	case *title == "":
+		return usageErrorf("illico status incident open needs --title T")
+	case *body == "":
+		return usageErrorf("illico status incident open needs --body TEXT")
+	}
+	c, err := apiClient(e)
+	if err != nil {
+		return err
+	}
+	in, err := c.OpenIncident(ctx, api.NewIncident{
+		Name: fleet.Text{*lang: *title}, Status: *status, Impact: *impact,
+		Components: components, Body: fleet.Text{*lang: *body},
+	})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printAPIJSON(e, in)
+	}
+	fmt.Fprintln(e.stdout, in.ID)
+	fmt.Fprintf(e.stderr, "incident %s opened (%s, impact %s); update it with: illico status incident update %s --status S --body TEXT\n",
+		in.ID, in.Status, in.Impact, in.ID)
+	return nil
+}
+
+// runStatusUpdate adds an update to an incident or a maintenance (kind).
+func runStatusUpdate(ctx context.Context, e *env, kind string, args []string) error {
+	synopsis := "status " + kind + " update ID --status S --body TEXT [--lang en|fr|de]"
+	statuses := "investigating, identified, monitoring or resolved"
+	if kind == "maintenance" {
+		statuses = "scheduled, in_progress, verifying or completed"
+	}
+	fs := newFlags(e, "status "+kind+" update", synopsis)
+	status := fs.String("status", "", "the new `status`: "+statuses)
+	body := fs.String("body", "", "the update's `text`")
+	lang := fs.String("lang", defaultLang, "the `language` of the body: en, fr or de")
+	asJSON := fs.Bool("json", false, "print the "+kind+" as JSON")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) != 1:
+		return usageErrorf("illico status %s update takes one ID, got %d arguments", kind, len(rest))
+	case *status == "":
+		return usageErrorf("illico status %s update needs --status (%s)", kind, statuses)
+	case *body == "":
+		return usageErrorf("illico status %s update needs --body TEXT", kind)
+	}
+	c, err := apiClient(e)
+	if err != nil {
+		return err
+	}
+	u := api.NewStatusUpdate{Status: *status, Body: fleet.Text{*lang: *body}}
+	var out any
+	var now string
+	if kind == "incident" {
+		in, err := c.UpdateIncident(ctx, rest[0], u)
+		if err != nil {
+			return err
+		}
+		out, now = in, in.Status
+	} else {
+		m, err := c.UpdateMaintenance(ctx, rest[0], u)
+		if err != nil {
+			return err
+		}
+		out, now = m, m.Status
+	}
+	if *asJSON {
+		return printAPIJSON(e, out)
+	}
+	fmt.Fprintf(e.stdout, "%s %s: %s\n", kind, rest[0], now)
+	return nil
+}

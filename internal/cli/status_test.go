@@ -1,0 +1,96 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/server/servertest"
+)
+
+func TestStatusCommand(t *testing.T) {
+	d := servertest.Start(t, servertest.Options{Inventory: "../server/testdata/inventory.yaml"})
+	admin := daemonEnv(d, d.AdminToken)
+
+	code, out, errOut := daemonCLI(t, admin, "status")
+	if code != 0 || !strings.Contains(out, "web-cluster-01") || !strings.Contains(out, "Web cluster 01") ||
+		!strings.Contains(out, "operational") || !strings.Contains(out, "No open incident.") {
+		t.Fatalf("status: exit %d: %s\n%s", code, errOut, out)
+	}
+
+	code, out, errOut = daemonCLI(t, admin, "status", "incident", "open", "--title", "Pannes réseau",
+		"--component", "web-cluster-01", "--status", "identified", "--body", "Un lien est coupé.", "--lang", "fr")
+	if code != 0 {
+		t.Fatalf("incident open: exit %d: %s", code, errOut)
+	}
+	id := strings.TrimSpace(out)
+	if len(id) != 12 || !strings.Contains(errOut, "incident "+id+" opened (identified, impact minor)") {
+		t.Errorf("incident open printed %q, said %q", out, errOut)
+	}
+
+	code, out, errOut = daemonCLI(t, admin, "status", "incident", "update", id, "--status", "monitoring", "--body", "Fixed, watching.")
+	if code != 0 || out != "incident "+id+": monitoring\n" {
+		t.Errorf("incident update: exit %d: %q %s", code, out, errOut)
+	}
+
+	code, out, _ = daemonCLI(t, admin, "status", "--json")
+	var page api.StatusPage
+	if err := json.Unmarshal([]byte(out), &page); code != 0 || err != nil {
+		t.Fatalf("status --json: exit %d, %v\n%s", code, err, out)
+	}
+	if len(page.Incidents) != 1 || page.Incidents[0].ID != id || page.Incidents[0].Status != "monitoring" ||
+		page.Incidents[0].Name["fr"] != "Pannes réseau" || len(page.Incidents[0].Updates) != 2 ||
+		page.Incidents[0].Updates[1].Body["en"] != "Fixed, watching." {
+		t.Errorf("status --json: %+v", page.Incidents)
+	}
+	if len(page.Components) != 1 || page.Components[0].ID != "web-cluster-01" {
+		t.Errorf("status --json components: %+v", page.Components)
+	}
+
+	code, out, _ = daemonCLI(t, admin, "status")
+	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "Pannes réseau") || !strings.Contains(out, "web-cluster-01") {
+		t.Errorf("status after open: exit %d\n%s", code, out)
+	}
+
+	// Resolved incidents leave the listing.
+	if code, _, errOut := daemonCLI(t, admin, "status", "incident", "update", id, "--status", "resolved", "--body", "Done."); code != 0 {
+		t.Fatalf("resolve: exit %d: %s", code, errOut)
+	}
+	if code, out, _ := daemonCLI(t, admin, "status"); code != 0 || strings.Contains(out, id) || !strings.Contains(out, "No open incident.") {
+		t.Errorf("status after resolve: exit %d\n%s", code, out)
+	}
+
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"unknown component", []string{"status", "incident", "open", "--title", "T", "--component", "nope", "--body", "B"}, 2, `no component "nope" on the page`},
+		{"bad status", []string{"status", "incident", "open", "--title", "T", "--status", "panicking", "--body", "B"}, 2, `status "panicking" is not one of`},
+		{"bad language", []string{"status", "incident", "open", "--title", "T", "--body", "B", "--lang", "es"}, 2, `no language "es" on the page`},
+		{"no title", []string{"status", "incident", "open", "--body", "B"}, 2, "needs --title"},
+		{"no body", []string{"status", "incident", "update", id, "--status", "resolved"}, 2, "needs --body"},
+		{"no id", []string{"status", "incident", "update", "--status", "resolved", "--body", "B"}, 2, "takes one ID"},
+		{"unknown incident", []string{"status", "incident", "update", "000000000000", "--status", "resolved", "--body", "B"}, 1, "no incident 000000000000"},
+		{"unknown maintenance", []string{"status", "maintenance", "update", "000000000000", "--status", "completed", "--body", "B"}, 1, "no maintenance 000000000000"},
+		{"maintenance bad status", []string{"status", "maintenance", "update", "000000000000", "--status", "resolved", "--body", "B"}, 2, `status "resolved" is not one of scheduled`},
+		{"maintenance open", []string{"status", "maintenance", "open"}, 2, "rollouts open maintenances"},
+		{"unknown command", []string{"status", "incidnet"}, 2, `unknown status command "incidnet"`},
+		{"no token", []string{"status"}, 4, "no token: set ILLICO_TOKEN"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := admin
+			if tc.name == "no token" {
+				env = map[string]string{"ILLICO_SERVER": d.URL}
+			}
+			code, _, errOut := daemonCLI(t, env, tc.args...)
+			if code != tc.code || !strings.Contains(errOut, tc.stderr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errOut, tc.code, tc.stderr)
+			}
+		})
+	}
+	d.CheckNoSecrets(t)
+}
