@@ -45,9 +45,8 @@ type health struct {
 	wasDown map[string]bool
 
 	// runs keeps every probe's runs, across reloads, for the status
-	// page's bars; see history.
-	runsOnce sync.Once
-	runs     *probe.Memory
+	// page's bars.
+	runs *probe.Memory
 }
 
 // probeTargets converts the inventory's checks into probe targets: each
@@ -134,7 +133,7 @@ func (hl *health) reset(inv *fleet.Inventory) {
 			}
 		}
 	}
-	sched := probe.NewScheduler(targets, probe.Options{Probe: hl.prober, OnChange: hl.changed, Recorder: hl.history()})
+	sched := probe.NewScheduler(targets, probe.Options{Probe: hl.prober, OnChange: hl.changed, Recorder: hl.runs})
 	runCtx, cancel := context.WithCancel(ctx)
 	hl.targets, hl.wasDown, hl.sched, hl.stop, hl.done = targets, wasDown, sched, cancel, make(chan struct{})
 	finished := hl.done

@@ -214,6 +214,8 @@ func New(opts Options) (*Server, error) {
 	s.probes = &health{
 		prober: probe.NewProber(httpClient, s.pool, s.now).Probe, interval: interval,
 		onChange: s.alerts.probeChanged, now: s.now,
+		// Only the daily buckets are read: one raw record per probe is enough.
+		runs: probe.NewMemory(1),
 	}
 	if err := s.metrics.registerHealth(s.probes.counts, s.alerts.firing); err != nil {
 		s.closeListeners()

@@ -71,18 +71,10 @@ func (u *uptime) Daily(_ context.Context, component string, days int) ([]statusp
 // it looks them up when asked.
 func (s *Server) uptime() *uptime {
 	return &uptime{
-		runs:      func() dailyRuns { return s.probes.history() },
+		runs:      func() dailyRuns { return s.probes.runs },
 		targets:   func() []*probe.Target { return s.probes.current() },
 		inventory: s.inventory, now: s.now,
 	}
-}
-
-// history is where the probes record their runs. health has no
-// constructor, so it is made on first use.
-func (hl *health) history() *probe.Memory {
-	// Only the daily buckets are read: one raw record per probe is enough.
-	hl.runsOnce.Do(func() { hl.runs = probe.NewMemory(1) })
-	return hl.runs
 }
 
 // current is the probe targets in force.
