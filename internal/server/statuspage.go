@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/statuspage"
 )
@@ -75,85 +76,24 @@ func syncComponents(st *fleet.Status, inv *fleet.Inventory, now time.Time) {
 
 // Operator API for the status page.
 
-type updateJSON struct {
-	ID        string     `json:"id"`
-	Status    string     `json:"status"`
-	Body      fleet.Text `json:"body"`
-	CreatedAt time.Time  `json:"created_at"`
-}
-
-type incidentJSON struct {
-	ID         string       `json:"id"`
-	Name       fleet.Text   `json:"name"`
-	Status     string       `json:"status"`
-	Impact     string       `json:"impact"`
-	Components []string     `json:"components"`
-	Rollout    string       `json:"rollout,omitempty"`
-	CreatedAt  time.Time    `json:"created_at"`
-	ResolvedAt *time.Time   `json:"resolved_at"`
-	Updates    []updateJSON `json:"updates"`
-}
-
-type maintenanceJSON struct {
-	ID             string       `json:"id"`
-	Name           fleet.Text   `json:"name"`
-	Status         string       `json:"status"`
-	Components     []string     `json:"components"`
-	Rollout        string       `json:"rollout,omitempty"`
-	ScheduledFor   time.Time    `json:"scheduled_for"`
-	ScheduledUntil time.Time    `json:"scheduled_until"`
-	CompletedAt    *time.Time   `json:"completed_at"`
-	Updates        []updateJSON `json:"updates"`
-}
-
-type componentJSON struct {
-	ID     string   `json:"id"`
-	Name   string   `json:"name"`
-	Status string   `json:"status"`
-	Hosts  []string `json:"hosts"`
-}
-
-type statusJSON struct {
-	Version      uint64            `json:"version"`
-	UpdatedAt    time.Time         `json:"updated_at"`
-	Components   []componentJSON   `json:"components"`
-	Incidents    []incidentJSON    `json:"incidents"`
-	Maintenances []maintenanceJSON `json:"maintenances"`
-}
-
-// newIncident is the body of POST /api/v1/status/incidents.
-type newIncident struct {
-	Name       fleet.Text `json:"name"`
-	Status     string     `json:"status"`
-	Impact     string     `json:"impact"`
-	Components []string   `json:"components"`
-	Body       fleet.Text `json:"body"`
-}
-
-// newUpdate is the body of POST …/{id}/updates.
-type newUpdate struct {
-	Status string     `json:"status"`
-	Body   fleet.Text `json:"body"`
-}
-
-func updatesJSON(us []fleet.StatusUpdate) []updateJSON {
-	out := []updateJSON{}
+func updatesJSON(us []fleet.StatusUpdate) []api.StatusUpdate {
+	out := []api.StatusUpdate{}
 	for _, u := range us {
-		out = append(out, updateJSON{ID: u.ID, Status: u.Status, Body: u.Body, CreatedAt: u.CreatedAt})
+		out = append(out, api.StatusUpdate{ID: u.ID, Status: u.Status, Body: u.Body, CreatedAt: u.CreatedAt})
 	}
 	return out
 }
 
-func incidentOut(in fleet.Incident) incidentJSON {
-	return incidentJSON{
+func incidentOut(in fleet.Incident) api.Incident {
+	return api.Incident{
 		ID: in.ID, Name: in.Name, Status: string(in.Status), Impact: string(in.Impact),
 		Components: append([]string{}, in.Components...), Rollout: in.Rollout, CreatedAt: in.CreatedAt,
 		ResolvedAt: timeOrNil(in.ResolvedAt), Updates: updatesJSON(in.Updates),
 	}
 }
 
-func maintenanceOut(m fleet.Maintenance) maintenanceJSON {
-	return maintenanceJSON{
+func maintenanceOut(m fleet.Maintenance) api.Maintenance {
+	return api.Maintenance{
 		ID: m.ID, Name: m.Name, Status: string(m.Status), Components: append([]string{}, m.Components...),
 		Rollout: m.Rollout, ScheduledFor: m.ScheduledFor, ScheduledUntil: m.ScheduledUntil,
 		CompletedAt: timeOrNil(m.CompletedAt), Updates: updatesJSON(m.Updates),
@@ -167,10 +107,10 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := statusJSON{Version: st.Version, UpdatedAt: st.UpdatedAt,
-		Components: []componentJSON{}, Incidents: []incidentJSON{}, Maintenances: []maintenanceJSON{}}
+	out := api.StatusPage{Version: st.Version, UpdatedAt: st.UpdatedAt,
+		Components: []api.StatusComponent{}, Incidents: []api.Incident{}, Maintenances: []api.Maintenance{}}
 	for _, c := range st.Components {
-		out.Components = append(out.Components, componentJSON{ID: c.ID, Name: c.Name,
+		out.Components = append(out.Components, api.StatusComponent{ID: c.ID, Name: c.Name,
 			Status: string(statuspage.Derive(c, st.Hosts, st.Maintenance)), Hosts: append([]string{}, c.Hosts...)})
 	}
 	for _, in := range st.Incidents {
@@ -204,7 +144,7 @@ var pageLanguages = []string{"de", "en", "fr"}
 
 // openIncident answers POST /api/v1/status/incidents.
 func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) error {
-	var req newIncident
+	var req api.NewIncident
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
@@ -252,7 +192,7 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) error {
 
 // addIncidentUpdate answers POST /api/v1/status/incidents/{id}/updates.
 func (s *Server) addIncidentUpdate(w http.ResponseWriter, r *http.Request) error {
-	var req newUpdate
+	var req api.NewStatusUpdate
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
@@ -302,7 +242,7 @@ func stamp(in *fleet.Incident, now time.Time) {
 
 // addMaintenanceUpdate answers POST /api/v1/status/maintenances/{id}/updates.
 func (s *Server) addMaintenanceUpdate(w http.ResponseWriter, r *http.Request) error {
-	var req newUpdate
+	var req api.NewStatusUpdate
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
