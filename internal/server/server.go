@@ -126,6 +126,10 @@ type loaded struct {
 	at  time.Time
 }
 
+// maxRecheck bounds the hosts the rollout engine looks at again before a
+// decision when the probes say they are down.
+const maxRecheck = 32
+
 // New loads the inventory and listens; Run serves.
 func New(opts Options) (*Server, error) {
 	if opts.Store == nil {
@@ -230,11 +234,24 @@ func New(opts Options) (*Server, error) {
 		Down: func(ctx context.Context, hosts []*fleet.Host) map[string]string {
 			down := s.probes.down(hosts)
 			// A probe may still hold down a host that has just come back
-			// (from the rollout's own reboot): one fresh look at those few
-			// hosts keeps its partner from waiting a probe interval.
+			// (from the rollout's own reboot): one fresh look, all at once,
+			// at those few hosts keeps its partner from waiting a probe
+			// interval. Many hosts down is an outage, not a rollout's
+			// reboots: the probes' word stands, and no decision waits on
+			// a hundred timeouts.
+			if len(down) == 0 || len(down) > maxRecheck {
+				return down
+			}
 			inv := s.inventory()
+			var again []*fleet.Host
 			for name := range down {
-				if h := inv.Host(name); h != nil && checker.Host(ctx, inv, h) == nil {
+				if h := inv.Host(name); h != nil {
+					again = append(again, h)
+				}
+			}
+			still := checker.Down(ctx, inv, again)
+			for name := range down {
+				if _, ok := still[name]; !ok {
 					delete(down, name)
 				}
 			}
