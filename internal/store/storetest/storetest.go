@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,33 +22,37 @@ import (
 // Run runs the suite. open returns a new, empty store for each subtest and
 // arranges for it to be closed when that subtest ends.
 func Run(t *testing.T, open func(t testing.TB) *store.Store) {
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s *store.Store)
-	}{
-		{"migrations are idempotent", testMigrate},
-		{"tokens round-trip", testTokens},
-		{"bad tokens fail", testBadTokens},
-		{"revoked tokens fail", testRevoke},
-		{"the last admin cannot be revoked", testLastAdmin},
-		{"touch records last use", testTouch},
-		{"events order and pagination", testEvents},
-		{"event filters", testEventFilters},
-		{"event data round-trips", testEventData},
-		{"concurrent writers", testConcurrent},
-		{"a failed transaction leaves nothing", testTxRollback},
-		{"a transaction commits everything", testTxCommit},
-		{"times round-trip in UTC", testTimes},
-		{"rollouts round-trip", testRollouts},
-		{"host runs saved concurrently", testHostRunsConcurrently},
-		{"subscribers: opt-in, no change once confirmed, unsubscribe", testSubscribers},
-		{"notification queue: enqueue, claim, lease, concurrent claims", testQueue},
-	}
-	for _, tt := range tests {
+	for _, tt := range slices.Concat(coreTests, statusTests, monitorTests, accountTests) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.run(t, open(t))
 		})
 	}
+}
+
+// test is one check of the suite; each part of the store lists its own.
+type test struct {
+	name string
+	run  func(t *testing.T, s *store.Store)
+}
+
+var coreTests = []test{
+	{"migrations are idempotent", testMigrate},
+	{"tokens round-trip", testTokens},
+	{"bad tokens fail", testBadTokens},
+	{"revoked tokens fail", testRevoke},
+	{"the last admin cannot be revoked", testLastAdmin},
+	{"touch records last use", testTouch},
+	{"events order and pagination", testEvents},
+	{"event filters", testEventFilters},
+	{"event data round-trips", testEventData},
+	{"concurrent writers", testConcurrent},
+	{"a failed transaction leaves nothing", testTxRollback},
+	{"a transaction commits everything", testTxCommit},
+	{"times round-trip in UTC", testTimes},
+	{"rollouts round-trip", testRollouts},
+	{"host runs saved concurrently", testHostRunsConcurrently},
+	{"subscribers: opt-in, no change once confirmed, unsubscribe", testSubscribers},
+	{"notification queue: enqueue, claim, lease, concurrent claims", testQueue},
 }
 
 func ctx(t testing.TB) context.Context {

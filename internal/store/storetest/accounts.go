@@ -1,0 +1,4 @@
+package storetest
+
+// accountTests check the dashboard's accounts.
+var accountTests = []test{}
