@@ -40,13 +40,16 @@ const (
 
 // Memory keeps, per probe, a bounded ring of raw recent records and the
 // hourly and daily aggregates that status bars are drawn from. It is safe
-// for concurrent use. A store can take its place behind the scheduler's
-// Recorder.
+// for concurrent use. A Saver keeps its aggregates in a store, and Restore
+// brings them back.
 type Memory struct {
 	keep int
 
 	mu     sync.Mutex
 	series map[string]*series
+	// pending aggregates the runs recorded since a Saver last took them;
+	// nil without a Saver.
+	pending map[span]*bucket
 }
 
 type series struct {
@@ -85,8 +88,19 @@ func (m *Memory) Record(id string, r Record) {
 		s.next = (s.next + 1) % m.keep
 	}
 	sec := r.At.Unix()
-	add(s.hours[:], floorDiv(sec, 3600)*3600, 3600, r)
-	add(s.days[:], floorDiv(sec, 86400)*86400, 86400, r)
+	hour, day := floorDiv(sec, 3600)*3600, floorDiv(sec, 86400)*86400
+	add(s.hours[:], hour, 3600, r)
+	add(s.days[:], day, 86400, r)
+	if m.pending != nil {
+		for _, k := range []span{{id, time.Hour, hour}, {id, 24 * time.Hour, day}} {
+			b := m.pending[k]
+			if b == nil {
+				b = &bucket{start: k.start}
+				m.pending[k] = b
+			}
+			b.add(r)
+		}
+	}
 }
 
 func floorDiv(a, b int64) int64 {
@@ -105,12 +119,52 @@ func add(ring []bucket, start, width int64, r Record) {
 		}
 		*b = bucket{start: start}
 	}
+	b.add(r)
+}
+
+func (b *bucket) add(r Record) {
 	b.total++
 	if r.OK {
 		b.ok++
 	}
 	b.sum += r.Took
 	b.max = max(b.max, r.Took)
+}
+
+// merge adds o, of the same period, to b.
+func (b *bucket) merge(o bucket) {
+	b.ok += o.ok
+	b.total += o.total
+	b.sum += o.sum
+	b.max = max(b.max, o.max)
+}
+
+// Restore adds the aggregates of probe id kept from before a restart: its
+// hourly and daily buckets. Those older than Memory keeps are ignored.
+func (m *Memory) Restore(id string, hourly, daily []Bucket) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.series[id]
+	if s == nil {
+		s = &series{ring: make([]Record, 0, m.keep)}
+		m.series[id] = s
+	}
+	restore(s.hours[:], 3600, hourly)
+	restore(s.days[:], 86400, daily)
+}
+
+func restore(ring []bucket, width int64, bs []Bucket) {
+	for _, in := range bs {
+		start := floorDiv(in.Start.Unix(), width) * width
+		b := &ring[int(floorDiv(start, width)%int64(len(ring)))]
+		if b.start != start {
+			if b.total > 0 && b.start > start {
+				continue
+			}
+			*b = bucket{start: start}
+		}
+		b.merge(bucket{ok: in.OK, total: in.Total, sum: in.SumTook, max: in.MaxTook})
+	}
 }
 
 // Recent returns the raw records of probe id, oldest first.
