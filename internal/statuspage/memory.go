@@ -9,8 +9,8 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 )
 
-// Memory is a Source that keeps the status in memory, for tests and until
-// the store keeps it.
+// Memory is a Source that keeps the status in memory, for tests; the daemon
+// keeps it in the store (Stored).
 type Memory struct {
 	now     func() time.Time
 	mu      sync.Mutex

@@ -45,14 +45,22 @@ const (
 	MaintenanceStarted   = "maintenance.started"
 	MaintenanceProgress  = "maintenance.progress"
 	MaintenanceCompleted = "maintenance.completed"
-	IncidentName         = "incident.name"
-	IncidentHalted       = "incident.halted"
-	IncidentRolledBack   = "incident.rolled_back"
+	// MaintenanceAborted ends the maintenance of a rollout an operator
+	// aborted: the hosts done are done, the others were not touched.
+	MaintenanceAborted = "maintenance.aborted"
+	// WindowStarted and WindowEnded are the updates of a maintenance an
+	// operator scheduled, at the start and the end of its window.
+	WindowStarted      = "maintenance.window_started"
+	WindowEnded        = "maintenance.window_ended"
+	IncidentName       = "incident.name"
+	IncidentHalted     = "incident.halted"
+	IncidentRolledBack = "incident.rolled_back"
 )
 
 // NoticeKinds are all the kinds of notices.
 var NoticeKinds = []string{
 	MaintenanceName, MaintenanceScheduled, MaintenanceStarted, MaintenanceProgress, MaintenanceCompleted,
+	MaintenanceAborted, WindowStarted, WindowEnded,
 	IncidentName, IncidentHalted, IncidentRolledBack,
 }
 

@@ -21,8 +21,8 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 )
 
-// Source holds the status the page shows. The in-memory Memory implements
-// it; so will the store.
+// Source holds the status the page shows: Stored in the daemon, Memory in
+// tests.
 type Source interface {
 	// Version changes whenever the status does. It is asked on every
 	// request, so it must be cheap.
