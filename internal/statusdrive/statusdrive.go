@@ -8,7 +8,9 @@
 // The Driver decides from what the rollout is now (rollout.Progress), not
 // from the events themselves: an event only says which rollout to look at
 // again, so events may be merged, come late or be missed without the page
-// going wrong.
+// going wrong. What it remembers of a rollout it can also read back from the
+// page and the rollout, so that a driver started again after a restart goes
+// on with the maintenance it had opened (see recall).
 package statusdrive
 
 import (
@@ -43,8 +45,11 @@ type Options struct {
 	// Progress reads a rollout as it is now; (*rollout.Engine).Progress.
 	Progress func(ctx context.Context, id string) (rollout.Progress, error)
 	// Update changes the page's status, all or nothing;
-	// (*statuspage.Memory).Update.
+	// (*statuspage.Stored).Update.
 	Update func(ctx context.Context, change func(*fleet.Status) error) error
+	// Status reads the page's status, for Run to look first at the
+	// rollouts whose maintenance the page shows open; nil to skip that.
+	Status func(ctx context.Context) (fleet.Status, error)
 	// Notices write the texts, in every language of the page.
 	Notices *statuspage.Notices
 	Now     func() time.Time
@@ -112,8 +117,12 @@ func (d *Driver) Notify(ev rollout.Event) {
 	}
 }
 
-// Run applies the queued events until ctx ends.
+// Run applies the queued events until ctx ends. It starts with the
+// rollouts whose maintenance the page shows open: after a restart, those
+// still running go on, and one that ended while the daemon was down gets
+// its maintenance closed, without waiting for an event.
 func (d *Driver) Run(ctx context.Context) error {
+	d.resume(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -128,6 +137,22 @@ func (d *Driver) Run(ctx context.Context) error {
 			if err := d.Apply(ctx, rollout.Event{Rollout: id}); err != nil && ctx.Err() == nil {
 				d.opts.Logger.Error("status page: follow a rollout", "rollout", id, "err", err)
 			}
+		}
+	}
+}
+
+func (d *Driver) resume(ctx context.Context) {
+	if d.opts.Status == nil {
+		return
+	}
+	st, err := d.opts.Status(ctx)
+	if err != nil {
+		d.opts.Logger.Error("status page: read the maintenances to follow again", "err", err)
+		return
+	}
+	for _, m := range st.Maintenance {
+		if m.Rollout != "" && m.Status != fleet.MaintenanceCompleted {
+			d.Notify(rollout.Event{Rollout: m.Rollout})
 		}
 	}
 }
@@ -159,11 +184,10 @@ func (d *Driver) Apply(ctx context.Context, ev rollout.Event) error {
 		}
 		return err
 	})
-	switch {
-	case err == errUnchanged:
-	case err != nil:
+	if err != nil && err != errUnchanged {
 		return fmt.Errorf("status page for rollout %s: %w", ev.Rollout, err)
-	case next != nil:
+	}
+	if next != nil {
 		d.tracked[ev.Rollout] = next
 	}
 	return nil
@@ -189,6 +213,12 @@ func (t *tracked) clone() *tracked {
 func (d *Driver) apply(st *fleet.Status, t *tracked, pr rollout.Progress, now time.Time) (*tracked, bool, error) {
 	r := pr.Rollout
 	changed := false
+	if t == nil {
+		t = recall(st, r)
+	}
+	if t != nil && t.closed {
+		return t, false, nil
+	}
 	if t == nil {
 		comps, names := affected(st, r)
 		if len(comps) == 0 {
@@ -234,8 +264,11 @@ func (d *Driver) apply(st *fleet.Status, t *tracked, pr rollout.Progress, now ti
 	}
 	if r.State.Ended() {
 		kind := statuspage.MaintenanceCompleted
-		if failing(r.State) {
+		switch {
+		case failing(r.State):
 			kind = failure(r)
+		case r.State == fleet.RolloutAborted:
+			kind = statuspage.MaintenanceAborted
 		}
 		m.Status, m.CompletedAt, m.ScheduledUntil = fleet.MaintenanceCompleted, now, now
 		if err := d.maintenanceUpdate(st, t, r, kind, now); err != nil {
@@ -320,11 +353,66 @@ func (d *Driver) maintenanceUpdate(st *fleet.Status, t *tracked, r *fleet.Rollou
 
 func (d *Driver) text(kind string, t *tracked, r *fleet.Rollout) (fleet.Text, error) {
 	p := statuspage.Progress{Components: t.names, Start: t.start, ETA: t.eta, Done: done(r), Total: len(r.Hosts)}
-	if kind == statuspage.MaintenanceCompleted && r.State != fleet.RolloutDone {
-		// An aborted rollout completes the maintenance with the hosts done.
-		p.Total = p.Done
-	}
 	return d.opts.Notices.Text(kind, p)
+}
+
+// recall rebuilds what the driver knew of rollout r from the page, for a
+// driver that has just started: the maintenance and incident it opened
+// (found by their Rollout), when and what it last told (the maintenance's
+// last update), and from the hosts' end times the milestones reached by
+// then. It returns nil when the page has no maintenance of r.
+//
+// One thing is not on the page: the health a host had before the driver put
+// it in maintenance. A host recalled in maintenance leaves it with no
+// health, as a host nobody reported on, until its health is told again.
+func recall(st *fleet.Status, r *fleet.Rollout) *tracked {
+	m := slices.IndexFunc(st.Maintenance, func(m fleet.Maintenance) bool { return m.Rollout == r.ID })
+	if m < 0 {
+		return nil
+	}
+	mt := &st.Maintenance[m]
+	t := &tracked{
+		maintenance: mt.ID, components: slices.Clone(mt.Components),
+		start: mt.StartedAt, eta: mt.ScheduledUntil, lastUpdate: mt.StartedAt,
+		closed: mt.Status == fleet.MaintenanceCompleted, updates: len(mt.Updates),
+		health: map[string]fleet.HostHealth{}, shown: map[string]fleet.ComponentStatus{},
+	}
+	for _, id := range t.components {
+		name := id
+		if i := slices.IndexFunc(st.Components, func(c fleet.Component) bool { return c.ID == id }); i >= 0 {
+			name = st.Components[i].Name
+		}
+		t.names = append(t.names, name)
+	}
+	// What the page showed of the components is in the last update the
+	// driver wrote: the maintenance's last, or the incident's first when
+	// it came after (in one look, the incident comes before any update of
+	// the maintenance but its start).
+	var shown []fleet.AffectedComponent
+	if n := len(mt.Updates); n > 0 {
+		last := mt.Updates[n-1]
+		t.lastUpdate, shown = last.CreatedAt, last.Affected
+	}
+	if i := slices.IndexFunc(st.Incidents, func(in fleet.Incident) bool { return in.Rollout == r.ID }); i >= 0 {
+		in := st.Incidents[i]
+		t.incident = in.ID
+		if len(in.Updates) > 0 && !in.Updates[0].CreatedAt.Before(t.lastUpdate) {
+			shown = in.Updates[0].Affected
+		}
+	}
+	for _, a := range shown {
+		t.shown[a.Component] = a.New
+	}
+	// Milestones are told by progress updates only: the start tells none.
+	if len(mt.Updates) > 1 {
+		t.quarter, t.waves = quarterAt(r, t.lastUpdate), wavesFinishedAt(r, t.lastUpdate)
+	}
+	for _, h := range r.Hosts {
+		if st.Hosts[h.Host] == fleet.HostInMaintenance {
+			t.health[h.Host] = ""
+		}
+	}
+	return t
 }
 
 // affected lists the components whose status changed since the last
@@ -467,6 +555,42 @@ func quarter(r *fleet.Rollout) int {
 		return 0
 	}
 	return done(r) * Quarters / len(r.Hosts)
+}
+
+// endedBy reports whether host h had finished by time at, by its end time;
+// a host that finished without one counts as not yet, which at worst tells
+// a milestone twice.
+func endedBy(h fleet.HostRun, at time.Time) bool {
+	return h.State != fleet.HostPending && !h.State.Active() && !h.EndedAt.IsZero() && !h.EndedAt.After(at)
+}
+
+// quarterAt is quarter as it was at time at.
+func quarterAt(r *fleet.Rollout, at time.Time) int {
+	if len(r.Hosts) == 0 {
+		return 0
+	}
+	n := 0
+	for _, h := range r.Hosts {
+		if h.State == fleet.HostDone && endedBy(h, at) {
+			n++
+		}
+	}
+	return n * Quarters / len(r.Hosts)
+}
+
+// wavesFinishedAt is wavesFinished as it was at time at.
+func wavesFinishedAt(r *fleet.Rollout, at time.Time) int {
+	open := map[int]bool{}
+	for _, h := range r.Hosts {
+		open[h.Wave] = open[h.Wave] || !endedBy(h, at)
+	}
+	n := 0
+	for _, o := range open {
+		if !o {
+			n++
+		}
+	}
+	return n
 }
 
 // wavesFinished counts the waves whose hosts have all finished.

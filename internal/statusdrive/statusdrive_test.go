@@ -2,6 +2,8 @@ package statusdrive
 
 import (
 	"context"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/statuspage"
+	"github.com/illico-dev/illico/internal/store"
 )
 
 var t0 = time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
@@ -71,7 +74,9 @@ type frame struct {
 var names = []string{"a1", "a2", "a3", "a4", "b1"}
 var waves = []int{1, 2, 2, 3, 3}
 
-func progress(t testing.TB, f frame) rollout.Progress {
+// progress is the rollout of frame f. ended keeps, across the frames of a
+// test, when each host finished, as the engine records it.
+func progress(t testing.TB, f frame, ended map[string]time.Time) rollout.Progress {
 	t.Helper()
 	r := &fleet.Rollout{ID: "r1", Plan: testPlan, State: f.state}
 	for i, s := range f.hosts {
@@ -81,18 +86,26 @@ func progress(t testing.TB, f frame) rollout.Progress {
 		if step != "" {
 			h.Step = int(step[0] - '0')
 		}
+		if h.State != fleet.HostPending && !h.State.Active() {
+			if _, ok := ended[h.Host]; !ok {
+				ended[h.Host] = t0.Add(f.at)
+			}
+			h.EndedAt = ended[h.Host]
+		}
 		r.Hosts = append(r.Hosts, h)
 	}
 	return rollout.Progress{Rollout: r, ETA: f.eta, Finishes: true}
 }
 
-func TestDriver(t *testing.T) {
+type driverCase struct {
+	name   string
+	frames []frame
+}
+
+func driverCases() []driverCase {
 	op := fleet.Operational
 	um := fleet.UnderMaintenance
-	tests := []struct {
-		name   string
-		frames []frame
-	}{
+	return []driverCase{
 		{"a rollout that goes well", []frame{
 			{at: 0, state: "running", hosts: []string{"running:0", "pending", "pending", "pending", "pending"}, eta: time.Hour,
 				maintenance: "in_progress", updates: 1, statuses: map[string]fleet.ComponentStatus{"web-01": um, "web-02": op, "mail": op},
@@ -136,18 +149,21 @@ func TestDriver(t *testing.T) {
 				maintenance: "in_progress", updates: 1},
 			{at: 2 * time.Minute, state: "aborted", hosts: []string{"done", "pending", "pending", "pending", "pending"},
 				maintenance: "completed", updates: 2, statuses: map[string]fleet.ComponentStatus{"web-01": op},
-				say: "all 1 servers are done"},
+				say: "We ended the maintenance on Web cluster 01 and Web cluster 02 early, by our own decision: 1 of 5 servers were done"},
 		}},
 		{"a rollout that ended before it was seen", []frame{
 			{at: 0, state: "done", hosts: []string{"done", "done", "done", "done", "done"},
 				maintenance: "completed", updates: 2, statuses: map[string]fleet.ComponentStatus{"web-01": op}},
 		}},
 	}
+}
+
+func TestDriver(t *testing.T) {
 	notices, err := statuspage.NewNotices(time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range tests {
+	for _, tt := range driverCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := &clock{now: t0}
 			mem := statuspage.NewMemory(page(), clk.Now)
@@ -158,9 +174,10 @@ func TestDriver(t *testing.T) {
 				Notices:  notices,
 				Now:      clk.Now,
 			})
+			ended := map[string]time.Time{}
 			for i, f := range tt.frames {
 				clk.set(f.at)
-				current = progress(t, f)
+				current = progress(t, f, ended)
 				if err := d.Apply(t.Context(), rollout.Event{Rollout: "r1"}); err != nil {
 					t.Fatalf("frame %d: %v", i, err)
 				}
@@ -246,7 +263,7 @@ func TestDriverRun(t *testing.T) {
 	}
 	mem := statuspage.NewMemory(page(), func() time.Time { return t0 })
 	applied := make(chan string, 10)
-	pr := progress(t, frame{state: "running", hosts: []string{"running:0"}})
+	pr := progress(t, frame{state: "running", hosts: []string{"running:0"}}, map[string]time.Time{})
 	d := New(Options{
 		Progress: func(_ context.Context, id string) (rollout.Progress, error) {
 			applied <- id
@@ -279,4 +296,100 @@ func TestDriverRun(t *testing.T) {
 	if len(st.Maintenance) != 1 {
 		t.Errorf("maintenances %+v", st.Maintenance)
 	}
+}
+
+// A daemon restarted mid-rollout starts a new driver: reading back from the
+// stored page what the old one knew, it goes on with the same maintenance
+// and incident and tells the same updates at the same times as a driver
+// that never stopped. Here the driver is started afresh before every look.
+func TestDriverRestarts(t *testing.T) {
+	notices, err := statuspage.NewNotices(time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range driverCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &clock{now: t0}
+			mem := statuspage.NewMemory(page(), clk.Now)
+			var current rollout.Progress
+			progressNow := func(context.Context, string) (rollout.Progress, error) { return current, nil }
+			kept := New(Options{Progress: progressNow, Update: mem.Update, Notices: notices, Now: clk.Now})
+
+			db, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.UpdateStatus(t.Context(), func(_ *store.Tx, st *fleet.Status) error { *st = page(); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			ended := map[string]time.Time{}
+			for i, f := range tt.frames {
+				clk.set(f.at)
+				current = progress(t, f, ended)
+				if err := kept.Apply(t.Context(), rollout.Event{Rollout: "r1"}); err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				stored, err := statuspage.NewStored(t.Context(), db, clk.Now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				restarted := New(Options{Progress: progressNow, Update: stored.Update, Notices: notices, Now: clk.Now})
+				if err := restarted.Apply(t.Context(), rollout.Event{Rollout: "r1"}); err != nil {
+					t.Fatalf("frame %d, restarted: %v", i, err)
+				}
+				got, err := stored.Status(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, i, got, f)
+				want, _ := mem.Status(t.Context())
+				if !reflect.DeepEqual(got.Maintenance, want.Maintenance) || !reflect.DeepEqual(got.Incidents, want.Incidents) {
+					t.Fatalf("frame %d: restarted, the page says\n%+v\n%+v\nnot, as without a restart,\n%+v\n%+v",
+						i, got.Maintenance, got.Incidents, want.Maintenance, want.Incidents)
+				}
+			}
+		})
+	}
+}
+
+// A rollout that ended while the daemon was down: the restarted driver
+// looks at it first thing, without an event, and closes its maintenance.
+func TestDriverResumes(t *testing.T) {
+	notices, err := statuspage.NewNotices(time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{now: t0}
+	mem := statuspage.NewMemory(page(), clk.Now)
+	current := progress(t, frame{state: "running", hosts: []string{"running:0", "pending", "pending", "pending", "pending"}, eta: time.Hour}, map[string]time.Time{})
+	opts := Options{
+		Progress: func(context.Context, string) (rollout.Progress, error) { return current, nil },
+		Update:   mem.Update, Status: mem.Status, Notices: notices, Now: clk.Now,
+	}
+	if err := New(opts).Apply(t.Context(), rollout.Event{Rollout: "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.set(10 * time.Minute)
+	current = progress(t, frame{at: 10 * time.Minute, state: "done", hosts: []string{"done", "done", "done", "done", "done"}}, map[string]time.Time{})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- New(opts).Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	for range 1000 {
+		st, _ := mem.Status(t.Context())
+		if st.Maintenance[0].Status == fleet.MaintenanceCompleted {
+			if n := len(st.Maintenance[0].Updates); n != 2 {
+				t.Errorf("closed with %d updates, want the start and the end", n)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the restarted driver did not close the maintenance of a rollout that ended meanwhile")
 }
