@@ -23,6 +23,9 @@ type Notification struct {
 	At          time.Time
 	Firing      []Alert
 	Resolved    []Alert
+
+	// route is the group's route, for Unsent.
+	route *Route
 }
 
 // Status is firing while any alert of the group fires.
@@ -176,18 +179,28 @@ func (p *Pipeline) receive(a Alert) {
 		old.Annotations = maps.Clone(a.Annotations)
 		return
 	}
+	p.hold(fp, a)
+}
+
+// hold keeps a, under its fingerprint fp, in the groups of the routes that
+// take it.
+func (p *Pipeline) hold(fp string, a Alert) {
 	a = a.clone()
 	p.alerts[fp] = &a
 	for _, r := range p.route.match(a.Labels) {
-		gl := a.Labels.Subset(r.GroupBy)
-		key := strconv.Itoa(p.routeID[r]) + ":" + gl.Fingerprint()
-		g := p.groups[key]
-		if g == nil {
-			g = &group{route: r, labels: gl, fps: map[string]bool{}, notified: map[string]bool{}}
-			p.groups[key] = g
-		}
-		g.fps[fp] = true
+		p.group(r, a.Labels.Subset(r.GroupBy)).fps[fp] = true
 	}
+}
+
+// group is route r's group for the group labels gl, made if need be.
+func (p *Pipeline) group(r *Route, gl Labels) *group {
+	key := strconv.Itoa(p.routeID[r]) + ":" + gl.Fingerprint()
+	g := p.groups[key]
+	if g == nil {
+		g = &group{route: r, labels: gl, fps: map[string]bool{}, notified: map[string]bool{}}
+		p.groups[key] = g
+	}
+	return g
 }
 
 // Flush folds and mutes the alerts as they stand at now and returns the
@@ -248,7 +261,7 @@ func (p *Pipeline) flush(key string, g *group, now time.Time) (Notification, boo
 	if send {
 		n = Notification{
 			Receiver: g.route.Receiver, GroupKey: g.route.Receiver + ":" + g.labels.String(),
-			GroupLabels: maps.Clone(g.labels), At: now, Firing: firing, Resolved: resolved,
+			GroupLabels: maps.Clone(g.labels), At: now, Firing: firing, Resolved: resolved, route: g.route,
 		}
 		g.lastSent = now
 		for _, fp := range fps {

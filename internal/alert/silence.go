@@ -23,7 +23,9 @@ func (s *Silence) Active(now time.Time) bool {
 	return !now.Before(s.StartsAt) && now.Before(s.EndsAt)
 }
 
-func (s *Silence) validate() error {
+// Validate says what is wrong with a silence: every one needs matchers, an
+// end after its start, who made it and why.
+func (s *Silence) Validate() error {
 	switch {
 	case len(s.Matchers) == 0:
 		return fleet.Errorf(fleet.KindInvalid, "a silence needs at least one matcher, or it would mute every alert")
@@ -63,7 +65,7 @@ func (m *Maintenance) mutes(now time.Time, grace time.Duration) bool {
 // AddSilence records s and returns it with its id, numbered in order when
 // s has none.
 func (p *Pipeline) AddSilence(s Silence) (Silence, error) {
-	if err := s.validate(); err != nil {
+	if err := s.Validate(); err != nil {
 		return Silence{}, err
 	}
 	p.mu.Lock()
