@@ -18,10 +18,13 @@ type StatusPage struct {
 
 // StatusComponent is one component of the status page.
 type StatusComponent struct {
-	ID     string   `json:"id"`
-	Name   string   `json:"name"`
-	Status string   `json:"status"`
-	Hosts  []string `json:"hosts"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// Override is the status an operator set, which wins over the one
+	// derived from the hosts; empty when the status is derived.
+	Override string   `json:"override,omitempty"`
+	Hosts    []string `json:"hosts"`
 }
 
 // StatusUpdate is one update of an incident or a maintenance.
@@ -73,4 +76,31 @@ type NewIncident struct {
 type NewStatusUpdate struct {
 	Status string     `json:"status"`
 	Body   fleet.Text `json:"body"`
+	// ScheduledUntil, for a maintenance only, moves the end of its window:
+	// a maintenance an operator scheduled completes by itself then.
+	ScheduledUntil *time.Time `json:"scheduled_until,omitempty"`
 }
+
+// NewMaintenance is the body of POST /api/v1/status/maintenances: a
+// maintenance an operator schedules, that no rollout drives. It shows as
+// upcoming until ScheduledFor, in progress (its components under
+// maintenance) until ScheduledUntil, then completed, unless an operator
+// updates it first. Body is its first update.
+type NewMaintenance struct {
+	Name           fleet.Text `json:"name"`
+	Components     []string   `json:"components"`
+	ScheduledFor   time.Time  `json:"scheduled_for"`
+	ScheduledUntil time.Time  `json:"scheduled_until"`
+	Body           fleet.Text `json:"body"`
+}
+
+// ComponentStatus is the body of POST /api/v1/status/components/{id}: the
+// status the page shows for the component whatever its hosts say, or
+// "auto" for the one derived from them again.
+type ComponentStatus struct {
+	Status string `json:"status"`
+}
+
+// AutoStatus is the ComponentStatus that hands a component's status back
+// to its hosts.
+const AutoStatus = "auto"

@@ -38,3 +38,20 @@ func (c *Client) UpdateMaintenance(ctx context.Context, id string, u api.NewStat
 	err := c.do(ctx, http.MethodPost, api.Prefix+"/status/maintenances/"+url.PathEscape(id)+"/updates", u, &out)
 	return out, err
 }
+
+// ScheduleMaintenance schedules a maintenance that no rollout drives; an
+// unknown component, a window that ends before it starts or in the past,
+// or a text in a language the page lacks is refused (fleet.KindInvalid).
+func (c *Client) ScheduleMaintenance(ctx context.Context, m api.NewMaintenance) (api.Maintenance, error) {
+	var out api.Maintenance
+	err := c.do(ctx, http.MethodPost, api.Prefix+"/status/maintenances", m, &out)
+	return out, err
+}
+
+// SetComponentStatus sets the status the page shows for component id
+// whatever its hosts say, or hands it back to them with api.AutoStatus.
+func (c *Client) SetComponentStatus(ctx context.Context, id, status string) (api.StatusComponent, error) {
+	var out api.StatusComponent
+	err := c.do(ctx, http.MethodPost, api.Prefix+"/status/components/"+url.PathEscape(id), api.ComponentStatus{Status: status}, &out)
+	return out, err
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -14,12 +15,92 @@ import (
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/statuspage"
+	"github.com/illico-dev/illico/internal/yamlx"
 )
 
 // The public status page: its components come from the inventory's groups
 // that name one, the rollouts drive its maintenances (package statusdrive),
-// and operators add updates by hand through the API below. It lives in
-// memory: a restart of the daemon starts it afresh.
+// and operators add updates by hand through the API below. Its status lives
+// in the store (statuspage.Stored): a restart forgets nothing, and daemons
+// sharing a database show one page.
+
+// statusTick is how often the daemon looks for another daemon's change of
+// the page and moves the maintenances operators scheduled along their
+// window.
+const statusTick = 2 * time.Second
+
+// openStatus reads the page's status from the store and gives it the
+// components of inv.
+func (s *Server) openStatus(inv *fleet.Inventory) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	notices, err := statuspage.NewNotices(s.page.TimeZone)
+	if err != nil {
+		return err
+	}
+	src, err := statuspage.NewStored(ctx, s.store, s.now)
+	if err != nil {
+		return fmt.Errorf("status page: %w", err)
+	}
+	s.status = &pageStatus{Stored: src, notices: notices, subs: s.subs}
+	err = s.status.Update(ctx, func(st *fleet.Status) error {
+		syncComponents(st, inv, s.now().UTC())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("status page: take the inventory's components: %w", err)
+	}
+	return nil
+}
+
+// startStatus keeps the page's status moving until the returned stop is
+// called: every statusTick, it looks at the stored version, for the page
+// to show another daemon's change, and starts and ends the maintenances
+// operators scheduled. stop waits for the last look to end.
+func (s *Server) startStatus(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(statusTick)
+		defer tick.Stop()
+		for {
+			if err := s.status.Refresh(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("status page: read its version", "err", err)
+			}
+			if err := s.advance(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("status page: move the scheduled maintenances on", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// advance starts and ends the maintenances operators scheduled when their
+// time comes. It looks at the status in memory first, so that a tick with
+// nothing to do writes nothing.
+func (s *Server) advance(ctx context.Context) error {
+	st, err := s.status.Status(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	if due, err := s.status.notices.Advance(&st, now); err != nil || !due {
+		return err
+	}
+	return s.status.Update(ctx, func(st *fleet.Status) error {
+		_, err := s.status.notices.Advance(st, now)
+		return err
+	})
+}
 
 // componentID is a component's ID on the page, from its name: stable
 // across reloads as long as the name is.
@@ -100,6 +181,11 @@ func maintenanceOut(m fleet.Maintenance) api.Maintenance {
 	}
 }
 
+func componentOut(c fleet.Component, st *fleet.Status) api.StatusComponent {
+	return api.StatusComponent{ID: c.ID, Name: c.Name, Status: string(statuspage.Derive(c, st.Hosts, st.Maintenance)),
+		Override: string(c.Override), Hosts: append([]string{}, c.Hosts...)}
+}
+
 // getStatus answers GET /api/v1/status: the page's status as stored, each
 // component with the status the page shows.
 func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
@@ -110,8 +196,7 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 	out := api.StatusPage{Version: st.Version, UpdatedAt: st.UpdatedAt,
 		Components: []api.StatusComponent{}, Incidents: []api.Incident{}, Maintenances: []api.Maintenance{}}
 	for _, c := range st.Components {
-		out.Components = append(out.Components, api.StatusComponent{ID: c.ID, Name: c.Name,
-			Status: string(statuspage.Derive(c, st.Hosts, st.Maintenance)), Hosts: append([]string{}, c.Hosts...)})
+		out.Components = append(out.Components, componentOut(c, &st))
 	}
 	for _, in := range st.Incidents {
 		out.Incidents = append(out.Incidents, incidentOut(in))
@@ -260,6 +345,13 @@ func (s *Server) addMaintenanceUpdate(w http.ResponseWriter, r *http.Request) er
 			return fleet.Errorf(fleet.KindNotFound, "no maintenance %s on the status page", id)
 		}
 		m := &st.Maintenance[i]
+		if req.ScheduledUntil != nil {
+			if !req.ScheduledUntil.After(m.ScheduledFor) {
+				return fleet.Errorf(fleet.KindInvalid, "request body: scheduled_until %s is not after the maintenance's start, %s",
+					req.ScheduledUntil.UTC().Format(time.RFC3339), m.ScheduledFor.UTC().Format(time.RFC3339))
+			}
+			m.ScheduledUntil = req.ScheduledUntil.UTC()
+		}
 		m.Status, m.UpdatedAt = fleet.MaintenanceStatus(req.Status), now
 		m.Updates = append(m.Updates, fleet.StatusUpdate{ID: newStatusID(), Status: req.Status, Body: req.Body, DisplayAt: now, CreatedAt: now, UpdatedAt: now})
 		switch {
@@ -279,6 +371,94 @@ func (s *Server) addMaintenanceUpdate(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
+// scheduleMaintenance answers POST /api/v1/status/maintenances: a
+// maintenance no rollout drives, that statuspage's Advance then starts and
+// ends with its window.
+func (s *Server) scheduleMaintenance(w http.ResponseWriter, r *http.Request) error {
+	var req api.NewMaintenance
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := checkText("name", req.Name); err != nil {
+		return err
+	}
+	if err := checkText("body", req.Body); err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	from, until := req.ScheduledFor.UTC(), req.ScheduledUntil.UTC()
+	switch {
+	case len(req.Components) == 0:
+		return fleet.Errorf(fleet.KindInvalid, "request body: components is empty: name the components the maintenance affects (see GET /api/v1/status)")
+	case from.IsZero() || until.IsZero():
+		return fleet.Errorf(fleet.KindInvalid, "request body: scheduled_for and scheduled_until are both needed, like \"2026-03-14T22:00:00Z\"")
+	case !until.After(from):
+		return fleet.Errorf(fleet.KindInvalid, "request body: scheduled_until %s is not after scheduled_for %s", until.Format(time.RFC3339), from.Format(time.RFC3339))
+	case !until.After(now):
+		return fleet.Errorf(fleet.KindInvalid, "request body: scheduled_until %s is already past", until.Format(time.RFC3339))
+	}
+	m := fleet.Maintenance{
+		ID: newStatusID(), Name: req.Name, Status: fleet.MaintenanceScheduled, Components: req.Components,
+		ScheduledFor: from, ScheduledUntil: until, CreatedAt: now, UpdatedAt: now,
+	}
+	// A window already open starts now, as customers would expect.
+	if !from.After(now) {
+		m.Status, m.StartedAt = fleet.MaintenanceInProgress, now
+	}
+	m.Updates = []fleet.StatusUpdate{{ID: newStatusID(), Status: string(m.Status), Body: req.Body, DisplayAt: now, CreatedAt: now, UpdatedAt: now}}
+	err := s.status.Update(r.Context(), func(st *fleet.Status) error {
+		for _, c := range req.Components {
+			if !slices.ContainsFunc(st.Components, func(k fleet.Component) bool { return k.ID == c }) {
+				return fleet.Errorf(fleet.KindInvalid, "request body: no component %q on the page (see GET /api/v1/status)", c)
+			}
+		}
+		st.Maintenance = append(st.Maintenance, m)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.logStatusEdit(r.Context(), "maintenance scheduled", m.ID)
+	writeJSON(w, http.StatusCreated, maintenanceOut(m))
+	return nil
+}
+
+// setComponentStatus answers POST /api/v1/status/components/{id}: the
+// operator's status for a component, or "auto" for its hosts' again.
+func (s *Server) setComponentStatus(w http.ResponseWriter, r *http.Request) error {
+	var req api.ComponentStatus
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	override := fleet.ComponentStatus(req.Status)
+	switch {
+	case req.Status == api.AutoStatus:
+		override = ""
+	case !override.Valid():
+		return fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of auto, operational, under_maintenance, degraded_performance, partial_outage, major_outage", req.Status)
+	}
+	id, now := r.PathValue("id"), s.now().UTC()
+	var out api.StatusComponent
+	err := s.status.Update(r.Context(), func(st *fleet.Status) error {
+		i := slices.IndexFunc(st.Components, func(c fleet.Component) bool { return c.ID == id })
+		if i < 0 {
+			return fleet.Errorf(fleet.KindNotFound, "no component %s on the status page (see GET /api/v1/status)", id)
+		}
+		c := &st.Components[i]
+		if c.Override != override {
+			c.Override, c.UpdatedAt = override, now
+		}
+		out = componentOut(*c, st)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.logStatusEdit(r.Context(), "component status set to "+req.Status, id)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 func (s *Server) logStatusEdit(ctx context.Context, what, id string) {
 	tok := info(ctx).token
 	s.log.Info("status page: "+what, "request_id", requestID(ctx), "id", id, "token_id", tok.ID)
@@ -294,7 +474,7 @@ func newStatusID() string {
 
 // publicServer serves the status page, read-only and without a token.
 func (s *Server) publicServer() (*http.Server, error) {
-	h, err := statuspage.Handler(statuspage.Options{Source: s.status, History: s.uptime(), Now: s.now, Logger: s.log})
+	h, err := statuspage.Handler(statuspage.Options{Page: s.page, Source: s.status, History: s.uptime(), Now: s.now, Logger: s.log})
 	if err != nil {
 		return nil, fmt.Errorf("status page: %w", err)
 	}
@@ -309,4 +489,58 @@ func (s *Server) publicServer() (*http.Server, error) {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}, nil
+}
+
+// StatusPageConfig is the status_page section of the daemon's config file:
+// what the public page says of itself.
+type StatusPageConfig struct {
+	// Name titles the page, like "Example Hosting".
+	Name string `yaml:"name"`
+	// URL is where customers reach the page, like
+	// https://status.example.net: the links of its JSON and feed and of the
+	// messages to subscribers point there.
+	URL string `yaml:"url"`
+	// TimeZone is the zone the page shows times in, like Europe/Paris; UTC
+	// when empty.
+	TimeZone string `yaml:"time_zone"`
+	// Language is the page's language for a browser that asks for none it
+	// has: en, fr or de; en when empty.
+	Language string `yaml:"language"`
+	Meta     yamlx.Meta
+}
+
+// check adds the section's problems to ps.
+func (c StatusPageConfig) check(file string, ps *yamlx.Problems) {
+	if c.Meta.Has("url") {
+		if err := checkPageURL(c.URL); err != nil {
+			ps.Add(file, c.Meta.At("url"), "status_page url %v", err)
+		}
+	}
+	if c.TimeZone != "" {
+		if _, err := time.LoadLocation(c.TimeZone); err != nil {
+			ps.Add(file, c.Meta.At("time_zone"), "status_page time_zone %q: not a time zone this machine knows, like Europe/Paris or UTC", c.TimeZone)
+		}
+	}
+	if c.Language != "" && !slices.Contains(pageLanguages, c.Language) {
+		ps.Add(file, c.Meta.At("language"), "status_page language %q: expected %s", c.Language, strings.Join(pageLanguages, ", "))
+	}
+}
+
+// checkPageURL checks the address of the status page.
+func checkPageURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q: expected http(s)://host[/path], like https://status.example.net", s)
+	}
+	return nil
+}
+
+// Page is the page the section describes, once check found no problem.
+func (c StatusPageConfig) Page() statuspage.Page {
+	p := statuspage.Page{Name: c.Name, URL: c.URL, Language: c.Language}
+	if c.TimeZone != "" {
+		// check loaded it already; a zone gone since falls back to UTC.
+		p.TimeZone, _ = time.LoadLocation(c.TimeZone)
+	}
+	return p
 }

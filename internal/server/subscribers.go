@@ -53,7 +53,6 @@ type SubscriberOptions struct {
 type subscribers struct {
 	svc    *notify.Service
 	sender *notify.Sender
-	queue  notify.Enqueuer
 	log    *slog.Logger
 	page   string
 }
@@ -79,7 +78,7 @@ func newSubscribers(o SubscriberOptions, st *store.Store, log *slog.Logger, now 
 	if err != nil {
 		return nil, fmt.Errorf("subscribers: %w", err)
 	}
-	return &subscribers{svc: svc, sender: sender, queue: st, log: log, page: strings.TrimSuffix(o.PublicURL, "/")}, nil
+	return &subscribers{svc: svc, sender: sender, log: log, page: strings.TrimSuffix(o.PublicURL, "/")}, nil
 }
 
 // run sends confirmations and notifications until ctx ends, then lets the
@@ -156,30 +155,44 @@ func webhookClient(private bool) *http.Client {
 	}
 }
 
-// pageStatus is the status page's status; each change that adds updates to
-// incidents or maintenances tells the subscribers, whoever made it: the
-// rollouts' driver, an operator, the dashboard.
+// pageStatus is the status page's status, kept in the store. Each change
+// that adds updates to incidents or maintenances tells the subscribers,
+// whoever made it: the rollouts' driver, an operator, the dashboard. The
+// notifications are queued in the change's own transaction: a crash leaves
+// both the change and its notifications, or neither, and the queue sends a
+// key once to each subscriber however often it is queued.
 type pageStatus struct {
-	*statuspage.Memory
-	news func(ctx context.Context, us []notify.Update)
+	*statuspage.Stored
+	// notices write what the page says by itself, in every language.
+	notices *statuspage.Notices
+	subs    *subscribers // nil: nobody to tell
 }
 
-// Update changes the status like Memory.Update, then fans out its news.
+// Update changes the status like Stored.Update, and queues its news for the
+// subscribers with it.
 func (p *pageStatus) Update(ctx context.Context, change func(*fleet.Status) error) error {
-	if p.news == nil {
-		return p.Memory.Update(ctx, change)
+	if p.subs == nil {
+		return p.Stored.Update(ctx, change)
 	}
 	var us []notify.Update
-	err := p.Memory.Update(ctx, func(st *fleet.Status) error {
+	var queued int
+	err := p.Stored.UpdateTx(ctx, func(tx *store.Tx, st *fleet.Status) error {
 		seen := updateIDs(st)
 		if err := change(st); err != nil {
 			return err
 		}
 		us = news(seen, st)
-		return nil
+		var err error
+		queued, err = p.subs.enqueue(ctx, tx, us)
+		return err
 	})
 	if err == nil && len(us) > 0 {
-		p.news(ctx, us)
+		keys := make([]string, len(us))
+		for i, u := range us {
+			keys[i] = u.Key
+		}
+		p.subs.log.Info("status updates queued for subscribers", "keys", keys, "notifications", queued)
+		p.subs.sender.Kick()
 	}
 	return err
 }
@@ -268,21 +281,19 @@ func message(key string, name fleet.Text, comps []string, u fleet.StatusUpdate, 
 	return msg
 }
 
-// fanout queues the news for the subscribers, durably before the change
-// that made it returns, and wakes the sender.
-func (s *subscribers) fanout(ctx context.Context, us []notify.Update) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
+// enqueue queues the news for the subscribers on q, the transaction of the
+// change that made it.
+func (s *subscribers) enqueue(ctx context.Context, q notify.Enqueuer, us []notify.Update) (int, error) {
+	total := 0
 	for _, u := range us {
 		u.Body = bodyWithPage(u.Body, s.page)
-		n, err := notify.Fanout(ctx, s.queue, u)
+		n, err := notify.Fanout(ctx, q, u)
 		if err != nil {
-			s.log.Error("subscribers not told of a status update", "key", u.Key, "err", err)
-			continue
+			return 0, fmt.Errorf("tell the subscribers of %s: %w", u.Key, err)
 		}
-		s.log.Info("status update queued for subscribers", "key", u.Key, "notifications", n)
+		total += n
 	}
-	s.sender.Kick()
+	return total, nil
 }
 
 func bodyWithPage(body fleet.Text, page string) fleet.Text {
