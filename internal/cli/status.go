@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
@@ -15,7 +16,9 @@ import (
 const statusSynopsis = `status [--json]
        illico status incident open --title T [--component ID]... [--status S] [--impact I] --body TEXT [--lang en|fr|de]
        illico status incident update ID --status S --body TEXT [--lang en|fr|de]
-       illico status maintenance update ID --status S --body TEXT [--lang en|fr|de]`
+       illico status maintenance schedule --name N --component ID... --from TIME --until TIME --body TEXT [--lang en|fr|de]
+       illico status maintenance update ID --status S --body TEXT [--until TIME] [--lang en|fr|de]
+       illico status component set ID --status S|auto`
 
 // defaultLang is the language of what the operator writes unless told.
 const defaultLang = "en"
@@ -29,6 +32,8 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 			return runStatusIncident(ctx, e, args[1:])
 		case "maintenance":
 			return runStatusMaintenance(ctx, e, args[1:])
+		case "component":
+			return runStatusComponent(ctx, e, args[1:])
 		case "-h", "--help", "help":
 			fmt.Fprintf(e.stdout, "Usage: illico %s\n", statusSynopsis)
 			return nil
@@ -41,7 +46,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(rest) > 0 {
-		return usageErrorf("unknown status command %q (expected incident or maintenance)", rest[0])
+		return usageErrorf("unknown status command %q (expected incident, maintenance or component)", rest[0])
 	}
 	c, err := apiClient(e)
 	if err != nil {
@@ -127,13 +132,120 @@ func runStatusIncident(ctx context.Context, e *env, args []string) error {
 }
 
 func runStatusMaintenance(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "update" {
-		if len(args) == 0 {
-			return usageErrorf("usage: illico %s", statusSynopsis)
-		}
-		return usageErrorf("unknown status maintenance command %q (expected update; rollouts open maintenances)", args[0])
+	if len(args) == 0 {
+		return usageErrorf("usage: illico %s", statusSynopsis)
 	}
-	return runStatusUpdate(ctx, e, "maintenance", args[1:])
+	switch args[0] {
+	case "schedule":
+		return runMaintenanceSchedule(ctx, e, args[1:])
+	case "update":
+		return runStatusUpdate(ctx, e, "maintenance", args[1:])
+	}
+	return usageErrorf("unknown status maintenance command %q (expected schedule or update; rollouts open their own)", args[0])
+}
+
+// parseTime reads a time given on the command line: RFC 3339, with its
+// offset, so that no one schedules in the wrong zone.
+func parseTime(flag, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, usageErrorf("--%s %q: expected a time with its offset, like 2026-03-14T22:00:00+01:00 or 2026-03-14T21:00:00Z", flag, s)
+	}
+	return t, nil
+}
+
+func runMaintenanceSchedule(ctx context.Context, e *env, args []string) error {
+	const synopsis = "status maintenance schedule --name N --component ID... --from TIME --until TIME --body TEXT [--lang en|fr|de]"
+	fs := newFlags(e, "status maintenance schedule", synopsis)
+	name := fs.String("name", "", "the maintenance's `name`, as customers see it")
+	var components listFlag
+	fs.Var(&components, "component", "a component `ID` it affects, as `illico status` lists them (repeatable)")
+	from := fs.String("from", "", "when it starts: a `time` like 2026-03-14T22:00:00+01:00")
+	until := fs.String("until", "", "when it ends: a `time` like 2026-03-15T01:00:00+01:00")
+	body := fs.String("body", "", "what customers are told, the first update's `text`")
+	lang := fs.String("lang", defaultLang, "the `language` of the name and the body: en, fr or de")
+	asJSON := fs.Bool("json", false, "print the maintenance as JSON")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) > 0:
+		return usageErrorf("illico status maintenance schedule takes no arguments, got %q (give the name with --name)", rest[0])
+	case *name == "":
+		return usageErrorf("illico status maintenance schedule needs --name N")
+	case len(components) == 0:
+		return usageErrorf("illico status maintenance schedule needs --component ID, once for each component it affects")
+	case *from == "" || *until == "":
+		return usageErrorf("illico status maintenance schedule needs --from TIME and --until TIME")
+	case *body == "":
+		return usageErrorf("illico status maintenance schedule needs --body TEXT")
+	}
+	start, err := parseTime("from", *from)
+	if err != nil {
+		return err
+	}
+	end, err := parseTime("until", *until)
+	if err != nil {
+		return err
+	}
+	c, err := apiClient(e)
+	if err != nil {
+		return err
+	}
+	m, err := c.ScheduleMaintenance(ctx, api.NewMaintenance{
+		Name: fleet.Text{*lang: *name}, Components: components, ScheduledFor: start, ScheduledUntil: end, Body: fleet.Text{*lang: *body},
+	})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printAPIJSON(e, m)
+	}
+	fmt.Fprintln(e.stdout, m.ID)
+	fmt.Fprintf(e.stderr, "maintenance %s %s, from %s until %s; it starts and ends by itself, or: illico status maintenance update %s --status S --body TEXT\n",
+		m.ID, m.Status, m.ScheduledFor.Format(time.RFC3339), m.ScheduledUntil.Format(time.RFC3339), m.ID)
+	return nil
+}
+
+func runStatusComponent(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usageErrorf("usage: illico %s", statusSynopsis)
+	}
+	if args[0] != "set" {
+		return usageErrorf("unknown status component command %q (expected set)", args[0])
+	}
+	const synopsis = "status component set ID --status S|auto"
+	fs := newFlags(e, "status component set", synopsis)
+	status := fs.String("status", "", "the `status` the page shows whatever the hosts say: operational, under_maintenance, degraded_performance, partial_outage, major_outage; or auto for the hosts' again")
+	asJSON := fs.Bool("json", false, "print the component as JSON")
+	rest, err := parseFlags(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) != 1:
+		return usageErrorf("illico status component set takes one component ID, got %d arguments", len(rest))
+	case *status == "":
+		return usageErrorf("illico status component set needs --status S (or auto)")
+	}
+	c, err := apiClient(e)
+	if err != nil {
+		return err
+	}
+	cp, err := c.SetComponentStatus(ctx, rest[0], *status)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printAPIJSON(e, cp)
+	}
+	how := "set by hand"
+	if cp.Override == "" {
+		how = "from its hosts"
+	}
+	fmt.Fprintf(e.stdout, "component %s: %s (%s)\n", cp.ID, cp.Status, how)
+	return nil
 }
 
 func runIncidentOpen(ctx context.Context, e *env, args []string) error {
@@ -184,11 +296,16 @@ func runStatusUpdate(ctx context.Context, e *env, kind string, args []string) er
 	synopsis := "status " + kind + " update ID --status S --body TEXT [--lang en|fr|de]"
 	statuses := "investigating, identified, monitoring or resolved"
 	if kind == "maintenance" {
+		synopsis = "status maintenance update ID --status S --body TEXT [--until TIME] [--lang en|fr|de]"
 		statuses = "scheduled, in_progress, verifying or completed"
 	}
 	fs := newFlags(e, "status "+kind+" update", synopsis)
 	status := fs.String("status", "", "the new `status`: "+statuses)
 	body := fs.String("body", "", "the update's `text`")
+	var until *string
+	if kind == "maintenance" {
+		until = fs.String("until", "", "moves the end of the maintenance's window to `time`, like 2026-03-15T02:00:00+01:00")
+	}
 	lang := fs.String("lang", defaultLang, "the `language` of the body: en, fr or de")
 	asJSON := fs.Bool("json", false, "print the "+kind+" as JSON")
 	rest, err := parseFlags(fs, args)
@@ -208,6 +325,13 @@ func runStatusUpdate(ctx context.Context, e *env, kind string, args []string) er
 		return err
 	}
 	u := api.NewStatusUpdate{Status: *status, Body: fleet.Text{*lang: *body}}
+	if until != nil && *until != "" {
+		end, err := parseTime("until", *until)
+		if err != nil {
+			return err
+		}
+		u.ScheduledUntil = &end
+	}
 	var out any
 	var now string
 	if kind == "incident" {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/server/servertest"
@@ -76,7 +77,7 @@ func TestStatusCommand(t *testing.T) {
 		{"unknown incident", []string{"status", "incident", "update", "000000000000", "--status", "resolved", "--body", "B"}, 1, "no incident 000000000000"},
 		{"unknown maintenance", []string{"status", "maintenance", "update", "000000000000", "--status", "completed", "--body", "B"}, 1, "no maintenance 000000000000"},
 		{"maintenance bad status", []string{"status", "maintenance", "update", "000000000000", "--status", "resolved", "--body", "B"}, 2, `status "resolved" is not one of scheduled`},
-		{"maintenance open", []string{"status", "maintenance", "open"}, 2, "rollouts open maintenances"},
+		{"maintenance open", []string{"status", "maintenance", "open"}, 2, `unknown status maintenance command "open" (expected schedule or update`},
 		{"unknown command", []string{"status", "incidnet"}, 2, `unknown status command "incidnet"`},
 		{"no token", []string{"status"}, 4, "no token: set ILLICO_TOKEN"},
 	}
@@ -87,6 +88,72 @@ func TestStatusCommand(t *testing.T) {
 				env = map[string]string{"ILLICO_SERVER": d.URL}
 			}
 			code, _, errOut := daemonCLI(t, env, tc.args...)
+			if code != tc.code || !strings.Contains(errOut, tc.stderr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errOut, tc.code, tc.stderr)
+			}
+		})
+	}
+	d.CheckNoSecrets(t)
+}
+
+func TestStatusMaintenanceAndComponentCommands(t *testing.T) {
+	d := servertest.Start(t, servertest.Options{Inventory: "../server/testdata/inventory.yaml"})
+	admin := daemonEnv(d, d.AdminToken)
+	from := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	in := func(d time.Duration) string { return from.Add(d).In(time.FixedZone("CET", 3600)).Format(time.RFC3339) }
+
+	code, out, errOut := daemonCLI(t, admin, "status", "maintenance", "schedule", "--name", "Changement de commutateur",
+		"--component", "web-cluster-01", "--from", in(0), "--until", in(2*time.Hour), "--body", "Nous changeons un commutateur.", "--lang", "fr")
+	if code != 0 {
+		t.Fatalf("schedule: exit %d: %s", code, errOut)
+	}
+	id := strings.TrimSpace(out)
+	if len(id) != 12 || !strings.Contains(errOut, "maintenance "+id+" scheduled, from "+from.Format(time.RFC3339)) {
+		t.Errorf("schedule printed %q, said %q", out, errOut)
+	}
+	code, out, _ = daemonCLI(t, admin, "status")
+	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "Changement de commutateur") || !strings.Contains(out, "scheduled") {
+		t.Errorf("status lists no scheduled maintenance: exit %d\n%s", code, out)
+	}
+
+	code, out, errOut = daemonCLI(t, admin, "status", "maintenance", "update", id, "--status", "scheduled",
+		"--body", "Later by an hour.", "--until", in(3*time.Hour), "--json")
+	var m api.Maintenance
+	if err := json.Unmarshal([]byte(out), &m); code != 0 || err != nil {
+		t.Fatalf("update --until: exit %d, %v: %s %s", code, err, out, errOut)
+	}
+	if !m.ScheduledUntil.Equal(from.Add(3*time.Hour)) || len(m.Updates) != 2 || m.Updates[1].Body["en"] != "Later by an hour." {
+		t.Errorf("after update --until: %+v", m)
+	}
+
+	code, out, errOut = daemonCLI(t, admin, "status", "component", "set", "web-cluster-01", "--status", "partial_outage")
+	if code != 0 || out != "component web-cluster-01: partial_outage (set by hand)\n" {
+		t.Errorf("component set: exit %d: %q %s", code, out, errOut)
+	}
+	code, out, errOut = daemonCLI(t, admin, "status", "component", "set", "web-cluster-01", "--status", "auto")
+	if code != 0 || out != "component web-cluster-01: operational (from its hosts)\n" {
+		t.Errorf("component set auto: exit %d: %q %s", code, out, errOut)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"no name", []string{"status", "maintenance", "schedule", "--component", "web-cluster-01", "--from", in(0), "--until", in(time.Hour), "--body", "B"}, 2, "needs --name"},
+		{"no component", []string{"status", "maintenance", "schedule", "--name", "N", "--from", in(0), "--until", in(time.Hour), "--body", "B"}, 2, "needs --component"},
+		{"no window", []string{"status", "maintenance", "schedule", "--name", "N", "--component", "web-cluster-01", "--body", "B"}, 2, "needs --from TIME and --until TIME"},
+		{"a time without its offset", []string{"status", "maintenance", "schedule", "--name", "N", "--component", "web-cluster-01", "--from", "2026-03-14 22:00", "--until", in(time.Hour), "--body", "B"}, 2, `--from "2026-03-14 22:00": expected a time with its offset`},
+		{"backwards", []string{"status", "maintenance", "schedule", "--name", "N", "--component", "web-cluster-01", "--from", in(time.Hour), "--until", in(0), "--body", "B"}, 2, "is not after scheduled_for"},
+		{"unknown component", []string{"status", "maintenance", "schedule", "--name", "N", "--component", "mail", "--from", in(0), "--until", in(time.Hour), "--body", "B"}, 2, `no component "mail"`},
+		{"set a bad status", []string{"status", "component", "set", "web-cluster-01", "--status", "down"}, 2, `status "down" is not one of auto`},
+		{"set an unknown component", []string{"status", "component", "set", "mail", "--status", "auto"}, 1, "no component mail"},
+		{"set without status", []string{"status", "component", "set", "web-cluster-01"}, 2, "needs --status"},
+		{"component what", []string{"status", "component", "override"}, 2, `unknown status component command "override"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := daemonCLI(t, admin, tc.args...)
 			if code != tc.code || !strings.Contains(errOut, tc.stderr) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errOut, tc.code, tc.stderr)
 			}
