@@ -137,27 +137,35 @@ type LoadBalancer struct {
 type CheckKind string
 
 const (
-	CheckHTTP CheckKind = "http"
-	CheckTCP  CheckKind = "tcp"
+	CheckHTTP    CheckKind = "http"
+	CheckTCP     CheckKind = "tcp"
+	CheckSSH     CheckKind = "ssh"
+	CheckCommand CheckKind = "command"
 )
 
-// Check is a health check. URL and Address may hold the placeholders
-// ${address} and ${name}, filled in per host by Expand.
+// Check is a health check as the inventory declares it, on a group (for
+// every member) or on a host: data only, so that the fleet's vocabulary
+// does not depend on how probes run. The probe package compiles it into a
+// probe; zero values are "not set" and take the defaults there, the
+// interval being the daemon's. Target may hold the placeholders ${address}
+// and ${name}, filled in per host.
 type Check struct {
-	Name    string
-	Kind    CheckKind
-	URL     string // http
-	Status  int    // http: the expected status code
-	Address string // tcp: host:port
-	Timeout time.Duration
-}
-
-// Expand returns the check with the host's placeholders filled in.
-func (c Check) Expand(h *Host) Check {
-	r := strings.NewReplacer("${address}", h.Address, "${name}", h.Name)
-	c.URL = r.Replace(c.URL)
-	c.Address = r.Replace(c.Address)
-	return c
+	Name   string
+	Kind   CheckKind
+	Target string
+	// Method, Headers and FollowRedirects are for http checks.
+	Method          string
+	Headers         map[string]string
+	FollowRedirects bool
+	Interval        time.Duration
+	Timeout         time.Duration
+	// Conditions are kept as written ("[STATUS] == 200"); the probe
+	// package parses them.
+	Conditions []string
+	// FailureThreshold is how many failures in a row take a host's check
+	// down; SuccessThreshold how many successes in a row bring it back.
+	FailureThreshold int
+	SuccessThreshold int
 }
 
 // Placeholders are the names a check may use as ${name}.

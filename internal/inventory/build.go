@@ -114,17 +114,23 @@ func budget(g *groupDoc) fleet.Budget {
 
 func checks(docs []checkDoc) []fleet.Check {
 	var out []fleet.Check
-	for _, d := range docs {
-		c := fleet.Check{Name: d.Name, Kind: d.kind(), Status: d.Status, Timeout: d.Timeout}
-		switch c.Kind {
-		case fleet.CheckHTTP:
-			c.URL = d.HTTP
-		case fleet.CheckTCP:
-			c.Address = d.TCP
-		}
-		out = append(out, c)
+	for i := range docs {
+		out = append(out, docs[i].check())
 	}
 	return out
+}
+
+func (d *checkDoc) check() fleet.Check {
+	c := fleet.Check{
+		Name: d.Name, Kind: fleet.CheckKind(d.Kind), Target: d.Target, Method: d.Method,
+		FollowRedirects: d.FollowRedirects, Interval: d.Interval, Timeout: d.Timeout,
+		Conditions:       nilIfEmpty(slices.Clone(d.Conditions)),
+		FailureThreshold: d.FailureThreshold, SuccessThreshold: d.SuccessThreshold,
+	}
+	if len(d.Headers) > 0 {
+		c.Headers = maps.Clone(d.Headers)
+	}
+	return c
 }
 
 func nilIfEmpty[T any](s []T) []T {

@@ -15,8 +15,6 @@ const (
 	defaultConnectTimeout    = 10 * time.Second
 	defaultKeepaliveInterval = 5 * time.Second
 	defaultKeepaliveCount    = 3
-	defaultCheckStatus       = 200
-	defaultCheckTimeout      = 5 * time.Second
 )
 
 // defaultBudget is the budget of a group that sets none: one member down at
@@ -37,9 +35,11 @@ func builtinSSH() fleet.SSH {
 
 // fill applies every default to the decoded file: built-in values under the
 // file's defaults under each host's own settings, a datacenter's site, a
-// group's budget and backend, and each check's name, status and timeout.
-// It is the only place defaults are decided; validation and build read the
-// filled-in values and use Meta to tell what was written.
+// group's budget and backend, and each check's name. It is the only place
+// the inventory's defaults are decided; validation and build read the
+// filled-in values and use Meta to tell what was written. A check's other
+// defaults depend on the daemon's probe interval: the probe package applies
+// them when it compiles the check.
 func fill(doc *document) {
 	base := doc.Defaults.SSH.over(builtinSSH())
 	commands := doc.Defaults.Commands.over(fleet.DefaultCommands)
@@ -76,27 +76,10 @@ func fill(doc *document) {
 
 func fillChecks(checks []checkDoc) {
 	for i := range checks {
-		c := &checks[i]
-		if !c.Meta.Has("name") {
-			c.Name = string(c.kind())
-		}
-		if c.kind() == fleet.CheckHTTP && !c.Meta.Has("status") {
-			c.Status = defaultCheckStatus
-		}
-		if !c.Meta.Has("timeout") {
-			c.Timeout = defaultCheckTimeout
+		if c := &checks[i]; !c.Meta.Has("name") {
+			c.Name = c.Kind
 		}
 	}
-}
-
-func (c *checkDoc) kind() fleet.CheckKind {
-	switch {
-	case c.Meta.Has("http"):
-		return fleet.CheckHTTP
-	case c.Meta.Has("tcp"):
-		return fleet.CheckTCP
-	}
-	return ""
 }
 
 // over returns base with what s sets written over it.

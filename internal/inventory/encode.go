@@ -178,7 +178,7 @@ func (e encoder) ssh(s fleet.SSH, base *fleet.SSH) *yaml.Node {
 		put(m, "identity_files", texts(files))
 	}
 	if all || s.Agent != base.Agent {
-		put(m, "agent", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(s.Agent)})
+		put(m, "agent", boolean(s.Agent))
 	}
 	if all || s.ConnectTimeout != base.ConnectTimeout {
 		put(m, "connect_timeout", text(s.ConnectTimeout.String()))
@@ -232,18 +232,48 @@ func groupNode(g *fleet.Group) *yaml.Node {
 	return m
 }
 
+// checksNode writes each check's keys that are set, in the order of
+// docs/probes.md.
 func checksNode(checks []fleet.Check) *yaml.Node {
 	list := &yaml.Node{Kind: yaml.SequenceNode}
 	for _, c := range checks {
 		m := pairs(false, "name", text(c.Name))
-		switch c.Kind {
-		case fleet.CheckHTTP:
-			put(m, "http", text(c.URL))
-			put(m, "status", number(c.Status))
-		case fleet.CheckTCP:
-			put(m, "tcp", text(c.Address))
+		put(m, "kind", text(string(c.Kind)))
+		if c.Target != "" {
+			put(m, "target", text(c.Target))
 		}
-		put(m, "timeout", text(c.Timeout.String()))
+		if c.Method != "" {
+			put(m, "method", text(c.Method))
+		}
+		if len(c.Headers) > 0 {
+			h := mapping(true)
+			for _, k := range sortedKeys(c.Headers) {
+				put(h, k, text(c.Headers[k]))
+			}
+			put(m, "headers", h)
+		}
+		if c.FollowRedirects {
+			put(m, "follow_redirects", boolean(true))
+		}
+		if c.Interval != 0 {
+			put(m, "interval", text(c.Interval.String()))
+		}
+		if c.Timeout != 0 {
+			put(m, "timeout", text(c.Timeout.String()))
+		}
+		if len(c.Conditions) > 0 {
+			conds := &yaml.Node{Kind: yaml.SequenceNode}
+			for _, s := range c.Conditions {
+				conds.Content = append(conds.Content, text(s))
+			}
+			put(m, "conditions", conds)
+		}
+		if c.FailureThreshold != 0 {
+			put(m, "failure_threshold", number(c.FailureThreshold))
+		}
+		if c.SuccessThreshold != 0 {
+			put(m, "success_threshold", number(c.SuccessThreshold))
+		}
 		list.Content = append(list.Content, m)
 	}
 	return list
@@ -327,6 +357,10 @@ func text(s string) *yaml.Node {
 
 func number(n int) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(n)}
+}
+
+func boolean(b bool) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
 }
 
 func texts(items []string) *yaml.Node {

@@ -97,13 +97,21 @@ type (
 		Backend string `yaml:"backend"`
 		Meta    yamlx.Meta
 	}
+	// checkDoc is a check in the full probe form of docs/probes.md; the
+	// probe package compiles and validates it.
 	checkDoc struct {
-		Name    string        `yaml:"name"`
-		HTTP    string        `yaml:"http"`
-		TCP     string        `yaml:"tcp"`
-		Status  int           `yaml:"status"`
-		Timeout time.Duration `yaml:"timeout"`
-		Meta    yamlx.Meta
+		Name             string            `yaml:"name"`
+		Kind             string            `yaml:"kind"`
+		Target           string            `yaml:"target"`
+		Method           string            `yaml:"method"`
+		Headers          map[string]string `yaml:"headers"`
+		FollowRedirects  bool              `yaml:"follow_redirects"`
+		Interval         time.Duration     `yaml:"interval"`
+		Timeout          time.Duration     `yaml:"timeout"`
+		Conditions       []string          `yaml:"conditions"`
+		FailureThreshold int               `yaml:"failure_threshold"`
+		SuccessThreshold int               `yaml:"success_threshold"`
+		Meta             yamlx.Meta
 	}
 	hostDoc struct {
 		Name       string

@@ -150,12 +150,21 @@ func TestLoadFleet(t *testing.T) {
 				Component: "Web cluster 01",
 				Balancer:  &fleet.Membership{LoadBalancer: "lb-gra", Backend: "be-web-01", Servers: map[string]string{"web-gra-01": "gra01"}},
 				Checks: []fleet.Check{
-					{Name: "site", Kind: fleet.CheckHTTP, URL: "http://${address}:8080/healthz?host=${name}", Status: 204, Timeout: 2 * time.Second},
-					{Name: "tcp", Kind: fleet.CheckTCP, Address: "${address}:443", Timeout: 5 * time.Second},
+					{
+						Name: "site", Kind: fleet.CheckHTTP, Target: "http://${address}:8080/healthz?host=${name}", Method: "HEAD",
+						Headers: map[string]string{"Host": "shop.example", "X-Probe": "illico"}, FollowRedirects: true,
+						Interval: 30 * time.Second, Timeout: 2 * time.Second, Conditions: []string{"[STATUS] == 204", "[RESPONSE_TIME] < 300ms"},
+						FailureThreshold: 2, SuccessThreshold: 3,
+					},
+					{Name: "tcp", Kind: fleet.CheckTCP, Target: "${address}:443"},
 				},
 				Members: []string{"web-gra-01", "web-rbx-01"},
 			},
-			{Name: "db", Budget: fleet.Budget{MinAvailable: q(2, false)}, Component: "Databases", Members: []string{"db-rbx-01", "db-rbx-02", "db-sbg-01"}},
+			{Name: "db", Budget: fleet.Budget{MinAvailable: q(2, false)}, Component: "Databases", Members: []string{"db-rbx-01", "db-rbx-02", "db-sbg-01"},
+				Checks: []fleet.Check{
+					{Name: "postgres", Kind: fleet.CheckCommand, Target: "systemctl is-active postgresql", Conditions: []string{"[EXIT_CODE] == 0", "[STDOUT] == pat(active*)"}},
+					{Name: "boot", Kind: fleet.CheckSSH, Interval: time.Minute},
+				}},
 			{Name: "mail", Budget: fleet.Budget{MaxUnavailable: q(1, false)}, Balancer: &fleet.Membership{LoadBalancer: "lb-rbx", Backend: "mail"}, Members: []string{"mail-gra-01", "mail-rbx-01"}},
 			{Name: "edge", Budget: fleet.Budget{MaxUnavailable: q(0, false)}, Members: []string{"web-rbx-01", "mail-rbx-01"}},
 		},
@@ -166,7 +175,7 @@ func TestLoadFleet(t *testing.T) {
 				h.SSH.ConnectTimeout, h.SSH.Agent = 20*time.Second, false
 				h.SSH.IdentityFiles = []string{dir + "/keys/web-rbx"}
 				h.Commands.BootID, h.Commands.RebootRequired = "cat /run/boot_id", "false"
-				h.Checks = []fleet.Check{{Name: "ssh-banner", Kind: fleet.CheckTCP, Address: "${address}:22", Timeout: time.Second}}
+				h.Checks = []fleet.Check{{Name: "ssh-banner", Kind: fleet.CheckTCP, Target: "${address}:22", Timeout: time.Second}}
 			}),
 			host("db-rbx-01", "2001:db8::5", "rbx1", "rbx", []string{"db"}, map[string]string{"role": "db"}, func(h *fleet.Host) { h.SSH.Port = 2022 }),
 			host("db-rbx-02", "2001:db8::6", "rbx2", "rbx", []string{"db"}, map[string]string{"role": "db"}, nil),
@@ -220,7 +229,7 @@ datacenters: {dc: {}}
 defaults: {ssh: {known_hosts: /k, agent: true}}
 groups:
   g:
-    checks: [{http: "http://${address}/"}, {tcp: "${name}:22"}]
+    checks: [{kind: http, target: "http://${address}/"}, {kind: tcp, target: "${name}:22"}]
 hosts:
   h: {address: h.example, datacenter: dc, groups: [g]}
 `)
@@ -229,15 +238,14 @@ hosts:
 	sameJSON(t, h.SSH, want)
 	sameJSON(t, h.Commands, fleet.DefaultCommands)
 	sameJSON(t, g.Budget, fleet.Budget{MaxUnavailable: &fleet.Quantity{N: 1}})
+	// A check's other defaults depend on the daemon's probe interval:
+	// the probe package applies them.
 	sameJSON(t, g.Checks, []fleet.Check{
-		{Name: "http", Kind: fleet.CheckHTTP, URL: "http://${address}/", Status: 200, Timeout: 5 * time.Second},
-		{Name: "tcp", Kind: fleet.CheckTCP, Address: "${name}:22", Timeout: 5 * time.Second},
+		{Name: "http", Kind: fleet.CheckHTTP, Target: "http://${address}/"},
+		{Name: "tcp", Kind: fleet.CheckTCP, Target: "${name}:22"},
 	})
 	if h.Site != "dc" {
 		t.Errorf("site = %q, want the datacenter's own name", h.Site)
-	}
-	if got := g.Checks[1].Expand(h).Address; got != "h:22" {
-		t.Errorf("expanded check address = %s", got)
 	}
 }
 
@@ -495,11 +503,11 @@ rbx   rbx1        2
       rbx2        2
 sbg   sbg         2
 
-GROUP   SIZE  BUDGET                        COMPONENT       LOAD BALANCER
-web-01  2     max_unavailable 50% (1 of 2)  Web cluster 01  lb-gra backend be-web-01
-db      3     min_available 2 (1 of 3)      Databases       -
-mail    2     max_unavailable 1 (1 of 2)    -               lb-rbx backend mail
-edge    2     max_unavailable 0 (0 of 2)    -               -
+GROUP   SIZE  BUDGET                        COMPONENT       LOAD BALANCER             CHECKS
+web-01  2     max_unavailable 50% (1 of 2)  Web cluster 01  lb-gra backend be-web-01  site (http), tcp
+db      3     min_available 2 (1 of 3)      Databases       -                         postgres (command), boot (ssh)
+mail    2     max_unavailable 1 (1 of 2)    -               lb-rbx backend mail       -
+edge    2     max_unavailable 0 (0 of 2)    -               -                         -
 
 In no group: bastion
 `
@@ -537,7 +545,7 @@ func bigInventory(n int) string {
 	}
 	b.WriteString("defaults: {ssh: {known_hosts: known_hosts, identity_files: [id]}}\ngroups:\n")
 	for g := range n / 4 {
-		b.WriteString("  web-" + strconv.Itoa(g) + ": {max_unavailable: 25%, checks: [{http: \"http://${address}/\"}]}\n")
+		b.WriteString("  web-" + strconv.Itoa(g) + ": {max_unavailable: 25%, checks: [{kind: http, target: \"http://${address}/\"}]}\n")
 	}
 	b.WriteString("hosts:\n")
 	for h := range n {
@@ -578,4 +586,80 @@ func TestDocExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameJSON(t, again, inv)
+}
+
+// TestCheckProblems pins where each problem of a check is reported: at the
+// key, at the item of conditions, or at the check when a key is missing.
+func TestCheckProblems(t *testing.T) {
+	const head = "datacenters: {dc: {}}\ndefaults: {ssh: {known_hosts: /k, agent: true}}\n"
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{
+			name: "conditions in a flow list",
+			body: "groups:\n  g:\n    checks: [{kind: tcp, target: \"a:1\", conditions: ['[CONNECTED] == true', '[STATUS] == 200']}]\nhosts:\n  h: {address: 10.0.0.1, datacenter: dc, groups: [g]}\n",
+			want: []string{`inline.yaml:5:77: check tcp of group g: condition "[STATUS] == 200": a tcp check does not observe [STATUS]`},
+		},
+		{
+			name: "a host's check, old and new keys",
+			body: "hosts:\n  h:\n    address: 10.0.0.1\n    datacenter: dc\n    checks:\n      - {kind: http, target: 'http://${address}/', status: 200}\n      - name: api\n        kind: command\n        method: POST\n",
+			want: []string{
+				`inline.yaml:8:52: "status" is not a check key: write conditions: ["[STATUS] == 200"]`,
+				`inline.yaml:9:9: check api of host h: a command check needs a target: the command to run on the host`,
+				`inline.yaml:11:17: check api of host h: method is for http checks only`,
+			},
+		},
+		{
+			name: "one check shared by two groups through an anchor",
+			body: "groups:\n  a: {checks: &c [{kind: ssh}]}\n  b: {checks: *c}\nhosts:\n  h: {address: 10.0.0.1, datacenter: dc, groups: [a, b]}\n",
+		},
+		{
+			name: "a bad interval is said once for the group",
+			body: "groups:\n  g:\n    checks:\n      - {kind: ssh, interval: 500ms}\nhosts:\n  h1: {address: 10.0.0.1, datacenter: dc, groups: [g]}\n  h2: {address: 10.0.0.2, datacenter: dc, groups: [g]}\n",
+			want: []string{`inline.yaml:6:31: check ssh of group g: interval 500ms is shorter than 1s`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parse("inline.yaml", []byte(head+tt.body), "/home/operator")
+			var got []string
+			var ps yamlx.Problems
+			if errors.As(err, &ps) {
+				for _, p := range ps {
+					got = append(got, p.String())
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestProbesDocExample keeps the checks of docs/probes.md, their
+// reference, valid in an inventory.
+func TestProbesDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/probes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/probes.md has no ```yaml example")
+	}
+	inv := parseText(t, "datacenters: {dc: {}}\ndefaults: {ssh: {known_hosts: /k, agent: true}}\n"+example+
+		"hosts:\n  w: {address: 10.0.0.1, datacenter: dc, groups: [web-01]}\n  d: {address: 10.0.0.2, datacenter: dc, groups: [db]}\n")
+	var kinds []fleet.CheckKind
+	for _, g := range inv.Groups {
+		for _, c := range g.Checks {
+			kinds = append(kinds, c.Kind)
+		}
+	}
+	if want := []fleet.CheckKind{fleet.CheckHTTP, fleet.CheckTCP, fleet.CheckSSH, fleet.CheckCommand}; !reflect.DeepEqual(kinds, want) {
+		t.Errorf("the example's checks are of kinds %v, want one of each: %v", kinds, want)
+	}
 }

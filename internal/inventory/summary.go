@@ -11,7 +11,7 @@ import (
 
 // Summary writes the one-screen overview `illico inventory check` prints:
 // where the hosts stand, and each group with its size, resolved budget,
-// component and load balancer.
+// component, load balancer and checks.
 func Summary(w io.Writer, inv *fleet.Inventory) {
 	fmt.Fprintf(w, "%s in %s on %s, %s, %s\n",
 		plural(len(inv.Hosts), "host"), plural(len(inv.Datacenters), "datacenter"),
@@ -34,7 +34,7 @@ func Summary(w io.Writer, inv *fleet.Inventory) {
 		}
 	}
 	if len(inv.Groups) > 0 {
-		fmt.Fprintln(tw, "\nGROUP\tSIZE\tBUDGET\tCOMPONENT\tLOAD BALANCER")
+		fmt.Fprintln(tw, "\nGROUP\tSIZE\tBUDGET\tCOMPONENT\tLOAD BALANCER\tCHECKS")
 		for _, g := range inv.Groups {
 			size := len(g.Members)
 			component, balancer := "-", "-"
@@ -44,8 +44,8 @@ func Summary(w io.Writer, inv *fleet.Inventory) {
 			if b := g.Balancer; b != nil {
 				balancer = b.LoadBalancer + " backend " + b.Backend
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s (%d of %d)\t%s\t%s\n",
-				g.Name, size, g.Budget, g.Budget.Allowed(size), size, component, balancer)
+			fmt.Fprintf(tw, "%s\t%d\t%s (%d of %d)\t%s\t%s\t%s\n",
+				g.Name, size, g.Budget, g.Budget.Allowed(size), size, component, balancer, checkList(g.Checks))
 		}
 	}
 	tw.Flush()
@@ -59,4 +59,20 @@ func Summary(w io.Writer, inv *fleet.Inventory) {
 	if len(alone) > 0 {
 		fmt.Fprintf(w, "\nIn no group: %s\n", strings.Join(alone, ", "))
 	}
+}
+
+// checkList names checks briefly, with their kind where the name does not
+// say it: "site (http), tcp".
+func checkList(checks []fleet.Check) string {
+	if len(checks) == 0 {
+		return "-"
+	}
+	names := make([]string, len(checks))
+	for i, c := range checks {
+		names[i] = c.Name
+		if c.Name != string(c.Kind) {
+			names[i] += " (" + string(c.Kind) + ")"
+		}
+	}
+	return strings.Join(names, ", ")
 }

@@ -4,13 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
 
@@ -161,6 +163,7 @@ func (c *checker) hosts(doc *document, dcs map[string]*datacenterDoc, groups map
 	var noKnownHosts, noAuth []*hostDoc
 	auth := []string{"known_hosts", "identity_files", "agent"}
 	defaultsBroken := c.broken(doc.Defaults.SSH.Meta, auth...)
+	saidChecks := map[string]bool{}
 	for _, h := range doc.Hosts {
 		m := h.Meta
 		c.name(m.Pos(), "host", h.Name)
@@ -236,6 +239,7 @@ func (c *checker) hosts(doc *document, dcs map[string]*datacenterDoc, groups map
 		c.ssh(&h.SSH, "ssh of host "+h.Name)
 		c.commands(&h.Commands)
 		c.checks(h.Checks, "host "+h.Name)
+		c.hostChecks(h, groups, saidChecks)
 		if defaultsBroken || c.broken(h.SSH.Meta, auth...) {
 			continue
 		}
@@ -314,103 +318,139 @@ func (c *checker) commands(cmds *commandsDoc) {
 	}
 }
 
+// checks validates the checks of a group or host (owner), each compiled
+// by the probe package as the daemon will compile it.
 func (c *checker) checks(checks []checkDoc, owner string) {
 	seen := map[string]yamlx.Pos{}
 	for i := range checks {
 		k := &checks[i]
 		m := k.Meta
+		label := "check " + k.Name + " of " + owner
+		if k.Name == "" {
+			label = "a check of " + owner
+		}
 		switch {
-		case !m.Has("http") && !m.Has("tcp") && m.Has("name"):
-			c.add(m.Pos(), "check %s of %s needs http: URL or tcp: HOST:PORT", k.Name, owner)
-		case !m.Has("http") && !m.Has("tcp"):
-			c.add(m.Pos(), "a check of %s needs http: URL or tcp: HOST:PORT", owner)
-		case m.Has("http") && m.Has("tcp"):
-			c.add(m.At("tcp"), "check %s of %s has both http and tcp; a check is one or the other", k.Name, owner)
-		case m.Has("http"):
-			if err := checkURL(k.HTTP); err != nil {
-				c.add(m.At("http"), "check %s of %s: %v", k.Name, owner, err)
-			}
-		default:
-			if err := checkTCP(k.TCP); err != nil {
-				c.add(m.At("tcp"), "check %s of %s: %v", k.Name, owner, err)
-			}
-		}
-		if m.Has("status") {
-			switch {
-			case k.kind() == fleet.CheckTCP:
-				c.add(m.At("status"), "check %s of %s: status applies to http checks only", k.Name, owner)
-			case k.Status < 100 || k.Status > 599:
-				c.add(m.At("status"), "check %s of %s: %d is not an HTTP status code", k.Name, owner, k.Status)
-			}
-		}
-		if m.Has("timeout") && k.Timeout <= 0 {
-			c.add(m.At("timeout"), "check %s of %s: timeout must be more than 0s", k.Name, owner)
-		}
-		if m.Has("name") && strings.TrimSpace(k.Name) == "" {
-			c.add(m.At("name"), "a check of %s has an empty name", owner)
+		case m.Has("name") && !validName(k.Name):
+			c.add(m.At("name"), "check name %q of %s %s", k.Name, owner, nameRule)
+		case k.Name == probe.SSHProbe && m.Has("kind") && k.Kind != string(fleet.CheckSSH):
+			c.add(m.At("name"), "%s: ssh names the probe every host gets; call this %s check otherwise", label, k.Kind)
 		}
 		if first, ok := seen[k.Name]; ok && k.Name != "" {
 			c.add(m.At("name"), "%s has two checks named %s (first on line %d); tell them apart with name", owner, k.Name, first.Line)
 		} else {
 			seen[k.Name] = m.Pos()
 		}
-	}
-}
-
-func checkURL(raw string) error {
-	s, err := expandSample(raw)
-	if err != nil {
-		return err
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http:// or https:// URL", raw)
-	}
-	return nil
-}
-
-func checkTCP(raw string) error {
-	s, err := expandSample(raw)
-	if err != nil {
-		return err
-	}
-	if _, _, err := hostPort(s); err != nil {
-		return fmt.Errorf("%q is not a host:port", raw)
-	}
-	return nil
-}
-
-// expandSample fills the placeholders of a check with sample values, so that
-// the result can be checked like a real URL or address.
-func expandSample(s string) (string, error) {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "${")
-		if i < 0 {
-			b.WriteString(s)
-			return b.String(), nil
+		if c.retired(k) && !m.Has("kind") {
+			continue // the retired keys say what to write
 		}
-		b.WriteString(s[:i])
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 {
-			return "", fmt.Errorf("placeholder %q has no closing }", s[i:])
+		// Zero reads as "not set" once compiled: say here that it was written.
+		for _, z := range []struct {
+			key, msg string
+			zero     bool
+		}{
+			{"interval", "interval 0s is shorter than 1s", k.Interval == 0},
+			{"timeout", "timeout must be more than 0s", k.Timeout == 0},
+			{"failure_threshold", "failure_threshold must be 1 or more", k.FailureThreshold == 0},
+			{"success_threshold", "success_threshold must be 1 or more", k.SuccessThreshold == 0},
+		} {
+			if z.zero && m.Has(z.key) {
+				c.add(m.At(z.key), "%s: %s", label, z.msg)
+			}
 		}
-		name := s[i+2 : i+j]
-		if !slices.Contains(fleet.Placeholders, name) {
-			return "", unknownPlaceholder(name)
+		_, err := probe.Compile(k.check(), probe.DefaultInterval)
+		var ps probe.CheckProblems
+		errors.As(err, &ps)
+		for _, p := range ps {
+			at := m.At(p.Key)
+			if p.Index >= 0 {
+				at = c.loc.item(at, p.Index)
+			}
+			c.add(at, "%s: %s", label, p.Msg)
 		}
-		b.WriteString("placeholder")
-		s = s[i+j+1:]
 	}
 }
 
-func unknownPlaceholder(name string) error {
-	if guess := yamlx.Closest(name, fleet.Placeholders); guess != "" {
-		return fmt.Errorf("unknown placeholder ${%s} (did you mean ${%s}?)", name, guess)
+// retiredKey says what to write instead of key when it is one of the first
+// form of checks, which files written then may still hold; value is what
+// the key was given.
+func retiredKey(key, value string) (string, bool) {
+	switch key {
+	case "http":
+		return `"http" is not a check key: write kind: http and target: URL`, true
+	case "tcp":
+		return `"tcp" is not a check key: write kind: tcp and target: HOST:PORT`, true
+	case "status":
+		return fmt.Sprintf(`"status" is not a check key: write conditions: ["[STATUS] == %s"]`, value), true
 	}
-	known := make([]string, len(fleet.Placeholders))
-	for i, p := range fleet.Placeholders {
-		known[i] = "${" + p + "}"
+	return "", false
+}
+
+// retired turns the decoder's "unknown key" for a retired key of check k
+// into what to write instead, and reports whether k has any.
+func (c *checker) retired(k *checkDoc) bool {
+	if !slices.ContainsFunc(c.decoded, isRetired) {
+		return false // no need to read the file again
 	}
-	return errors.New("unknown placeholder ${" + name + "} (known: " + strings.Join(known, ", ") + ")")
+	n := c.loc.node(k.Meta.Pos(), yaml.MappingNode)
+	if n == nil {
+		return false
+	}
+	found := false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key := n.Content[i]
+		say, ok := retiredKey(key.Value, n.Content[i+1].Value)
+		if !ok {
+			continue
+		}
+		found = true
+		at := yamlx.Pos{Line: key.Line, Col: key.Column}
+		for j := range c.decoded {
+			if c.decoded[j].Pos == at && isRetired(c.decoded[j]) {
+				c.decoded[j].Msg = say
+			}
+		}
+	}
+	return found
+}
+
+func isRetired(p yamlx.Problem) bool {
+	key, _, _ := strings.Cut(strings.TrimPrefix(p.Msg, "unknown key "), " ")
+	k, err := strconv.Unquote(key)
+	_, retired := retiredKey(k, "")
+	return err == nil && retired && strings.HasPrefix(p.Msg, "unknown key ")
+}
+
+// hostChecks reports checks of two of a host's groups, or of a group and
+// the host, that share a name but not their settings: on the host they
+// would be one probe. (The same check shared through a YAML anchor is one
+// probe.) Each pair of groups is said once, however many hosts it concerns.
+func (c *checker) hostChecks(h *hostDoc, groups map[string]*groupDoc, said map[string]bool) {
+	type owned struct {
+		owner string
+		check fleet.Check
+	}
+	first := map[string]owned{}
+	for _, name := range unique(h.Groups) {
+		g := groups[name]
+		if g == nil {
+			continue
+		}
+		for i := range g.Checks {
+			k := &g.Checks[i]
+			o, ok := first[k.Name]
+			switch {
+			case !ok:
+				first[k.Name] = owned{"group " + g.Name, k.check()}
+			case o.owner != "group "+g.Name && !reflect.DeepEqual(o.check, k.check()) && !said[o.owner+"|"+g.Name+"|"+k.Name]:
+				said[o.owner+"|"+g.Name+"|"+k.Name] = true
+				c.add(k.Meta.At("name"), "%s and group %s have different checks named %s, and host %s is in both: rename one", o.owner, g.Name, k.Name, h.Name)
+			}
+		}
+	}
+	for i := range h.Checks {
+		k := &h.Checks[i]
+		if o, ok := first[k.Name]; ok && !reflect.DeepEqual(o.check, k.check()) {
+			c.add(k.Meta.At("name"), "host %s has a check named %s, as its %s does: rename one", h.Name, k.Name, o.owner)
+		}
+	}
 }

@@ -238,11 +238,11 @@ func buildInventory(dir, user string, sshPort, sitePort int, o Options, hosts []
 			Component: g.Component,
 			Balancer:  &fleet.Membership{LoadBalancer: "lab", Backend: g.Name},
 			Checks: []fleet.Check{{
-				Name:    "site",
-				Kind:    fleet.CheckHTTP,
-				URL:     "http://${address}:" + strconv.Itoa(sitePort) + "/healthz",
-				Status:  200,
-				Timeout: 2 * time.Second,
+				Name:       "site",
+				Kind:       fleet.CheckHTTP,
+				Target:     "http://${address}:" + strconv.Itoa(sitePort) + "/healthz",
+				Timeout:    2 * time.Second,
+				Conditions: []string{"[STATUS] == 200", "[BODY] == pat(ok*)"},
 			}},
 			Members: g.Members,
 		})

@@ -279,7 +279,7 @@ func TestLabEndToEnd(t *testing.T) {
 			g.Balancer == nil || g.Balancer.LoadBalancer != "lab" || g.Balancer.Backend != "web-03" {
 			t.Errorf("group web-03: %+v", g)
 		}
-		if want := "http://${address}:" + fmt.Sprint(info.SitePort) + "/healthz"; len(g.Checks) != 1 || g.Checks[0].URL != want {
+		if want := "http://${address}:" + fmt.Sprint(info.SitePort) + "/healthz"; len(g.Checks) != 1 || g.Checks[0].Target != want {
 			t.Errorf("group checks %+v, want %s", g.Checks, want)
 		}
 		if lb := inv.LoadBalancer("lab"); lb == nil || lb.Socket != info.HAProxy.Socket {

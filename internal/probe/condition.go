@@ -129,20 +129,6 @@ func ParseCondition(s string) (Condition, error) {
 // String is the condition as written.
 func (c Condition) String() string { return c.source }
 
-// UnmarshalText lets a condition be decoded from a config file, so that a
-// wrong one is reported when the file is loaded.
-func (c *Condition) UnmarshalText(b []byte) error {
-	v, err := ParseCondition(string(b))
-	if err != nil {
-		return fmt.Errorf("condition %q, %w", string(b), err)
-	}
-	*c = v
-	return nil
-}
-
-// MarshalText writes the condition back as it was written.
-func (c Condition) MarshalText() ([]byte, error) { return []byte(c.source), nil }
-
 type parser struct {
 	src string
 	pos int // byte offset

@@ -376,7 +376,7 @@ func benchEngine(b *testing.B, l *lab.Lab, calls *calls) *rig {
 	db := openStore(b)
 	pool := sshx.NewPool(sshx.Options{})
 	b.Cleanup(pool.Close)
-	checker := probe.NewChecker(&http.Client{})
+	checker := probe.NewHealth(probe.NewProber(&http.Client{}, pool, time.Now).Probe, probe.DefaultInterval)
 	ev := &events{}
 	balancers := &lb.Set{}
 	e := NewEngine(Options{

@@ -80,7 +80,7 @@ func startEngine(t *testing.T, l *lab.Lab, db *store.Store) *rig {
 	}
 	pool := sshx.NewPool(sshx.Options{})
 	t.Cleanup(pool.Close)
-	checker := probe.NewChecker(&http.Client{})
+	checker := probe.NewHealth(probe.NewProber(&http.Client{}, pool, time.Now).Probe, probe.DefaultInterval)
 	ev := &events{}
 	balancers := &lb.Set{}
 	e := NewEngine(Options{

@@ -25,7 +25,8 @@ type Balancer interface {
 	Undrain(ctx context.Context, backend, server string) error
 }
 
-// Health runs a host's health checks; *probe.Checker is one.
+// Health runs every probe of a host once, with their conditions;
+// *probe.Health is one.
 type Health interface {
 	Host(ctx context.Context, inv *fleet.Inventory, h *fleet.Host) error
 }

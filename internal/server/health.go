@@ -19,11 +19,12 @@ import (
 // and asks each host for its boot id over SSH.
 const DefaultProbeInterval = 10 * time.Second
 
-// sshProbe names the probe every host gets: it answers over SSH.
-const sshProbe = "ssh"
+// sshProbe names the probe every host gets unless one of its checks is of
+// kind ssh: it answers over SSH.
+const sshProbe = probe.SSHProbe
 
 // health runs the probes of the inventory in force, beside the rollout
-// engine: a scheduler over every host's checks and an SSH probe per host.
+// engine: a scheduler over every host's checks and its SSH probe.
 // A reload starts a new scheduler; states carry over by target id, so that
 // a target down before the reload and up after it still resolves its alert.
 type health struct {
@@ -49,36 +50,15 @@ type health struct {
 	runs *probe.Memory
 }
 
-// probeTargets converts the inventory's checks into probe targets: each
-// group's checks on every member, each host's own, and the SSH probe.
+// probeTargets is every host's probes (probe.HostTargets): its groups'
+// checks, its own and its ssh probe, each on its own interval, interval
+// being the default. The daemon's inventory comes through the inventory
+// loader, which refuses a check that does not compile: none is left out.
 func probeTargets(inv *fleet.Inventory, interval time.Duration) []probe.Target {
 	var out []probe.Target
-	timeout := min(probe.DefaultTimeout, interval)
 	for _, h := range inv.Hosts {
-		for _, chk := range probe.Checks(inv, h) {
-			d := &probe.Definition{Name: chk.Name, Interval: interval, Timeout: min(chk.Timeout, interval)}
-			if d.Timeout <= 0 {
-				d.Timeout = timeout
-			}
-			switch chk.Kind {
-			case fleet.CheckHTTP:
-				d.Kind, d.Target = probe.KindHTTP, chk.URL
-				c, err := probe.ParseCondition(fmt.Sprintf("[STATUS] == %d", chk.Status))
-				if err != nil {
-					continue // a status the inventory accepted always parses
-				}
-				d.Conditions = []probe.Condition{c}
-			case fleet.CheckTCP:
-				d.Kind, d.Target = probe.KindTCP, chk.Address
-			default:
-				continue
-			}
-			d.SetDefaults()
-			out = append(out, d.Expand(h))
-		}
-		d := &probe.Definition{Name: sshProbe, Kind: probe.KindSSH, Interval: interval, Timeout: timeout}
-		d.SetDefaults()
-		out = append(out, d.Expand(h))
+		targets, _ := probe.HostTargets(inv, h, interval)
+		out = append(out, targets...)
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/inventory"
 	"github.com/illico-dev/illico/internal/lab"
 	"github.com/illico-dev/illico/internal/lab/labtest"
 	"github.com/illico-dev/illico/internal/server"
@@ -314,4 +317,180 @@ func TestProbesAndAlertsOnALab(t *testing.T) {
 			t.Errorf("the alert does not name the rollout that took %s down: %+v", lost, msgs)
 		}
 	})
+}
+
+// site is a host's health endpoint as a check sees it: JSON whose status
+// each host may turn to degraded, counting the answers of each kind.
+type site struct {
+	mu       sync.Mutex
+	degraded map[string]bool
+	answers  map[string]int // "host ok" or "host degraded"
+}
+
+func newSite(t testing.TB) (*site, string) {
+	t.Helper()
+	s := &site{degraded: map[string]bool{}, answers: map[string]int{}}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv.URL
+}
+
+func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host := r.URL.Query().Get("host")
+	s.mu.Lock()
+	status := "ok"
+	if s.degraded[host] {
+		status = "degraded"
+	}
+	s.answers[host+" "+status]++
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"status": %q}`, status)
+}
+
+// set turns host's status to degraded or back to ok, and returns how many
+// answers of the new kind it had given before.
+func (s *site) set(host string, degraded bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.degraded[host] = degraded
+	return s.answers[host+" "+map[bool]string{false: "ok", true: "degraded"}[degraded]]
+}
+
+func (s *site) count(host, status string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.answers[host+" "+status]
+}
+
+// bodyCheck is a group check on the site's JSON body, on its own interval.
+func bodyCheck(url string) string {
+	return fmt.Sprintf(`      - name: site
+        kind: http
+        target: %s/health?host=${name}
+        interval: 1s
+        timeout: 1s
+        conditions: ['[STATUS] == 200', '[BODY].status == "ok"']
+        failure_threshold: 2
+        success_threshold: 2
+`, url)
+}
+
+// A group check's condition on the body drives each member's probe down
+// and up again, after as many runs in a row as its thresholds say.
+func TestCheckConditionsDriveProbes(t *testing.T) {
+	s, url := newSite(t)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshAddr := closed.Addr().String() // refused: the hosts' ssh probes fail, beside the point
+	closed.Close()
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "inventory.yaml")
+	text := "datacenters: {dc: {}}\ndefaults: {ssh: {known_hosts: known_hosts, identity_files: [id]}}\n" +
+		"groups:\n  web:\n    checks:\n" + bodyCheck(url) +
+		"hosts:\n  web-1: {address: \"" + sshAddr + "\", datacenter: dc, groups: [web]}\n" +
+		"  web-2: {address: \"" + strings.Replace(sshAddr, "127.0.0.1", "127.0.0.2", 1) + "\", datacenter: dc, groups: [web]}\n"
+	if err := os.WriteFile(inv, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := start(t, sqlite, servertest.Options{Inventory: inv})
+	site := func(host string) func(api.Probes) api.Probe {
+		return func(ps api.Probes) api.Probe {
+			for _, p := range ps.Probes {
+				if p.ID == "site@"+host {
+					return p
+				}
+			}
+			return api.Probe{}
+		}
+	}
+	await(t, d, "/api/v1/probes", 10*time.Second, "both sites up", func(ps api.Probes) bool {
+		return site("web-1")(ps).State == "up" && site("web-2")(ps).State == "up"
+	})
+
+	before := s.set("web-1", true)
+	ps := await(t, d, "/api/v1/probes", 10*time.Second, "web-1's site down", func(ps api.Probes) bool {
+		return site("web-1")(ps).State == "down"
+	})
+	if p := site("web-1")(ps); p.Last == nil || p.Last.Reason != `[BODY].status == "ok" (saw "degraded")` || p.Interval != "1s" {
+		t.Errorf("web-1's site: %+v, last %+v", p, p.Last)
+	}
+	if n := s.count("web-1", "degraded") - before; n < 2 {
+		t.Errorf("down after %d degraded answers, want failure_threshold 2", n)
+	}
+	if st := site("web-2")(ps).State; st != "up" {
+		t.Errorf("web-2's site is %s, want up", st)
+	}
+
+	before = s.set("web-1", false)
+	await(t, d, "/api/v1/probes", 10*time.Second, "web-1's site up again", func(ps api.Probes) bool {
+		return site("web-1")(ps).State == "up"
+	})
+	if n := s.count("web-1", "ok") - before; n < 2 {
+		t.Errorf("up after %d good answers, want success_threshold 2", n)
+	}
+}
+
+// wait_healthy runs the host's probes with their conditions: a host whose
+// site answers but says it is degraded fails the gate, with the condition
+// and what was seen; its healthy partner passes it, ssh probe included.
+func TestWaitHealthyFailsOnACondition(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a lab")
+	}
+	l := labtest.Start(t, lab.Options{Hosts: 2})
+	s, url := newSite(t)
+	fl, err := inventory.Load(l.Info().Files.Inventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The lab's own site check gives way to one on the test's site.
+	for _, g := range fl.Groups {
+		g.Checks = []fleet.Check{{
+			Name: "site", Kind: fleet.CheckHTTP, Target: url + "/health?host=${name}", Interval: time.Second, Timeout: time.Second,
+			Conditions: []string{"[STATUS] == 200", `[BODY].status == "ok"`},
+		}}
+	}
+	data, err := inventory.Encode(fl, l.Info().Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(l.Info().Dir, "inventory-body.yaml")
+	if err := os.WriteFile(inv, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := start(t, sqlite, servertest.Options{Inventory: inv})
+	plan := "name: Look\nsteps:\n  - wait_healthy:\n    min_healthy: 1s\n    timeout: 5s\n"
+
+	// The healthy host first: the other, without rollback steps, is left
+	// stuck, which holds its group's budget.
+	hosts := l.Info().Hosts
+	degraded := hosts[1].Name
+	s.set(degraded, true)
+	for _, h := range hosts {
+		t.Run(h.Name, func(t *testing.T) {
+			a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, api.StartRollout{PlanFile: "look.yaml", Plan: plan, Limit: h.Name})
+			if a.status != http.StatusCreated {
+				t.Fatalf("start: %d %s", a.status, a.body)
+			}
+			var ro api.Rollout
+			a.decode(t, &ro)
+			ro = waitRollout(t, d, d.AdminToken, ro.ID, 30*time.Second, func(ro api.Rollout) bool { return ro.Ended != nil })
+			if len(ro.Hosts) != 1 {
+				t.Fatalf("rollout hosts %+v", ro.Hosts)
+			}
+			got := ro.Hosts[0]
+			if h.Name == degraded {
+				if !got.Failed || !strings.Contains(got.Error, `wait_healthy): unhealthy: probe site: [BODY].status == "ok" (saw "degraded")`) {
+					t.Errorf("degraded host: %s %q, want failed on the body's condition", got.State, got.Error)
+				}
+				return
+			}
+			if got.State != "done" {
+				t.Errorf("healthy host: %s %q, want done", got.State, got.Error)
+			}
+		})
+	}
 }
