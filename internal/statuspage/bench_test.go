@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/store"
 )
 
 // BenchmarkLoad measures the page under load over real loopback HTTP:
@@ -24,15 +26,43 @@ import (
 // p99 under 10 ms on a 2-core machine.
 //
 //	go test ./internal/statuspage -run '^$' -bench Load -benchtime 200000x
+//
+// The daemon's source is Stored, on SQLite here: the "stored" runs measure
+// the page with it, each change written to the database.
 func BenchmarkLoad(b *testing.B) {
 	for _, path := range []string{"/api/v2/summary.json", "/?lang=fr"} {
-		b.Run(strings.Trim(path, "/?"), func(b *testing.B) { benchLoad(b, path, 32) })
+		b.Run(strings.Trim(path, "/?"), func(b *testing.B) { benchLoad(b, path, 32, memorySource) })
+		b.Run(strings.Trim(path, "/?")+"/stored", func(b *testing.B) { benchLoad(b, path, 32, storedSource) })
 	}
 }
 
-func benchLoad(b *testing.B, path string, clients int) {
+// benchSource is a Source the benchmark changes.
+type benchSource interface {
+	Source
+	Update(ctx context.Context, change func(*fleet.Status) error) error
+}
+
+func memorySource(_ testing.TB, st fleet.Status) benchSource { return NewMemory(st, time.Now) }
+
+func storedSource(tb testing.TB, st fleet.Status) benchSource {
+	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(tb.TempDir(), "illico.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	s, err := NewStored(context.Background(), db, time.Now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.Update(context.Background(), func(cur *fleet.Status) error { *cur = st; return nil }); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func benchLoad(b *testing.B, path string, clients int, source func(testing.TB, fleet.Status) benchSource) {
 	st := benchStatus(40)
-	mem := NewMemory(st, time.Now)
+	mem := source(b, st)
 	h, err := Handler(Options{
 		Page:    Page{ID: "illico", Name: "Example Hosting", URL: "https://status.example.net"},
 		Source:  mem,
