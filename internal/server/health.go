@@ -15,9 +15,9 @@ import (
 	"github.com/illico-dev/illico/internal/probe"
 )
 
-// DefaultProbeInterval is how often the daemon probes each host's checks
-// and asks each host for its boot id over SSH.
-const DefaultProbeInterval = 10 * time.Second
+// DefaultProbeInterval is how often the daemon runs each host's ssh probe
+// and the checks that set no interval of their own.
+const DefaultProbeInterval = probe.DefaultInterval
 
 // sshProbe names the probe every host gets unless one of its checks is of
 // kind ssh: it answers over SSH.
