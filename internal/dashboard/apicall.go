@@ -34,15 +34,15 @@ func (a *answer) Write(b []byte) (int, error) {
 	return a.body.Write(b)
 }
 
-// apiRequest is a request to the API for the session's token, on behalf
-// of r (its context and client address, for the daemon's log).
-func apiRequest(r *http.Request, s *session, method, path string, body io.Reader) (*http.Request, error) {
+// apiRequest is a request to the API as the session's principal, on
+// behalf of r (its context and client address, for the daemon's log).
+func (d *Dashboard) apiRequest(r *http.Request, s *session, method, path string, body io.Reader) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(r.Context(), method, path, body)
 	if err != nil {
 		return nil, fmt.Errorf("build API request %s %s: %w", method, path, err)
 	}
+	req = d.as(req, s.principal)
 	req.RemoteAddr, req.Host = r.RemoteAddr, r.Host
-	req.Header.Set("Authorization", "Bearer "+s.secret.Reveal())
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -50,7 +50,7 @@ func apiRequest(r *http.Request, s *session, method, path string, body io.Reader
 	return req, nil
 }
 
-// call sends one request to the API as the session's token and decodes a
+// call sends one request to the API as the session's principal and decodes a
 // success into out (unless nil). A refusal comes back as a *fleet.Error of
 // the kind the API said.
 func (d *Dashboard) call(r *http.Request, s *session, method, path string, in, out any) error {
@@ -62,7 +62,7 @@ func (d *Dashboard) call(r *http.Request, s *session, method, path string, in, o
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := apiRequest(r, s, method, path, body)
+	req, err := d.apiRequest(r, s, method, path, body)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,10 @@
 //
 // It is a client of the daemon's own API, called in-process: every page
 // reads and every button acts through the same handlers, role checks and
-// audit events as `illico` on the command line, as the token the operator
-// logged in with. It keeps only sessions of its own, in memory.
+// audit events as `illico` on the command line, as the token or the
+// account the operator logged in with. It keeps only sessions of its own,
+// in memory, and no secret in them: a session knows who logged in, and
+// the daemon checks that principal again on every call.
 package dashboard
 
 import (
@@ -17,6 +19,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/illico-dev/illico/internal/store"
@@ -34,17 +37,45 @@ const Prefix = "/dashboard/"
 // DefaultLifetime bounds a session: after it, the operator logs in again.
 const DefaultLifetime = 8 * time.Hour
 
-// Authenticator checks a token's secret at login.
+// Authenticator checks a token's secret or an account's password at
+// login. LoginAccount answers a wrong name as it answers a wrong password,
+// after the same work.
 type Authenticator interface {
 	Authenticate(ctx context.Context, secret string) (store.Token, error)
+	LoginAccount(ctx context.Context, name, password string) (store.Account, error)
 }
 
-// Options configure a Dashboard. Auth and API are required.
+// PrincipalKind says what logged in.
+type PrincipalKind string
+
+const (
+	PrincipalToken   PrincipalKind = "token"
+	PrincipalAccount PrincipalKind = "account"
+)
+
+// Principal is who a session acts as, without any secret.
+type Principal struct {
+	Kind PrincipalKind
+	// ID is the token's or the account's id in the store: an account
+	// removed and created again under its name is another account.
+	ID   int64
+	Name string
+	// Role is the role at login, for what the pages show; the daemon
+	// checks the current one on every call.
+	Role store.Role
+	// Since is when an account logged in, by the store's clock: a password
+	// set after it ends the session.
+	Since time.Time
+}
+
+// Options configure a Dashboard. Auth, API and As are required.
 type Options struct {
 	Auth Authenticator
-	// API is the daemon's HTTP API, with its authentication; the dashboard
-	// sends it the session's token as a bearer.
-	API    http.Handler
+	// API is the daemon's HTTP API, with its authentication.
+	API http.Handler
+	// As makes an API request act as a session's principal. The daemon
+	// gives a function whose mark no request from the network can carry.
+	As     func(r *http.Request, p Principal) *http.Request
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Lifetime bounds a session; DefaultLifetime when zero.
@@ -55,18 +86,24 @@ type Options struct {
 type Dashboard struct {
 	auth     Authenticator
 	api      http.Handler
+	as       func(r *http.Request, p Principal) *http.Request
 	log      *slog.Logger
 	sessions *sessions
-	pages    map[string]*template.Template
-	mux      *http.ServeMux
+	throttle *throttle
+	// hashing bounds the password checks running at once: each takes
+	// tens of megabytes for tens of milliseconds.
+	hashing chan struct{}
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
 }
 
 // New parses the templates and returns the dashboard.
 func New(opts Options) (*Dashboard, error) {
-	if opts.Auth == nil || opts.API == nil {
-		return nil, errors.New("dashboard: an authenticator and the API are required")
+	if opts.Auth == nil || opts.API == nil || opts.As == nil {
+		return nil, errors.New("dashboard: an authenticator, the API and its principal hook are required")
 	}
-	d := &Dashboard{auth: opts.Auth, api: opts.API, log: opts.Logger}
+	d := &Dashboard{auth: opts.Auth, api: opts.API, as: opts.As, log: opts.Logger,
+		hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -79,6 +116,7 @@ func New(opts Options) (*Dashboard, error) {
 		lifetime = DefaultLifetime
 	}
 	d.sessions = newSessions(now, lifetime)
+	d.throttle = newThrottle(now)
 	var err error
 	if d.pages, err = parsePages(); err != nil {
 		return nil, err
@@ -95,6 +133,8 @@ func New(opts Options) (*Dashboard, error) {
 	m.HandleFunc("GET /dashboard/login", d.loginPage)
 	m.HandleFunc("POST /dashboard/login", d.login)
 	m.Handle("POST /dashboard/logout", d.session(d.logout))
+	m.Handle("GET /dashboard/account", d.session(d.accountPage))
+	m.Handle("POST /dashboard/account/password", d.session(d.changePassword))
 	m.Handle("GET /dashboard/rollouts", d.session(d.rollouts))
 	m.Handle("GET /dashboard/rollouts/{id}", d.session(d.rollout))
 	m.Handle("GET /dashboard/rollouts/{id}/events", d.session(d.rolloutEvents))

@@ -37,6 +37,7 @@ type daemon struct {
 	clock            *clock
 	operator, reader string
 	logs             *servertest.Buffer
+	store            *store.Store
 }
 
 func start(t testing.TB) *daemon {
@@ -53,7 +54,7 @@ func start(t testing.TB) *daemon {
 	if err := os.WriteFile(inv, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{clock: &clock{}, logs: &servertest.Buffer{}}
+	d := &daemon{clock: &clock{}, logs: &servertest.Buffer{}, store: st}
 	srv, err := server.New(server.Options{
 		Logger: slog.New(slog.NewTextHandler(d.logs, nil)), Now: d.clock.Now, Store: st, Inventory: inv,
 		Listen: "127.0.0.1:0", PublicListen: "127.0.0.1:0", AdminTokenOut: io.Discard,

@@ -122,7 +122,7 @@ func (d *Dashboard) rolloutEvents(w http.ResponseWriter, r *http.Request, s *ses
 	if after := r.URL.Query().Get("after"); after != "" {
 		path += "?after=" + url.QueryEscape(after)
 	}
-	req, err := apiRequest(r, s, http.MethodGet, path, nil)
+	req, err := d.apiRequest(r, s, http.MethodGet, path, nil)
 	if err != nil {
 		d.fail(w, r, s, http.StatusInternalServerError, "The event stream could not start.")
 		return
@@ -257,15 +257,13 @@ func (d *Dashboard) addUpdate(kind string) pageFunc {
 	}
 }
 
-// apiFailed shows why the API refused; a token revoked since the login
-// ends the session.
+// apiFailed shows why the API refused; a token revoked or an account
+// removed or disabled since the login ends the session.
 func (d *Dashboard) apiFailed(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	kind := fleet.KindOf(err)
 	if kind == fleet.KindUnauthorized {
-		if c, cerr := r.Cookie(cookieName); cerr == nil {
-			d.sessions.drop(c.Value)
-		}
-		setCookie(w, r, "", -1)
+		d.log.Info("dashboard session ended", "reason", err.Error())
+		d.endSession(w, r)
 		http.Redirect(w, r, "/dashboard/login?expired=1", http.StatusSeeOther)
 		return
 	}
@@ -285,7 +283,8 @@ func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, s *session, sta
 // token for the layout and the forms.
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, page string, s *session, data map[string]any) {
 	if s != nil {
-		data["Session"] = map[string]any{"Name": s.name, "Role": string(s.role), "CSRF": s.csrf, "CanAct": s.canAct()}
+		p := s.principal
+		data["Session"] = map[string]any{"Name": p.Name, "Kind": string(p.Kind), "Role": string(p.Role), "CSRF": s.csrf, "CanAct": s.canAct()}
 	}
 	var buf strings.Builder
 	if err := d.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
@@ -320,7 +319,7 @@ var funcs = template.FuncMap{
 // parsePages builds each page on the layout.
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "rollouts", "rollout", "status", "error"} {
+	for _, name := range []string{"login", "account", "rollouts", "rollout", "status", "error"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("dashboard template %s: %w", name, err)

@@ -1,11 +1,15 @@
 package dashboard
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,20 +24,17 @@ const cookieName = "illico_session"
 // closest to its end goes first.
 const maxSessions = 10000
 
-// session is a logged-in operator. The secret stays in this process's
-// memory, never in the cookie: the dashboard needs it to call the API as
-// the token, so that a revoked token stops its sessions at once.
+// session is a logged-in operator: who, and nothing to prove it with. The
+// API checks the principal against the store on every call, so that a
+// revoked token or a removed account ends its sessions at once.
 type session struct {
-	tokenID int64
-	name    string
-	role    store.Role
-	secret  fleet.Secret
+	principal Principal
 	// csrf is sent back in every form and checked on every POST.
 	csrf    string
 	expires time.Time
 }
 
-func (s *session) canAct() bool { return s.role.Allows(store.RoleOperator) }
+func (s *session) canAct() bool { return s.principal.Role.Allows(store.RoleOperator) }
 
 // sessions are kept by the hash of their id, so that a look-up's timing
 // says nothing of the ids.
@@ -54,10 +55,10 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
-// create starts a session for tok and returns its id.
-func (ss *sessions) create(tok store.Token, secret fleet.Secret) (string, *session) {
+// create starts a session for p and returns its id.
+func (ss *sessions) create(p Principal) (string, *session) {
 	id := randomID()
-	s := &session{tokenID: tok.ID, name: tok.Name, role: tok.Role, secret: secret, csrf: randomID(), expires: ss.now().Add(ss.lifetime)}
+	s := &session{principal: p, csrf: randomID(), expires: ss.now().Add(ss.lifetime)}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if len(ss.m) >= maxSessions {
@@ -152,39 +153,107 @@ func (d *Dashboard) session(h pageFunc) http.Handler {
 
 func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 	msg := ""
-	if r.URL.Query().Get("expired") != "" {
+	switch {
+	case r.URL.Query().Get("expired") != "":
 		msg = "Your session ended; log in again."
+	case r.URL.Query().Get("changed") != "":
+		msg = "Your password was changed; log in with the new one."
 	}
 	d.render(w, r, http.StatusOK, "login", nil, map[string]any{"Message": msg})
 }
 
-// login checks the token with the store and starts a session. The token
-// is never repeated back, nor logged.
-func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
-	secret := fleet.Secret(r.PostFormValue("token"))
-	tok, err := d.auth.Authenticate(r.Context(), string(secret))
+// clientAddress is the address logins are throttled by: the peer's IP.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		status := http.StatusUnauthorized
-		msg := "This token is not valid: it is unknown or was revoked."
-		if k := fleet.KindOf(err); k != fleet.KindUnauthorized {
-			status = http.StatusServiceUnavailable
-			msg = "The daemon could not check the token; try again."
-			d.log.Error("dashboard login", "err", err)
-		}
-		d.render(w, r, status, "login", nil, map[string]any{"Message": msg})
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// login checks a token, or an account's name and password, and starts a
+// session. Failures are throttled per client address and per account
+// name. Neither the token nor the password is repeated back or logged,
+// and a wrong name is answered as a wrong password.
+func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
+	token := r.PostFormValue("token")
+	name := strings.ToLower(strings.TrimSpace(r.PostFormValue("name")))
+	byAccount := token == ""
+	keys := []string{"address " + clientAddress(r)}
+	if byAccount {
+		keys = append(keys, "account "+name)
+	}
+	data := map[string]any{"Name": name, "Account": byAccount}
+	if wait := d.throttle.wait(keys...); wait > 0 {
+		d.log.Warn("dashboard login refused: too many failures", "remote", r.RemoteAddr, "wait", wait)
+		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())))
+		data["Message"] = fmt.Sprintf("Too many attempts; try again in %s.", wait)
+		d.render(w, r, http.StatusTooManyRequests, "login", nil, data)
 		return
 	}
-	id, _ := d.sessions.create(tok, secret)
+	var p Principal
+	var err error
+	if byAccount {
+		p, err = d.loginAccount(r.Context(), name, r.PostFormValue("password"))
+	} else {
+		var tok store.Token
+		if tok, err = d.auth.Authenticate(r.Context(), token); err == nil {
+			p = Principal{Kind: PrincipalToken, ID: tok.ID, Name: tok.Name, Role: tok.Role}
+		}
+	}
+	if err != nil {
+		status := http.StatusUnauthorized
+		data["Message"] = "This token is not valid: it is unknown or was revoked."
+		if byAccount {
+			data["Message"] = "This name and password do not match an account that may log in."
+		}
+		if k := fleet.KindOf(err); k != fleet.KindUnauthorized {
+			status = http.StatusServiceUnavailable
+			data["Message"] = "The daemon could not check the login; try again."
+			d.log.Error("dashboard login", "err", err)
+		} else {
+			d.throttle.fail(keys...)
+			// Not the name: people type their password into it.
+			d.log.Info("dashboard login failed", "remote", r.RemoteAddr, "account", byAccount)
+		}
+		d.render(w, r, status, "login", nil, data)
+		return
+	}
+	if byAccount {
+		d.throttle.clear(keys[1])
+	}
+	id, _ := d.sessions.create(p)
 	setCookie(w, r, id, int(d.sessions.lifetime.Seconds()))
-	d.log.Info("dashboard login", "token_id", tok.ID, "role", tok.Role)
+	d.log.Info("dashboard login", string(p.Kind), p.Name, "id", p.ID, "role", p.Role, "remote", r.RemoteAddr)
 	http.Redirect(w, r, "/dashboard/rollouts", http.StatusSeeOther)
 }
 
+// loginAccount checks a password, no more at once than the daemon has
+// processors.
+func (d *Dashboard) loginAccount(ctx context.Context, name, password string) (Principal, error) {
+	select {
+	case d.hashing <- struct{}{}:
+		defer func() { <-d.hashing }()
+	case <-ctx.Done():
+		return Principal{}, ctx.Err()
+	}
+	a, err := d.auth.LoginAccount(ctx, name, password)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{Kind: PrincipalAccount, ID: a.ID, Name: a.Name, Role: a.Role, Since: a.LastLogin}, nil
+}
+
 func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request, s *session) {
+	d.endSession(w, r)
+	d.log.Info("dashboard logout", string(s.principal.Kind), s.principal.Name, "id", s.principal.ID)
+	http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
+}
+
+// endSession forgets the request's session and its cookie.
+func (d *Dashboard) endSession(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(cookieName); err == nil {
 		d.sessions.drop(c.Value)
 	}
 	setCookie(w, r, "", -1)
-	d.log.Info("dashboard logout", "token_id", s.tokenID)
-	http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/illico-dev/illico/internal/dashboard"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/store"
 )
@@ -18,7 +20,22 @@ import (
 type reqInfo struct {
 	id      string
 	pattern string
+	// token is who sent the request. For a dashboard account, it is a
+	// token of the account's role and name, without an id, and account is
+	// the account.
 	token   *store.Token
+	account *store.Account
+}
+
+// actor names who sent the request, for the audit trail.
+func (ri *reqInfo) actor() string {
+	switch {
+	case ri.account != nil:
+		return "account " + ri.account.Name
+	case ri.token != nil:
+		return fmt.Sprintf("token %d (%s)", ri.token.ID, ri.token.Name)
+	}
+	return "nobody"
 }
 
 type reqInfoKey struct{}
@@ -89,7 +106,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			"request_id", ri.id, "method", r.Method, "path", r.URL.Path, "route", route,
 			"status", rec.status, "bytes", rec.bytes, "duration", elapsed.Round(time.Microsecond), "remote", r.RemoteAddr,
 		}
-		if ri.token != nil {
+		switch {
+		case ri.account != nil:
+			attrs = append(attrs, "account", ri.account.Name)
+		case ri.token != nil:
 			attrs = append(attrs, "token_id", ri.token.ID)
 		}
 		s.log.Info("request", attrs...)
@@ -136,7 +156,14 @@ func (s *Server) authorize(need store.Role, h handler) http.Handler {
 	})
 }
 
+// authenticate finds who sent r and checks that their role allows need:
+// the token of the Authorization header, or the principal of a dashboard
+// session, which only the dashboard's in-process calls carry (see
+// asPrincipal): nothing in a request from the network can set it.
 func (s *Server) authenticate(r *http.Request, need store.Role) error {
+	if p, ok := r.Context().Value(principalKey{}).(dashboard.Principal); ok {
+		return s.authenticatePrincipal(r, p, need)
+	}
 	header := r.Header.Get("Authorization")
 	if header == "" {
 		return fleet.Errorf(fleet.KindUnauthorized, "this needs an API token: send the header Authorization: Bearer TOKEN")
@@ -149,9 +176,15 @@ func (s *Server) authenticate(r *http.Request, need store.Role) error {
 	if err != nil {
 		return s.storeErr("authenticate", err)
 	}
-	info(r.Context()).token = &tok
+	return s.allowToken(r, tok, need)
+}
+
+// allowToken records tok as the request's sender and checks its role.
+func (s *Server) allowToken(r *http.Request, tok store.Token, need store.Role) error {
+	ri := info(r.Context())
+	ri.token = &tok
 	if !tok.Role.Allows(need) {
-		return fleet.Errorf(fleet.KindForbidden, "token %d (%s) has role %s; this needs %s", tok.ID, tok.Name, tok.Role, need)
+		return fleet.Errorf(fleet.KindForbidden, "%s has role %s; this needs %s", ri.actor(), tok.Role, need)
 	}
 	// Skipping a recent touch here spares the store's one writer a query
 	// on most requests.
@@ -163,6 +196,55 @@ func (s *Server) authenticate(r *http.Request, need store.Role) error {
 		s.log.Warn("record token use", "request_id", requestID(r.Context()), "token_id", tok.ID, "err", s.storeErr("touch_token", err))
 	}
 	return nil
+}
+
+// principalKey holds a dashboard session's principal in a request's
+// context. Unexported: only asPrincipal sets it.
+type principalKey struct{}
+
+// asPrincipal is the dashboard's hook: its in-process call r acts as p.
+func asPrincipal(r *http.Request, p dashboard.Principal) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+}
+
+// authenticatePrincipal checks a dashboard session's principal against the
+// store on every call: a token revoked, an account removed, disabled or
+// given a new password since the login ends the session there.
+func (s *Server) authenticatePrincipal(r *http.Request, p dashboard.Principal, need store.Role) error {
+	switch p.Kind {
+	case dashboard.PrincipalToken:
+		tok, err := s.store.Token(r.Context(), p.ID)
+		switch {
+		case fleet.KindOf(err) == fleet.KindNotFound:
+			return fleet.Errorf(fleet.KindUnauthorized, "token %d (%s) is gone", p.ID, p.Name)
+		case err != nil:
+			return s.storeErr("authenticate", err)
+		case !tok.Active():
+			return fleet.Errorf(fleet.KindUnauthorized, "token %d (%s) was revoked", tok.ID, tok.Name)
+		}
+		return s.allowToken(r, tok, need)
+	case dashboard.PrincipalAccount:
+		a, err := s.store.Account(r.Context(), p.Name)
+		switch {
+		case fleet.KindOf(err) == fleet.KindNotFound || err == nil && a.ID != p.ID:
+			return fleet.Errorf(fleet.KindUnauthorized, "account %s was removed", p.Name)
+		case err != nil:
+			return s.storeErr("authenticate", err)
+		case !a.Active():
+			return fleet.Errorf(fleet.KindUnauthorized, "account %s is disabled", a.Name)
+		case a.PasswordChanged.After(p.Since):
+			return fleet.Errorf(fleet.KindUnauthorized, "the password of account %s changed since this session began", a.Name)
+		}
+		ri := info(r.Context())
+		ri.account = &a
+		// Handlers that name the sender read the token.
+		ri.token = &store.Token{Name: "account " + a.Name, Role: a.Role}
+		if !a.Role.Allows(need) {
+			return fleet.Errorf(fleet.KindForbidden, "%s has role %s; this needs %s", ri.actor(), a.Role, need)
+		}
+		return nil
+	}
+	return fleet.Errorf(fleet.KindUnauthorized, "a dashboard session of unknown kind %q", p.Kind)
 }
 
 // storeErr counts err in illico_store_errors_total when the store failed
