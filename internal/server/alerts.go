@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,12 +26,17 @@ import (
 )
 
 // Alerting timings: how often the pipeline is flushed, how many
-// notifications may wait for a slow receiver, and how long a resolved
-// alert stays listed.
+// notifications may wait for a slow receiver, how long a resolved alert
+// stays listed, how long the notifications decided are still delivered once
+// the daemon stops, how long an expired silence is kept, and how long the
+// store may take to answer.
 const (
-	flushEvery    = time.Second
-	deliveryQueue = 256
-	keepResolved  = time.Hour
+	flushEvery          = time.Second
+	deliveryQueue       = 256
+	keepResolved        = time.Hour
+	drainDeliveries     = 5 * time.Second
+	keepExpiredSilences = 5 * 24 * time.Hour
+	storeTimeout        = 5 * time.Second
 )
 
 // noReceiver is the top route's receiver without an alerts file: alerts
@@ -60,9 +67,16 @@ func loadAlerts(path string) (*alert.Config, error) {
 	return cfg, nil
 }
 
-// rolloutReader reads a rollout with its host runs; *store.Store is one.
-type rolloutReader interface {
+// alertStore is what alerting reads and keeps in the store: the rollouts
+// that take hosts down on purpose, the silences, and the pipeline's state
+// across restarts. *store.Store is one.
+type alertStore interface {
 	Rollout(ctx context.Context, id string) (*fleet.Rollout, error)
+	UnfinishedRollouts(ctx context.Context) ([]*fleet.Rollout, error)
+	Silences(ctx context.Context) ([]store.Silence, error)
+	PruneSilences(ctx context.Context, before time.Time) (int64, error)
+	AlertState(ctx context.Context) ([]byte, error)
+	SaveAlertState(ctx context.Context, data []byte) error
 }
 
 // alerting feeds the alert pipeline: probe changes become alerts, the
@@ -76,9 +90,17 @@ type alerting struct {
 	pipe      *alert.Pipeline
 	receivers map[string]alert.Notifier
 	grace     time.Duration
-	rollouts  rolloutReader
+	store     alertStore
 	// delivered counts notifications by receiver and result.
 	delivered func(receiver, result string)
+
+	// Only run's goroutine uses these: the state last saved, when the
+	// silences were last pruned, and the alerts restored from before a
+	// restart that their probes have yet to confirm, with the time by
+	// which they must.
+	saved       []byte
+	pruned      time.Time
+	unconfirmed map[string]time.Time
 
 	mu sync.Mutex
 	// raised lists the alerts, by fingerprint: the probes' as they change,
@@ -96,10 +118,10 @@ type raisedAlert struct {
 	notified bool
 }
 
-func newAlerting(cfg *alert.Config, inv func() *fleet.Inventory, rollouts rolloutReader, client *http.Client,
+func newAlerting(cfg *alert.Config, inv func() *fleet.Inventory, st alertStore, client *http.Client,
 	log *slog.Logger, now func() time.Time, delivered func(receiver, result string)) *alerting {
 	return &alerting{
-		log: log, now: now, inv: inv, rollouts: rollouts, delivered: delivered,
+		log: log, now: now, inv: inv, store: st, delivered: delivered,
 		pipe:      alert.New(cfg, inv()),
 		receivers: alert.Receivers(cfg, client, log),
 		grace:     cfg.MaintenanceGrace,
@@ -107,12 +129,19 @@ func newAlerting(cfg *alert.Config, inv func() *fleet.Inventory, rollouts rollou
 		maint:     map[string]alert.Maintenance{},
 		plans:     map[string]*fleet.Plan{},
 		queues:    map[string]chan alert.Notification{},
+
+		unconfirmed: map[string]time.Time{},
 	}
 }
 
 // probeChanged is the probes' OnChange: a target going down raises an
-// alert, coming back resolves it.
+// alert, coming back resolves it. A target found up on the first run after
+// a restart resolves the alert it had before: the pipeline ignores the end
+// of an alert it does not hold.
 func (al *alerting) probeChanged(c probe.Change) {
+	if c.From == probe.StateUnknown && c.To == probe.StateUp {
+		c.From = probe.StateDown
+	}
 	a, ok := alert.FromChange(c, al.inv())
 	if !ok {
 		return
@@ -121,6 +150,7 @@ func (al *alerting) probeChanged(c probe.Change) {
 	fp := a.Labels.Fingerprint()
 	al.mu.Lock()
 	defer al.mu.Unlock()
+	delete(al.unconfirmed, fp)
 	if a.Firing() {
 		if old := al.raised[fp]; old == nil || !old.alert.Firing() {
 			al.raised[fp] = &raisedAlert{alert: a}
@@ -133,29 +163,43 @@ func (al *alerting) probeChanged(c probe.Change) {
 }
 
 // run flushes the pipeline every second and delivers what it says, until
-// ctx ends; then it waits for the deliveries under way.
+// ctx ends. Then the notifications decided are still delivered for a few
+// seconds; those that are not are taken back, so that they go out after a
+// restart, and the pipeline's state is saved a last time.
 func (al *alerting) run(ctx context.Context) {
+	deliverCtx, stopDelivering := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDelivering()
 	var wg sync.WaitGroup
-	defer wg.Wait()
 	for name, r := range al.receivers {
 		q := make(chan alert.Notification, deliveryQueue)
 		al.queues[name] = q
-		wg.Go(func() { al.deliver(ctx, name, r, q) })
+		wg.Go(func() { al.deliver(deliverCtx, name, r, q) })
 	}
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
-	for {
+	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
-			return
 		case <-tick.C:
+			al.flush(al.now())
 		}
-		al.flush(al.now())
 	}
+	for _, q := range al.queues {
+		close(q)
+	}
+	timer := time.AfterFunc(drainDeliveries, stopDelivering)
+	wg.Wait()
+	timer.Stop()
+	al.save(context.WithoutCancel(ctx))
 }
 
 func (al *alerting) flush(now time.Time) {
+	al.resolveUnconfirmed(now)
 	ns := al.pipe.Flush(now)
+	defer al.save(context.Background())
+	if now.Sub(al.pruned) >= time.Hour {
+		al.pruneSilences(now)
+	}
 	al.mu.Lock()
 	for fp, r := range al.raised {
 		if !r.alert.Firing() && now.Sub(r.alert.EndsAt) > keepResolved {
@@ -190,27 +234,204 @@ func (al *alerting) flush(now time.Time) {
 		select {
 		case q <- n:
 		default:
-			al.log.Error("notification dropped: its receiver is too far behind", "receiver", n.Receiver, "group", n.GroupKey)
+			al.log.Error("notification put off: its receiver is too far behind", "receiver", n.Receiver, "group", n.GroupKey)
 			al.delivered(n.Receiver, "failed")
+			al.pipe.Unsent(n)
 		}
 	}
 }
 
+// deliver tells receiver r the notifications of q until q is closed. One
+// that fails is taken back: its group sends it again at its next interval.
 func (al *alerting) deliver(ctx context.Context, name string, r alert.Notifier, q <-chan alert.Notification) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case n := <-q:
-			if err := r.Notify(ctx, n); err != nil {
-				al.log.Error("notification failed", "receiver", name, "group", n.GroupKey, "err", err)
-				al.delivered(name, "failed")
-				continue
-			}
-			al.log.Info("notification sent", "receiver", name, "title", n.Title())
-			al.delivered(name, "sent")
+	for n := range q {
+		if ctx.Err() != nil {
+			al.log.Warn("notification put off until the daemon's next start", "receiver", name, "group", n.GroupKey)
+			al.pipe.Unsent(n)
+			continue
+		}
+		if err := r.Notify(ctx, n); err != nil {
+			al.log.Error("notification failed", "receiver", name, "group", n.GroupKey, "err", err)
+			al.delivered(name, "failed")
+			al.pipe.Unsent(n)
+			continue
+		}
+		al.log.Info("notification sent", "receiver", name, "title", n.Title())
+		al.delivered(name, "sent")
+	}
+}
+
+// save keeps the pipeline's state in the store when it changed. A failure
+// is logged: the next flush tries again.
+func (al *alerting) save(ctx context.Context) {
+	data, err := json.Marshal(al.pipe.State())
+	if err != nil {
+		al.log.Error("alerts: encode the pipeline's state", "err", err)
+		return
+	}
+	if bytes.Equal(data, al.saved) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	if err := al.store.SaveAlertState(ctx, data); err != nil {
+		al.log.Error("alerts: save the pipeline's state", "err", err)
+		return
+	}
+	al.saved = data
+}
+
+// pruneSilences forgets the silences expired for a while, in the store and
+// in the pipeline.
+func (al *alerting) pruneSilences(now time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	before := now.Add(-keepExpiredSilences)
+	if _, err := al.store.PruneSilences(ctx, before); err != nil {
+		al.log.Error("alerts: prune expired silences", "err", err)
+		return
+	}
+	al.pipe.PruneSilences(before)
+	al.pruned = now
+}
+
+// restore brings back what the daemon knew before it stopped: the
+// silences, the pipeline's state, and the hosts the unfinished rollouts
+// hold in maintenance. A restored probe alert its probe does not confirm
+// within confirm (the target left the inventory meanwhile) is resolved.
+// Run it before run, the probes and the rollouts.
+func (al *alerting) restore(ctx context.Context, confirm time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, 4*storeTimeout)
+	defer cancel()
+	now := al.now()
+	sls, err := al.store.Silences(ctx)
+	if err != nil {
+		return fmt.Errorf("restore silences: %w", err)
+	}
+	for _, stored := range sls {
+		sl, err := silenceFrom(stored)
+		if err == nil {
+			_, err = al.pipe.AddSilence(sl)
+		}
+		if err != nil {
+			al.log.Error("alerts: a stored silence no longer reads; it is left out", "silence", stored.ID, "err", err)
 		}
 	}
+	al.pruneSilences(now)
+	if err := al.restoreState(ctx, now.Add(confirm)); err != nil {
+		return err
+	}
+	return al.restoreMaintenance(ctx, now)
+}
+
+func (al *alerting) restoreState(ctx context.Context, confirmBy time.Time) error {
+	data, err := al.store.AlertState(ctx)
+	if err != nil {
+		return fmt.Errorf("restore the alerts' state: %w", err)
+	}
+	if data == nil {
+		return nil
+	}
+	var st alert.State
+	if err := json.Unmarshal(data, &st); err != nil {
+		// Losing it pages again for what was told: worse than nothing, but
+		// no reason to keep the daemon from starting.
+		al.log.Error("alerts: the saved state does not read; starting without it", "err", err)
+		return nil
+	}
+	if dropped := al.pipe.Restore(st); dropped > 0 {
+		al.log.Warn("alerts: the routes changed since the state was saved; their groups start afresh", "groups", dropped)
+	}
+	al.saved = data
+	notified := map[int]bool{}
+	for _, g := range st.Groups {
+		for _, i := range g.Notified {
+			notified[i] = true
+		}
+	}
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	for i, a := range st.Alerts {
+		fp := a.Labels.Fingerprint()
+		al.raised[fp] = &raisedAlert{alert: a, notified: notified[i]}
+		if a.Firing() && a.Labels[alert.LabelAlertname] == alert.ProbeDown {
+			al.unconfirmed[fp] = confirmBy
+		}
+	}
+	return nil
+}
+
+// resolveUnconfirmed ends the restored probe alerts that no probe
+// confirmed in time.
+func (al *alerting) resolveUnconfirmed(now time.Time) {
+	al.mu.Lock()
+	var ended []alert.Alert
+	for fp, by := range al.unconfirmed {
+		if now.Before(by) {
+			continue
+		}
+		delete(al.unconfirmed, fp)
+		if r := al.raised[fp]; r != nil && r.alert.Firing() {
+			r.alert.EndsAt = now
+			ended = append(ended, r.alert)
+		}
+	}
+	al.mu.Unlock()
+	for _, a := range ended {
+		al.log.Info("alerts: no probe runs for an alert from before the restart; resolved", "alert", a.Summary())
+		al.pipe.Receive(a)
+	}
+}
+
+// restoreMaintenance puts the hosts that the unfinished rollouts hold
+// inside a maintenance back in it: the engine resumes them without telling
+// where they stand.
+func (al *alerting) restoreMaintenance(ctx context.Context, now time.Time) error {
+	rs, err := al.store.UnfinishedRollouts(ctx)
+	if err != nil {
+		return fmt.Errorf("restore maintenances: %w", err)
+	}
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	for _, r := range rs {
+		p, err := plan.Parse(r.PlanFile, []byte(r.PlanSource))
+		if err != nil {
+			continue // the engine says so
+		}
+		al.plans[r.ID] = p
+		for _, hr := range r.Hosts {
+			steps := p.Steps
+			if hr.State == fleet.HostRollingBack {
+				steps = p.Rollback
+			}
+			if !hr.State.Active() || !inMaintenance(steps, hr.Step) {
+				continue
+			}
+			m := alert.Maintenance{Host: hr.Host, Rollout: r.ID, Step: string(steps[hr.Step].Kind), Start: now}
+			al.maint[hr.Host] = m
+			al.pipe.Maintain(m)
+		}
+	}
+	return nil
+}
+
+// inMaintenance reports whether a host running steps[i] is inside a
+// maintenance: one began at or before it (see takesDown) and no undrain
+// step ended it.
+func inMaintenance(steps []fleet.Step, i int) bool {
+	if i < 0 || i >= len(steps) {
+		return false
+	}
+	in := false
+	for j := 0; j <= i; j++ {
+		if takesDown(steps, j) {
+			in = true
+		}
+		if j < i && steps[j].Kind == fleet.StepUndrain {
+			in = false
+		}
+	}
+	return in
 }
 
 // firing counts the alerts firing, muted or not.
@@ -260,7 +481,7 @@ func (al *alerting) rolloutEvent(ctx context.Context, ev rollout.Event) {
 func (al *alerting) stepEvent(ctx context.Context, ev rollout.Event) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	r, err := al.rollouts.Rollout(ctx, ev.Rollout)
+	r, err := al.store.Rollout(ctx, ev.Rollout)
 	if err != nil {
 		al.log.Error("alerts: read the rollout to follow its maintenance", "rollout", ev.Rollout, "err", err)
 		return
@@ -435,8 +656,16 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) error {
 	if err := errors.Join(errs...); err != nil {
 		return fleet.Errorf(fleet.KindInvalid, "%v", err)
 	}
-	sl, err := s.alerts.pipe.AddSilence(sl)
+	if err := sl.Validate(); err != nil {
+		return err
+	}
+	// The store first: a silence the daemon shows must outlive it.
+	stored, err := s.store.AddSilence(r.Context(), storedSilence(sl))
 	if err != nil {
+		return s.storeErr("add_silence", err)
+	}
+	sl.ID, sl.StartsAt, sl.EndsAt = stored.ID, stored.StartsAt, stored.EndsAt
+	if sl, err = s.alerts.pipe.AddSilence(sl); err != nil {
 		return err
 	}
 	s.log.Info("silence added", "request_id", requestID(r.Context()), "silence", sl.ID, "token_id", tok.ID)
@@ -449,18 +678,44 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) expireSilence(w http.ResponseWriter, r *http.Request) error {
 	id, now := r.PathValue("id"), s.now()
-	if err := s.alerts.pipe.ExpireSilence(id, now); err != nil {
+	stored, err := s.store.ExpireSilence(r.Context(), id, now)
+	if fleet.KindOf(err) == fleet.KindNotFound {
+		return err
+	}
+	if err != nil {
+		return s.storeErr("expire_silence", err)
+	}
+	// A silence the pipeline pruned already has nothing left to mute.
+	if err := s.alerts.pipe.ExpireSilence(id, stored.EndsAt); err != nil && fleet.KindOf(err) != fleet.KindNotFound {
 		return err
 	}
 	tok := info(r.Context()).token
 	s.appendEvent(r, store.Event{Kind: "silence.expired", Subject: "silence " + id,
 		Message: fmt.Sprintf("token %d (%s) expired silence %s", tok.ID, tok.Name, id)})
-	for _, sl := range s.alerts.pipe.Silences() {
-		if sl.ID == id {
-			writeJSON(w, http.StatusOK, apiSilence(sl, now))
-		}
+	sl, err := silenceFrom(stored)
+	if err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, apiSilence(sl, now))
 	return nil
+}
+
+// storedSilence is sl as the store keeps it, its matchers written out.
+func storedSilence(sl alert.Silence) store.Silence {
+	out := store.Silence{ID: sl.ID, StartsAt: sl.StartsAt, EndsAt: sl.EndsAt, CreatedBy: sl.CreatedBy, Comment: sl.Comment}
+	for _, m := range sl.Matchers {
+		out.Matchers = append(out.Matchers, m.String())
+	}
+	return out
+}
+
+// silenceFrom reads a stored silence back.
+func silenceFrom(st store.Silence) (alert.Silence, error) {
+	ms, err := parseMatchers(st.Matchers)
+	if err != nil {
+		return alert.Silence{}, fmt.Errorf("silence %s: %w", st.ID, err)
+	}
+	return alert.Silence{ID: st.ID, Matchers: ms, StartsAt: st.StartsAt, EndsAt: st.EndsAt, CreatedBy: st.CreatedBy, Comment: st.Comment}, nil
 }
 
 // appendEvent records an operator's action; the action stands even if the

@@ -3,12 +3,15 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/statuspage"
+	"github.com/illico-dev/illico/internal/store"
 )
 
 func TestUptimeDaily(t *testing.T) {
@@ -21,7 +24,6 @@ func TestUptimeDaily(t *testing.T) {
 			{Name: "spare", Members: []string{"web1"}},
 		},
 	}
-	targets := probeTargets(inv, time.Minute)
 	now := time.Date(2026, 3, 12, 15, 4, 5, 0, time.UTC)
 	today := time.Date(2026, 3, 12, 0, 0, 0, 0, time.UTC)
 	mem := probe.NewMemory(1)
@@ -43,14 +45,8 @@ func TestUptimeDaily(t *testing.T) {
 		record("mail1", d, false)
 	}
 	u := &uptime{
-		runs: func() dailyRuns { return mem },
-		targets: func() []*probe.Target {
-			out := make([]*probe.Target, len(targets))
-			for i := range targets {
-				out[i] = &targets[i]
-			}
-			return out
-		},
+		runs:      func() dailyRuns { return mem },
+		targets:   func() []*probe.Target { return sshTargets(inv) },
 		inventory: func() *fleet.Inventory { return inv },
 		now:       func() time.Time { return now },
 	}
@@ -97,4 +93,110 @@ func mustDaily(t testing.TB, u *uptime, component string, days int) []statuspage
 		t.Fatal(err)
 	}
 	return d
+}
+
+// sshTargets is an SSH probe on each host of inv.
+func sshTargets(inv *fleet.Inventory) []*probe.Target {
+	def := &probe.Definition{Name: sshProbe, Kind: probe.KindSSH}
+	out := make([]*probe.Target, len(inv.Hosts))
+	for i, h := range inv.Hosts {
+		t := def.Expand(h)
+		out[i] = &t
+	}
+	return out
+}
+
+// TestHistoryAcrossRestarts: the bars a daemon showed, the next one shows
+// too, from the store, with the runs of neither counted twice.
+func TestHistoryAcrossRestarts(t *testing.T) {
+	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	inv := &fleet.Inventory{
+		Hosts:  []*fleet.Host{{Name: "web1"}, {Name: "web2"}},
+		Groups: []*fleet.Group{{Name: "web", Component: "Web", Members: []string{"web1", "web2"}}},
+	}
+	now := time.Date(2026, 3, 12, 15, 4, 5, 0, time.UTC)
+	today := now.Truncate(24 * time.Hour)
+	log := slog.New(slog.DiscardHandler)
+	daemon := func() (*history, *uptime) {
+		mem := probe.NewMemory(1)
+		h := newHistory(mem, st, log, func() time.Time { return now })
+		if err := h.load(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return h, &uptime{runs: func() dailyRuns { return mem }, targets: func() []*probe.Target { return sshTargets(inv) },
+			inventory: func() *fleet.Inventory { return inv }, now: func() time.Time { return now }}
+	}
+	bars := func(u *uptime) []statuspage.Day {
+		t.Helper()
+		return mustDaily(t, u, "web", 90)
+	}
+
+	first, u := daemon()
+	for d := range 80 {
+		for i := range 4 {
+			first.mem.Record(sshProbe+"@web1", probe.Record{At: today.AddDate(0, 0, -d).Add(time.Duration(i) * time.Hour), OK: (d+i)%3 != 0})
+			first.mem.Record(sshProbe+"@web2", probe.Record{At: today.AddDate(0, 0, -d).Add(time.Duration(i) * time.Hour), OK: true})
+		}
+	}
+	first.save(t.Context())
+	// Runs after the last save, with a save at shutdown.
+	first.mem.Record(sshProbe+"@web1", probe.Record{At: now, OK: false})
+	first.save(t.Context())
+	want := bars(u)
+
+	second, u := daemon()
+	got := bars(u)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("day %d after a restart: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// What was restored is not saved again.
+	second.save(t.Context())
+	_, u = daemon()
+	if again := bars(u); again[89] != want[89] || again[10] != want[10] {
+		t.Errorf("a second restart changed the bars: %+v and %+v, want %+v and %+v", again[10], again[89], want[10], want[89])
+	}
+}
+
+// BenchmarkUptimeBars draws the 90-day bars of 50 components of 6 hosts
+// with 3 probes each, a run every minute, from a history restored from
+// the store.
+func BenchmarkUptimeBars(b *testing.B) {
+	const components, hosts = 50, 6
+	inv := &fleet.Inventory{}
+	mem := probe.NewMemory(1)
+	var targets []*probe.Target
+	today := time.Date(2026, 3, 12, 0, 0, 0, 0, time.UTC)
+	daily := make([]probe.Bucket, 90)
+	for d := range daily {
+		daily[d] = probe.Bucket{Start: today.AddDate(0, 0, d-89), OK: 1430, Total: 1440}
+	}
+	for c := range components {
+		g := &fleet.Group{Name: fmt.Sprintf("g%02d", c), Component: fmt.Sprintf("Component %02d", c)}
+		for i := range hosts {
+			h := &fleet.Host{Name: fmt.Sprintf("h%02d-%d", c, i)}
+			inv.Hosts = append(inv.Hosts, h)
+			g.Members = append(g.Members, h.Name)
+			for _, name := range []string{"ssh", "http", "tcp"} {
+				t := (&probe.Definition{Name: name}).Expand(h)
+				targets = append(targets, &t)
+				mem.Restore(t.ID, nil, daily)
+			}
+		}
+		inv.Groups = append(inv.Groups, g)
+	}
+	u := &uptime{runs: func() dailyRuns { return mem }, targets: func() []*probe.Target { return targets },
+		inventory: func() *fleet.Inventory { return inv }, now: func() time.Time { return today.Add(12 * time.Hour) }}
+	for b.Loop() {
+		for c := range components {
+			if _, err := u.Daily(b.Context(), componentID(fmt.Sprintf("Component %02d", c)), 90); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }
