@@ -380,6 +380,9 @@ func retiredKey(key, value string) (string, bool) {
 	case "tcp":
 		return `"tcp" is not a check key: write kind: tcp and target: HOST:PORT`, true
 	case "status":
+		if value == "" {
+			value = "CODE"
+		}
 		return fmt.Sprintf(`"status" is not a check key: write conditions: ["[STATUS] == %s"]`, value), true
 	}
 	return "", false
