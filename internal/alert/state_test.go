@@ -168,3 +168,29 @@ func TestSetTopology(t *testing.T) {
 	b.down("b-000")
 	expect(t, "7 of 12, a moved host counted in a", b.wait(5*time.Minute), "+a")
 }
+
+// FuzzRestore: whatever a saved state holds, restoring and flushing it
+// does not panic.
+func FuzzRestore(f *testing.F) {
+	b := newBench(f)
+	b.down("a-000", "a-001", "b-000")
+	b.wait(time.Minute)
+	b.up("a-001")
+	seed, err := json.Marshal(b.p.State())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"alerts":[{"Labels":null}],"groups":[{"route":0,"receiver":"oncall","notified":[0,5,-1],"last_firing":[9]}]}`))
+	f.Add([]byte(`{"groups":[{"route":-3,"receiver":"oncall"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var st State
+		if json.Unmarshal(data, &st) != nil {
+			return
+		}
+		b := newBench(t)
+		b.p.Restore(st)
+		b.wait(10 * time.Minute)
+		b.p.State()
+	})
+}
