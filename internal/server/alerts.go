@@ -37,6 +37,9 @@ const (
 	drainDeliveries     = 5 * time.Second
 	keepExpiredSilences = 5 * 24 * time.Hour
 	storeTimeout        = 5 * time.Second
+	// confirmRestored is how long after a restart the probes have to
+	// start before the restored alerts of targets they do not run end.
+	confirmRestored = time.Minute
 )
 
 // noReceiver is the top route's receiver without an alerts file: alerts
@@ -94,13 +97,15 @@ type alerting struct {
 	// delivered counts notifications by receiver and result.
 	delivered func(receiver, result string)
 
-	// Only run's goroutine uses these: the state last saved, when the
-	// silences were last pruned, and the alerts restored from before a
-	// restart that their probes have yet to confirm, with the time by
-	// which they must.
-	saved       []byte
-	pruned      time.Time
+	// Only run's goroutine uses these: the state last saved, and when the
+	// silences were last pruned.
+	saved  []byte
+	pruned time.Time
+	// unconfirmed holds the probe alerts restored from before a restart
+	// that no probe has reported on yet, with when to look at them; probed
+	// says whether the probes run a target, by id.
 	unconfirmed map[string]time.Time
+	probed      func(id string) bool
 
 	mu sync.Mutex
 	// raised lists the alerts, by fingerprint: the probes' as they change,
@@ -297,10 +302,11 @@ func (al *alerting) pruneSilences(now time.Time) {
 
 // restore brings back what the daemon knew before it stopped: the
 // silences, the pipeline's state, and the hosts the unfinished rollouts
-// hold in maintenance. A restored probe alert its probe does not confirm
-// within confirm (the target left the inventory meanwhile) is resolved.
-// Run it before run, the probes and the rollouts.
-func (al *alerting) restore(ctx context.Context, confirm time.Duration) error {
+// hold in maintenance. A restored probe alert whose target the probes do
+// not run (it left the inventory meanwhile) is resolved once they have
+// started; probed says whether they run a target. Run restore before run,
+// the probes and the rollouts.
+func (al *alerting) restore(ctx context.Context, probed func(id string) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 4*storeTimeout)
 	defer cancel()
 	now := al.now()
@@ -318,7 +324,8 @@ func (al *alerting) restore(ctx context.Context, confirm time.Duration) error {
 		}
 	}
 	al.pruneSilences(now)
-	if err := al.restoreState(ctx, now.Add(confirm)); err != nil {
+	al.probed = probed
+	if err := al.restoreState(ctx, now.Add(confirmRestored)); err != nil {
 		return err
 	}
 	return al.restoreMaintenance(ctx, now)
@@ -361,8 +368,8 @@ func (al *alerting) restoreState(ctx context.Context, confirmBy time.Time) error
 	return nil
 }
 
-// resolveUnconfirmed ends the restored probe alerts that no probe
-// confirmed in time.
+// resolveUnconfirmed ends the restored probe alerts whose targets the
+// probes do not run. Those they run end or go on when their probes say.
 func (al *alerting) resolveUnconfirmed(now time.Time) {
 	al.mu.Lock()
 	var ended []alert.Alert
@@ -371,10 +378,12 @@ func (al *alerting) resolveUnconfirmed(now time.Time) {
 			continue
 		}
 		delete(al.unconfirmed, fp)
-		if r := al.raised[fp]; r != nil && r.alert.Firing() {
-			r.alert.EndsAt = now
-			ended = append(ended, r.alert)
+		r := al.raised[fp]
+		if r == nil || !r.alert.Firing() || al.probed(r.alert.Labels[alert.LabelProbe]+"@"+r.alert.Labels[alert.LabelHost]) {
+			continue
 		}
+		r.alert.EndsAt = now
+		ended = append(ended, r.alert)
 	}
 	al.mu.Unlock()
 	for _, a := range ended {

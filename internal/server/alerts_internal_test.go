@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -87,7 +88,7 @@ func TestRestoreMaintenance(t *testing.T) {
 	inv := &fleet.Inventory{}
 	al := newAlerting(cfg, func() *fleet.Inventory { return inv }, st, nil, slog.New(slog.DiscardHandler),
 		func() time.Time { return now }, func(string, string) {})
-	if err := al.restore(ctx, time.Minute); err != nil {
+	if err := al.restore(ctx, func(string) bool { return true }); err != nil {
 		t.Fatal(err)
 	}
 	var muted []string
@@ -103,5 +104,57 @@ func TestRestoreMaintenance(t *testing.T) {
 	a := alert.Alert{Labels: alert.Labels{alert.LabelAlertname: alert.ProbeDown, alert.LabelHost: "rebooting"}, StartsAt: now}
 	if _, rollout := al.muting(&a, nil, now.Add(time.Minute)); rollout != "r-1" {
 		t.Errorf("the alert of a host rebooting on plan is muted by %q, want r-1", rollout)
+	}
+}
+
+// TestRestoredAlertOfAGoneTarget: an alert told before a restart, whose
+// target the probes no longer run, ends once they have started, with its
+// resolved notice; one whose target they run waits for its probe.
+func TestRestoredAlertOfAGoneTarget(t *testing.T) {
+	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := &alert.Config{Route: alert.Route{Receiver: noReceiver}}
+	cfg.SetDefaults()
+	inv := &fleet.Inventory{}
+	now := time.Date(2026, 3, 12, 3, 0, 0, 0, time.UTC)
+	down := func(host string) alert.Alert {
+		return alert.Alert{Labels: alert.Labels{alert.LabelAlertname: alert.ProbeDown, alert.LabelHost: host, alert.LabelProbe: "ssh"}, StartsAt: now}
+	}
+	before := alert.New(cfg, inv)
+	before.Receive(down("gone"))
+	before.Receive(down("kept"))
+	if ns := before.Flush(now); len(ns) != 0 {
+		t.Fatalf("sent at once: %+v", ns)
+	}
+	if ns := before.Flush(now.Add(cfg.Route.GroupWait)); len(ns) != 1 || len(ns[0].Firing) != 2 {
+		t.Fatalf("not told: %+v", ns)
+	}
+	data, err := json.Marshal(before.State())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveAlertState(t.Context(), data); err != nil {
+		t.Fatal(err)
+	}
+
+	clock := now.Add(time.Hour)
+	al := newAlerting(cfg, func() *fleet.Inventory { return inv }, st, nil, slog.New(slog.DiscardHandler),
+		func() time.Time { return clock }, func(string, string) {})
+	if err := al.restore(t.Context(), func(id string) bool { return id == "ssh@kept" }); err != nil {
+		t.Fatal(err)
+	}
+	al.resolveUnconfirmed(clock.Add(confirmRestored - time.Second))
+	if ns := al.pipe.Flush(clock.Add(confirmRestored - time.Second)); len(ns) != 0 {
+		t.Fatalf("sent before the probes had their time: %+v", ns)
+	}
+	clock = clock.Add(confirmRestored)
+	al.resolveUnconfirmed(clock)
+	// At the group's next look.
+	ns := al.pipe.Flush(clock.Add(cfg.Route.GroupInterval))
+	if len(ns) != 1 || len(ns[0].Resolved) != 1 || ns[0].Resolved[0].Labels[alert.LabelHost] != "gone" || len(ns[0].Firing) != 1 {
+		t.Fatalf("after the probes started: %+v, want gone resolved and kept firing", ns)
 	}
 }

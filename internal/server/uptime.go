@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
@@ -202,6 +203,11 @@ func (s *Server) uptime() *uptime {
 		targets:   func() []*probe.Target { return s.probes.current() },
 		inventory: s.inventory, now: s.now,
 	}
+}
+
+// running reports whether the probes run a target with id.
+func (hl *health) running(id string) bool {
+	return slices.ContainsFunc(hl.standings(), func(s standing) bool { return s.target.ID == id })
 }
 
 // current is the probe targets in force.
