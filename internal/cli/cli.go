@@ -37,6 +37,7 @@ func commands() []command {
 		{name: "run", summary: "run a command on many hosts over SSH", run: runRun},
 		{name: "serve", summary: "run the control plane: API, dashboard, status page", run: runServe},
 		{name: "token", summary: "create, list and revoke API tokens on the daemon", run: runToken},
+		{name: "account", summary: "add, list and remove the dashboard's accounts", run: runAccount},
 		{name: "hosts", summary: "list the daemon's hosts", run: runHosts},
 		{name: "probe", summary: "list the daemon's probes and where they stand", run: runProbe},
 		{name: "alert", summary: "list the alerts the daemon raised", run: runAlert},

@@ -31,12 +31,18 @@ package server
 //	# alerts are raised and listed (illico alert list), and sent nowhere.
 //	alerts: alerts.yaml
 //
-//	# Where customers reach the status page: the links in the mails and
-//	# webhooks to subscribers point there (docs/subscribers.md).
-//	public_url: https://status.example.net
+//	# What the public status page says of itself (docs/statuspage.md). url
+//	# is where customers reach it: the links of its JSON and feed and of the
+//	# mails and webhooks to subscribers (docs/subscribers.md) point there.
+//	# public_url, its older name, still works alone.
+//	status_page:
+//	  name: Example Hosting
+//	  url: https://status.example.net
+//	  time_zone: Europe/Paris   # UTC by default
+//	  language: fr              # en, fr or de; en by default
 //
 //	# The SMTP server that mails the status page's subscribers. With it and
-//	# public_url, customers may subscribe on the public listener. The key
+//	# status_page.url, customers may subscribe on the public listener. The key
 //	# that signs their unsubscribe links is kept in the data directory
 //	# (link.key, mode 0600): keep it with the database.
 //	smtp:
@@ -74,13 +80,14 @@ type Config struct {
 	PublicListen string `yaml:"public_listen"`
 	Data         string `yaml:"data"`
 	// DB is a secret: a PostgreSQL URL may carry a password.
-	DB             fleet.Secret `yaml:"db"`
-	Inventory      string       `yaml:"inventory"`
-	AdminTokenFile string       `yaml:"admin_token_file"`
-	Alerts         string       `yaml:"alerts"`
-	PublicURL      string       `yaml:"public_url"`
-	SMTP           SMTPConfig   `yaml:"smtp"`
-	Log            LogConfig    `yaml:"log"`
+	DB             fleet.Secret     `yaml:"db"`
+	Inventory      string           `yaml:"inventory"`
+	AdminTokenFile string           `yaml:"admin_token_file"`
+	Alerts         string           `yaml:"alerts"`
+	PublicURL      string           `yaml:"public_url"`
+	StatusPage     StatusPageConfig `yaml:"status_page"`
+	SMTP           SMTPConfig       `yaml:"smtp"`
+	Log            LogConfig        `yaml:"log"`
 	Meta           yamlx.Meta
 }
 
@@ -152,6 +159,13 @@ func ParseConfig(file string, data []byte) (Config, error) {
 	if c.Meta.Has("db") && c.DB == "" {
 		ps.Add(file, c.Meta.At("db"), "db is empty: leave it out for SQLite in the data directory")
 	}
+	c.StatusPage.check(file, &ps)
+	switch {
+	case c.Meta.Has("public_url") && c.StatusPage.Meta.Has("url"):
+		ps.Add(file, c.Meta.At("public_url"), "public_url is the older name of status_page.url: keep status_page.url only")
+	case c.StatusPage.URL == "":
+		c.StatusPage.URL = c.PublicURL
+	}
 	checkSubscribers(file, &c, &ps)
 	if !slices.Contains(logLevels, c.Log.Level) {
 		ps.Add(file, c.Log.Meta.At("level"), "unknown log level %q (expected debug, info, warn or error)", c.Log.Level)
@@ -192,8 +206,8 @@ func checkSubscribers(file string, c *Config, ps *yamlx.Problems) {
 		return
 	}
 	m := c.SMTP
-	if !c.Meta.Has("public_url") {
-		ps.Add(file, c.Meta.At("smtp"), "smtp needs public_url: the links in the mails point to the status page")
+	if c.StatusPage.URL == "" {
+		ps.Add(file, c.Meta.At("smtp"), "smtp needs public_url or status_page.url: the links in the mails point to the status page")
 	}
 	if _, _, err := net.SplitHostPort(m.Address); err != nil {
 		ps.Add(file, m.Meta.At("address"), "smtp address %q: expected host:port, like smtp.example.net:587", m.Address)
@@ -212,11 +226,11 @@ func checkSubscribers(file string, c *Config, ps *yamlx.Problems) {
 // Subscribers is what the daemon needs to take subscribers, nil when the
 // file names no SMTP server.
 func (c Config) Subscribers() *SubscriberOptions {
-	if !c.Meta.Has("smtp") || c.PublicURL == "" {
+	if !c.Meta.Has("smtp") || c.StatusPage.URL == "" {
 		return nil
 	}
 	return &SubscriberOptions{
-		PublicURL: c.PublicURL,
+		PublicURL: c.StatusPage.URL,
 		Mail:      notify.MailConfig{Smarthost: c.SMTP.Address, From: c.SMTP.From, Username: c.SMTP.Username, Password: c.SMTP.Password},
 		KeyFile:   filepath.Join(c.Data, "link.key"),
 	}

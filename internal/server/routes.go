@@ -40,6 +40,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/status/incidents", s.authorize(store.RoleOperator, s.openIncident))
 	mux.Handle("POST /api/v1/status/incidents/{id}/updates", s.authorize(store.RoleOperator, s.addIncidentUpdate))
 	mux.Handle("POST /api/v1/status/maintenances/{id}/updates", s.authorize(store.RoleOperator, s.addMaintenanceUpdate))
+	mux.Handle("POST /api/v1/status/maintenances", s.authorize(store.RoleOperator, s.scheduleMaintenance))
+	mux.Handle("POST /api/v1/status/components/{id}", s.authorize(store.RoleOperator, s.setComponentStatus))
 
 	mux.Handle("GET /api/v1/probes", s.authorize(store.RoleReader, s.listProbes))
 	mux.Handle("GET /api/v1/alerts", s.authorize(store.RoleReader, s.listAlerts))
@@ -53,6 +55,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/tokens", s.authorize(store.RoleAdmin, s.listTokens))
 	mux.Handle("POST /api/v1/tokens", s.authorize(store.RoleAdmin, s.createToken))
 	mux.Handle("DELETE /api/v1/tokens/{id}", s.authorize(store.RoleAdmin, s.revokeToken))
+
+	mux.Handle("GET /api/v1/accounts", s.authorize(store.RoleAdmin, s.listAccounts))
+	mux.Handle("POST /api/v1/accounts", s.authorize(store.RoleAdmin, s.createAccount))
+	mux.Handle("DELETE /api/v1/accounts/{name}", s.authorize(store.RoleAdmin, s.removeAccount))
+	mux.Handle("POST /api/v1/accounts/{name}/disable", s.authorize(store.RoleAdmin, s.disableAccount(true)))
+	mux.Handle("POST /api/v1/accounts/{name}/enable", s.authorize(store.RoleAdmin, s.disableAccount(false)))
+	// An account changes its own password; an admin, anyone's.
+	mux.Handle("POST /api/v1/accounts/{name}/password", s.authorize(store.RoleReader, s.setAccountPassword))
 
 	mux.Handle(dashboard.Prefix, s.dashboard)
 

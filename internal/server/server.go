@@ -67,12 +67,15 @@ type Options struct {
 	// Alerts is the alerts file (docs/alerts.md); without it, alerts are
 	// raised and listed but told to no receiver.
 	Alerts string
-	// ProbeInterval is how often each host's checks and SSH probe run;
-	// DefaultProbeInterval when zero.
+	// ProbeInterval is how often each host's SSH probe and the checks
+	// that set no interval run; DefaultProbeInterval when zero.
 	ProbeInterval time.Duration
 	// Subscribers, with a public listener, lets customers subscribe to the
 	// status page by e-mail or webhook; nil for no subscriptions.
 	Subscribers *SubscriberOptions
+	// StatusPage is what the public status page says of itself: its name,
+	// URL, time zone and default language.
+	StatusPage statuspage.Page
 }
 
 // Server is the daemon.
@@ -104,6 +107,7 @@ type Server struct {
 	// status is the public status page's; driver keeps it in step with the
 	// rollouts. public serves it on publicLn, when there is one.
 	status   *pageStatus
+	page     statuspage.Page
 	driver   *statusdrive.Driver
 	publicLn net.Listener
 	public   *http.Server
@@ -115,6 +119,8 @@ type Server struct {
 	// notifications, muted while rollouts take hosts down on purpose.
 	probes *health
 	alerts *alerting
+	// history keeps the probes' runs in the store for the status page.
+	history *history
 
 	// dashboard is the operators' pages, under /dashboard/.
 	dashboard http.Handler
@@ -143,6 +149,7 @@ func New(opts Options) (*Server, error) {
 		shutdown:  opts.ShutdownTimeout,
 		tokenOut:  opts.AdminTokenOut,
 		tokenFile: opts.AdminTokenFile,
+		page:      opts.StatusPage,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -188,7 +195,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	// The dashboard calls the API in-process, through s.http's handler.
-	if s.dashboard, err = dashboard.New(dashboard.Options{Auth: s.store, Now: s.now, Logger: s.log,
+	if s.dashboard, err = dashboard.New(dashboard.Options{Auth: s.store, Now: s.now, Logger: s.log, As: asPrincipal,
 		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.http.Handler.ServeHTTP(w, r) })}); err != nil {
 		s.closeListeners()
 		return nil, err
@@ -209,7 +216,6 @@ func New(opts Options) (*Server, error) {
 	if httpClient == nil {
 		httpClient = &http.Client{}
 	}
-	checker := probe.NewChecker(httpClient)
 	s.alerts = newAlerting(alertsCfg, s.inventory, s.store, httpClient, s.log, s.now, s.metrics.delivered)
 	interval := opts.ProbeInterval
 	if interval <= 0 {
@@ -221,6 +227,10 @@ func New(opts Options) (*Server, error) {
 		// Only the daily buckets are read: one raw record per probe is enough.
 		runs: probe.NewMemory(1),
 	}
+	s.history = newHistory(s.probes.runs, s.store, s.log, s.now)
+	// The rollout's gate and the fresh look at a host held down run the
+	// same probes as the scheduler, once.
+	checker := probe.NewHealth(s.probes.prober, interval)
 	if err := s.metrics.registerHealth(s.probes.counts, s.alerts.firing); err != nil {
 		s.closeListeners()
 		return nil, err
@@ -261,13 +271,8 @@ func New(opts Options) (*Server, error) {
 		Logger: s.log,
 		Now:    s.now,
 	})
-	notices, err := statuspage.NewNotices(nil)
-	if err != nil {
-		s.closeListeners()
-		return nil, err
-	}
 	s.driver = statusdrive.New(statusdrive.Options{
-		Progress: s.engine.Progress, Update: s.status.Update, Notices: notices, Now: s.now, Logger: s.log,
+		Progress: s.engine.Progress, Update: s.status.Update, Status: s.status.Status, Notices: s.status.notices, Now: s.now, Logger: s.log,
 	})
 	return s, nil
 }
@@ -283,11 +288,8 @@ func (s *Server) onEvent(ctx context.Context, ev rollout.Event) {
 // newStatusPage builds the status page from inv and listens for it on
 // addr, if set.
 func (s *Server) newStatusPage(addr string, inv *fleet.Inventory) error {
-	var st fleet.Status
-	syncComponents(&st, inv, s.now().UTC())
-	s.status = &pageStatus{Memory: statuspage.NewMemory(st, s.now)}
-	if s.subs != nil {
-		s.status.news = s.subs.fanout
+	if err := s.openStatus(inv); err != nil {
+		return err
 	}
 	if addr == "" {
 		return nil
@@ -336,6 +338,15 @@ func (s *Server) Run(ctx context.Context) error {
 		s.closeListeners()
 		return err
 	}
+	// Before the rollouts and the probes: a silence or a maintenance
+	// forgotten would page.
+	if err := s.alerts.restore(ctx, s.probes.running); err != nil {
+		s.closeListeners()
+		return err
+	}
+	if err := s.history.load(ctx); err != nil {
+		s.log.Error("the status page's bars start without their history", "err", err)
+	}
 	// The subscribers are told until the driver, the last to change the
 	// page, has stopped; what is left in the queue goes after a restart.
 	if s.subs != nil {
@@ -347,6 +358,7 @@ func (s *Server) Run(ctx context.Context) error {
 			<-subsDone
 		}()
 	}
+	defer s.startStatus(ctx)()
 	engineCtx, stopEngine := context.WithCancel(ctx)
 	defer stopEngine()
 	// The driver outlives the engine, for the last events of the rollouts.
@@ -362,7 +374,11 @@ func (s *Server) Run(ctx context.Context) error {
 	// The probes and the alerts run beside the engine, and stop after it.
 	healthCtx, stopHealth := context.WithCancel(context.WithoutCancel(ctx))
 	var healthWG sync.WaitGroup
-	healthWG.Go(func() { s.probes.run(healthCtx, s.inventory()) })
+	healthWG.Go(func() {
+		s.probes.run(healthCtx, s.inventory())
+		s.history.save(context.WithoutCancel(ctx))
+	})
+	healthWG.Go(func() { s.history.run(healthCtx) })
 	healthWG.Go(func() { s.alerts.run(healthCtx) })
 	defer func() {
 		stopHealth()
@@ -448,6 +464,7 @@ func (s *Server) reload() (*loaded, error) {
 		s.log.Error("status page: take the reloaded inventory's components", "err", err)
 	}
 	s.probes.reset(inv)
+	s.alerts.pipe.SetTopology(inv)
 	s.metrics.reloads.WithLabelValues("ok").Inc()
 	s.log.Info("inventory reloaded", "path", s.invPath, "hosts", len(inv.Hosts), "groups", len(inv.Groups))
 	return l, nil
