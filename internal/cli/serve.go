@@ -74,6 +74,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Getenv:         e.getenv,
 		Alerts:         cfg.Alerts,
 		Subscribers:    cfg.Subscribers(),
+		StatusPage:     cfg.StatusPage.Page(),
 		Version:        Version,
 	})
 	if err != nil {
