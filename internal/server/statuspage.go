@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -537,10 +538,23 @@ func checkPageURL(s string) error {
 
 // Page is the page the section describes, once check found no problem.
 func (c StatusPageConfig) Page() statuspage.Page {
-	p := statuspage.Page{Name: c.Name, URL: c.URL, Language: c.Language}
+	p := statuspage.Page{ID: pageID(c.URL + "\n" + c.Name), Name: c.Name, URL: c.URL, Language: c.Language}
 	if c.TimeZone != "" {
 		// check loaded it already; a zone gone since falls back to UTC.
 		p.TimeZone, _ = time.LoadLocation(c.TimeZone)
 	}
 	return p
+}
+
+// pageID is the page's page_id in the JSON: Statuspage's are 12 lower-case
+// letters and digits, and widgets keep them, so it is drawn from what names
+// the page, stable across restarts and the same on every daemon.
+func pageID(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	id := make([]byte, 12)
+	for i := range id {
+		id[i] = digits[int(sum[i])%len(digits)]
+	}
+	return string(id)
 }
