@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -61,6 +62,7 @@ type result struct {
 	errors      int
 	firstErr    string
 	revalidated int // clients that sent If-None-Match
+	cpu         time.Duration
 }
 
 // line is the result as key=value pairs, for scripts to read.
@@ -76,8 +78,8 @@ func (r result) line() string {
 		maxLat = ms(r.latencies[len(r.latencies)-1])
 	}
 	n := len(r.latencies)
-	return fmt.Sprintf("path=%s clients=%d revalidating=%d gomaxprocs=%d seconds=%.1f requests=%d rps=%.0f p50_ms=%s p99_ms=%s max_ms=%s ok=%d not_modified=%d errors=%d bytes_per_ok=%d",
-		r.path, r.clients, r.revalidated, runtime.GOMAXPROCS(0), r.elapsed.Seconds(), n, float64(n)/r.elapsed.Seconds(),
+	return fmt.Sprintf("path=%s clients=%d revalidating=%d gomaxprocs=%d seconds=%.1f cpu_s=%.1f requests=%d rps=%.0f p50_ms=%s p99_ms=%s max_ms=%s ok=%d not_modified=%d errors=%d bytes_per_ok=%d",
+		r.path, r.clients, r.revalidated, runtime.GOMAXPROCS(0), r.elapsed.Seconds(), r.cpu.Seconds(), n, float64(n)/r.elapsed.Seconds(),
 		pct(50), pct(99), maxLat, r.ok, r.notMod, r.errors, r.bytes/int64(max(r.ok, 1)))
 }
 
@@ -97,6 +99,10 @@ func load(ctx context.Context, o options) (result, error) {
 	revalidating := int(float64(o.clients)*o.revalidate + 0.5)
 	stats := make([]clientStats, o.clients)
 	var wg sync.WaitGroup
+	cpu0, err := cpuTime()
+	if err != nil {
+		return result{}, err
+	}
 	start := time.Now()
 	for i := range o.clients {
 		c := &client{addr: u.Host, host: u.Host, path: path, revalidate: i < revalidating}
@@ -104,6 +110,11 @@ func load(ctx context.Context, o options) (result, error) {
 	}
 	wg.Wait()
 	r := result{path: path, clients: o.clients, elapsed: time.Since(start), revalidated: revalidating}
+	cpu1, err := cpuTime()
+	if err != nil {
+		return result{}, err
+	}
+	r.cpu = cpu1 - cpu0
 	for _, s := range stats {
 		r.latencies = append(r.latencies, s.latencies...)
 		r.ok += s.ok
@@ -290,4 +301,14 @@ func (c *client) do(conn net.Conn, r *bufio.Reader) (answer, error) {
 		c.etag = etag
 	}
 	return a, nil
+}
+
+// cpuTime is the CPU this process has used so far, user and system: what
+// the load took of the cores it shares with the server.
+func cpuTime() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }

@@ -109,7 +109,7 @@ func TestRunPrintsOneLine(t *testing.T) {
 		t.Fatalf("run: %v (%s)", err, errs.String())
 	}
 	line := strings.TrimSpace(out.String())
-	for _, key := range []string{"path=/api/v2/summary.json ", "clients=2 ", "rps=", "p99_ms=", "not_modified=", "errors=0 ", "gomaxprocs="} {
+	for _, key := range []string{"path=/api/v2/summary.json ", "clients=2 ", "rps=", "p99_ms=", "not_modified=", "errors=0 ", "gomaxprocs=", "cpu_s="} {
 		if !strings.Contains(line, key) {
 			t.Errorf("output %q has no %q", line, key)
 		}
