@@ -3,6 +3,8 @@ package alert
 import (
 	"context"
 	"net/http"
+
+	"github.com/illico-dev/illico/internal/deliver"
 )
 
 type chat struct {
@@ -17,5 +19,5 @@ type chatMessage struct {
 }
 
 func (c *chat) send(ctx context.Context, n Notification) error {
-	return post(ctx, c.client, c.cfg.URL.Reveal(), http.Header{}, chatMessage{Text: n.Text(), Channel: c.cfg.Channel, Username: c.cfg.Username})
+	return deliver.Post(ctx, c.client, deliver.Webhook{URL: c.cfg.URL.Reveal(), Body: chatMessage{Text: n.Text(), Channel: c.cfg.Channel, Username: c.cfg.Username}})
 }

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"net/http"
 	"time"
+
+	"github.com/illico-dev/illico/internal/deliver"
 )
 
 type webhook struct {
@@ -69,5 +71,5 @@ func (w *webhook) send(ctx context.Context, n Notification) error {
 	if w.cfg.BearerToken != "" {
 		h.Set("Authorization", "Bearer "+w.cfg.BearerToken.Reveal())
 	}
-	return post(ctx, w.client, w.cfg.URL, h, payload(n))
+	return deliver.Post(ctx, w.client, deliver.Webhook{URL: w.cfg.URL, Header: h, Body: payload(n)})
 }

@@ -3,17 +3,14 @@ package notify
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
 	"net"
-	"net/smtp"
-	"net/textproto"
 	"strings"
 	"time"
 
+	"github.com/illico-dev/illico/internal/deliver"
 	"github.com/illico-dev/illico/internal/fleet"
 )
 
@@ -30,6 +27,7 @@ type MailConfig struct {
 // Mailer sends e-mail through an SMTP server, one connection per message.
 type Mailer struct {
 	cfg  MailConfig
+	smtp deliver.SMTP
 	host string
 	now  func() time.Time
 }
@@ -46,7 +44,8 @@ func NewMailer(cfg MailConfig, now func() time.Time) (*Mailer, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Mailer{cfg: cfg, host: host, now: now}, nil
+	return &Mailer{cfg: cfg, host: host, now: now,
+		smtp: deliver.SMTP{Smarthost: cfg.Smarthost, Username: cfg.Username, Password: cfg.Password}}, nil
 }
 
 // Mail is one message.
@@ -59,70 +58,9 @@ type Mail struct {
 	Unsubscribe string
 }
 
-// permanent marks an error another try cannot fix: a 5xx SMTP answer, a 4xx
-// HTTP one.
-type permanent struct{ err error }
-
-func (p permanent) Error() string { return p.err.Error() }
-func (p permanent) Unwrap() error { return p.err }
-
 // Send sends m. Its errors never hold the password.
 func (m *Mailer) Send(ctx context.Context, msg Mail) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", m.cfg.Smarthost)
-	if err != nil {
-		return fmt.Errorf("smtp: %w", err)
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-	defer stop()
-	c, err := smtp.NewClient(conn, m.host)
-	if err != nil {
-		return smtpError("greeting", err)
-	}
-	defer c.Close()
-	if ok, _ := c.Extension("STARTTLS"); ok {
-		if err := c.StartTLS(&tls.Config{ServerName: m.host}); err != nil {
-			return fmt.Errorf("smtp %s: starttls: %w", m.cfg.Smarthost, err)
-		}
-	}
-	if m.cfg.Username != "" {
-		// PlainAuth sends the password only over TLS or to localhost.
-		if err := c.Auth(smtp.PlainAuth("", m.cfg.Username, m.cfg.Password.Reveal(), m.host)); err != nil {
-			return permanent{fmt.Errorf("smtp %s: log in as %s: %w", m.cfg.Smarthost, m.cfg.Username, err)}
-		}
-	}
-	if err := c.Mail(m.cfg.From); err != nil {
-		return smtpError("mail from", err)
-	}
-	if err := c.Rcpt(msg.To); err != nil {
-		return smtpError("recipient", err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		return smtpError("data", err)
-	}
-	if _, err := w.Write(m.message(msg)); err != nil {
-		return fmt.Errorf("smtp: write message: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return smtpError("end of data", err)
-	}
-	// The message is accepted; a failed QUIT changes nothing.
-	_ = c.Quit()
-	return nil
-}
-
-// smtpError marks 5xx answers permanent.
-func smtpError(stage string, err error) error {
-	var te *textproto.Error
-	if errors.As(err, &te) && te.Code >= 500 {
-		return permanent{fmt.Errorf("smtp %s: %w", stage, err)}
-	}
-	return fmt.Errorf("smtp %s: %w", stage, err)
+	return m.smtp.Send(ctx, m.cfg.From, []string{msg.To}, m.message(msg))
 }
 
 // oneLine keeps a header value on its line.

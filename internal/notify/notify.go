@@ -14,7 +14,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -323,11 +322,4 @@ func randomToken() string {
 	b := make([]byte, 32)
 	rand.Read(b) // never fails: crypto/rand aborts the program rather than return weak bytes
 	return strings.ToLower(tokenEncoding.EncodeToString(b))
-}
-
-// signature is the X-Illico-Signature of body.
-func signature(secret fleet.Secret, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret.Reveal()))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/illico-dev/illico/internal/deliver"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -38,7 +39,8 @@ type SenderOptions struct {
 	Poll time.Duration
 	// Attempts is how many tries a notification gets (8), Backoff the
 	// wait after the first failure (30 seconds), doubled each time up to
-	// an hour.
+	// an hour, less a random part of up to half, or longer when the
+	// server's Retry-After asks.
 	Attempts int
 	Backoff  time.Duration
 	Log      *slog.Logger
@@ -48,8 +50,9 @@ type SenderOptions struct {
 // Sender drains the queue: it claims due notifications and sends them,
 // Concurrency at a time, in the background of whoever enqueued them.
 type Sender struct {
-	o    SenderOptions
-	kick chan struct{}
+	o     SenderOptions
+	sched deliver.Schedule
+	kick  chan struct{}
 }
 
 // NewSender returns a Sender; call Run to start it.
@@ -84,7 +87,7 @@ func NewSender(o SenderOptions) (*Sender, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Sender{o: o, kick: make(chan struct{}, 1)}, nil
+	return &Sender{o: o, sched: deliver.Schedule{Attempts: o.Attempts, First: o.Backoff, Max: time.Hour}, kick: make(chan struct{}, 1)}, nil
 }
 
 // Kick wakes the Sender to look for due rows now; it never blocks.
@@ -162,10 +165,8 @@ func (s *Sender) deliver(ctx context.Context, n store.Notification) {
 		return
 	}
 	var retryAt time.Time
-	var perm permanent
-	if !errors.As(err, &perm) && n.Attempts < s.o.Attempts {
-		wait := s.o.Backoff << min(n.Attempts-1, 20)
-		retryAt = s.o.Now().Add(min(wait, time.Hour))
+	if wait, again := s.sched.Next(n.Attempts, err); again {
+		retryAt = s.o.Now().Add(wait)
 	}
 	s.o.Log.Info("notification not sent", "notification", n.ID, "attempt", n.Attempts, "retry_at", retryAt, "err", err)
 	if err := s.o.Queue.Retry(ctx, n.ID, n.Attempts, retryAt, err.Error()); err != nil {
@@ -188,5 +189,5 @@ func (s *Sender) send(ctx context.Context, n store.Notification) error {
 			Time: n.Created, UnsubscribeURL: unsubscribe,
 		})
 	}
-	return permanent{fmt.Errorf("subscriber %d has an unknown kind %q", sub.ID, sub.Kind)}
+	return deliver.Permanent(fmt.Errorf("subscriber %d has an unknown kind %q", sub.ID, sub.Kind))
 }
