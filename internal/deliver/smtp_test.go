@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/illico-dev/illico/internal/notify/smtptest"
+	"github.com/illico-dev/illico/internal/deliver/smtptest"
 )
 
 const password = "hunter2hunter2"

@@ -3,7 +3,7 @@ package notify_test
 import (
 	"testing"
 
-	"github.com/illico-dev/illico/internal/notify/smtptest"
+	"github.com/illico-dev/illico/internal/deliver/smtptest"
 )
 
 // sink adds to smtptest.Sink the tally the bar test reads.

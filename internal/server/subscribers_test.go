@@ -26,7 +26,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/notify"
-	"github.com/illico-dev/illico/internal/notify/smtptest"
+	"github.com/illico-dev/illico/internal/deliver/smtptest"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
 	"github.com/illico-dev/illico/internal/store"
