@@ -24,9 +24,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/illico-dev/illico/internal/deliver/smtptest"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/notify"
-	"github.com/illico-dev/illico/internal/deliver/smtptest"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
 	"github.com/illico-dev/illico/internal/store"
