@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/client"
+	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/lab/labtest"
+	"github.com/illico-dev/illico/internal/server"
+	"github.com/illico-dev/illico/internal/store"
+)
+
+// TestDashboardWithAnAccount is an operator's view of a rollout: logged in
+// with an account's name and password, the rollout's page follows it live
+// to its end, without a reload.
+func TestDashboardWithAnAccount(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a lab fleet and a browser")
+	}
+	exe := chromium(t)
+	l := labtest.Start(t, lab.Options{Hosts: 4, RebootMin: 2 * time.Second, RebootMax: 3 * time.Second})
+	dir := t.TempDir()
+	db, err := store.Open(t.Context(), "sqlite:"+filepath.Join(dir, "illico.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	const password = "correct horse battery"
+	if _, err := db.CreateAccount(t.Context(), "alice", store.RoleOperator, password); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := db.CreateToken(t.Context(), "ci", store.RoleOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{
+		Logger: slog.New(slog.DiscardHandler), Store: db, Listen: "127.0.0.1:0",
+		Inventory: l.Info().Files.Inventory, AdminTokenOut: &strings.Builder{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = srv.Run(ctx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	base := "http://" + srv.Addr()
+	c, err := client.New(base, secret.Reveal(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shots := artifacts(t)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1100, 1300),
+	)
+	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	bctx, cancel = context.WithTimeout(bctx, 3*time.Minute)
+	defer cancel()
+	shoot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("browser: %v", err)
+		}
+		path := filepath.Join(shots, name+".png")
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", path)
+	}
+	text := func() string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
+		if err != nil {
+			t.Fatalf("browser: %v", err)
+		}
+		return s
+	}
+
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate(base+"/dashboard/login"),
+		chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS(`form[aria-labelledby="with-account"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("nav")),
+	); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	if s := text(); !strings.Contains(s, "alice (operator)") {
+		t.Fatalf("after the login, the page says:\n%s", s)
+	}
+
+	path := filepath.Join(l.Info().Files.Plans, "urgent-openssl.yaml")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, err := c.StartRollout(t.Context(), api.StartRollout{PlanFile: path, Plan: string(src), Urgent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate(base+"/dashboard/rollouts/"+ro.ID),
+		chromedp.WaitVisible(chromedp.CSS("main h1")),
+	); err != nil {
+		t.Fatalf("the rollout's page: %v", err)
+	}
+	shoot("dashboard-account-rollout-live")
+	if s := text(); !strings.Contains(s, ro.ID) || !strings.Contains(s, "Pause") {
+		t.Fatalf("the rollout's page lacks its id or the pause button:\n%s", s)
+	}
+	// The page's script follows the event stream and fetches the page
+	// again: the end shows without a navigation here.
+	var s string
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		if s = text(); strings.Contains(s, "done (4)") {
+			break
+		}
+	}
+	shoot("dashboard-account-rollout-done")
+	if !strings.Contains(s, "done (4)") {
+		t.Fatalf("the page never showed the 4 hosts done:\n%s", s)
+	}
+}
