@@ -648,8 +648,8 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := s.now()
-	tok := info(r.Context()).token
-	sl := alert.Silence{StartsAt: now, EndsAt: in.Ends, CreatedBy: tok.Name, Comment: strings.TrimSpace(in.Comment)}
+	by := info(r.Context()).actor()
+	sl := alert.Silence{StartsAt: now, EndsAt: in.Ends, CreatedBy: by, Comment: strings.TrimSpace(in.Comment)}
 	if in.Starts != nil {
 		sl.StartsAt = *in.Starts
 	}
@@ -677,9 +677,9 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) error {
 	if sl, err = s.alerts.pipe.AddSilence(sl); err != nil {
 		return err
 	}
-	s.log.Info("silence added", "request_id", requestID(r.Context()), "silence", sl.ID, "token_id", tok.ID)
+	s.log.Info("silence added", "request_id", requestID(r.Context()), "silence", sl.ID, "by", by)
 	s.appendEvent(r, store.Event{Kind: "silence.added", Subject: "silence " + sl.ID,
-		Message: fmt.Sprintf("token %d (%s) silenced %s until %s: %s", tok.ID, tok.Name, strings.Join(apiSilence(sl, now).Matchers, ", "),
+		Message: fmt.Sprintf("%s silenced %s until %s: %s", by, strings.Join(apiSilence(sl, now).Matchers, ", "),
 			sl.EndsAt.UTC().Format(time.RFC3339), sl.Comment)})
 	writeJSON(w, http.StatusCreated, apiSilence(sl, now))
 	return nil
@@ -698,9 +698,9 @@ func (s *Server) expireSilence(w http.ResponseWriter, r *http.Request) error {
 	if err := s.alerts.pipe.ExpireSilence(id, stored.EndsAt); err != nil && fleet.KindOf(err) != fleet.KindNotFound {
 		return err
 	}
-	tok := info(r.Context()).token
+	by := info(r.Context()).actor()
 	s.appendEvent(r, store.Event{Kind: "silence.expired", Subject: "silence " + id,
-		Message: fmt.Sprintf("token %d (%s) expired silence %s", tok.ID, tok.Name, id)})
+		Message: fmt.Sprintf("%s expired silence %s", by, id)})
 	sl, err := silenceFrom(stored)
 	if err != nil {
 		return err

@@ -39,9 +39,9 @@ func (s *Server) reloadInventory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tok := info(r.Context()).token
+	by := info(r.Context()).actor()
 	_, err = s.store.AppendEvent(r.Context(), store.Event{Kind: "inventory.reloaded", Subject: s.invPath,
-		Message: fmt.Sprintf("inventory reloaded by token %d (%s): %d hosts, %d groups", tok.ID, tok.Name, len(l.inv.Hosts), len(l.inv.Groups))})
+		Message: fmt.Sprintf("inventory reloaded by %s: %d hosts, %d groups", by, len(l.inv.Hosts), len(l.inv.Groups))})
 	if err != nil {
 		// The new inventory is in force either way; say so in the log.
 		s.log.Error("record inventory reload", "request_id", requestID(r.Context()), "err", s.storeErr("append_event", err))
@@ -197,7 +197,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	by := info(r.Context()).token
+	by := info(r.Context()).actor()
 	var tok store.Token
 	var secret fleet.Secret
 	err = s.store.Tx(r.Context(), func(tx *store.Tx) error {
@@ -206,13 +206,13 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		_, err = tx.AppendEvent(r.Context(), store.Event{Kind: "token.created", Subject: tok.Name,
-			Message: fmt.Sprintf("token %d (%s) created with role %s by token %d (%s)", tok.ID, tok.Name, tok.Role, by.ID, by.Name)})
+			Message: fmt.Sprintf("token %d (%s) created with role %s by %s", tok.ID, tok.Name, tok.Role, by)})
 		return err
 	})
 	if err != nil {
 		return s.storeErr("create_token", err)
 	}
-	s.log.Info("token created", "request_id", requestID(r.Context()), "token_id", tok.ID, "name", tok.Name, "role", tok.Role, "by", by.ID)
+	s.log.Info("token created", "request_id", requestID(r.Context()), "token_id", tok.ID, "name", tok.Name, "role", tok.Role, "by", by)
 	writeJSON(w, http.StatusCreated, api.CreatedToken{Token: apiToken(tok), Secret: secret.Reveal()})
 	return nil
 }
@@ -222,7 +222,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || id < 1 {
 		return fleet.Errorf(fleet.KindInvalid, "token id %q is not a positive number", r.PathValue("id"))
 	}
-	by := info(r.Context()).token
+	by := info(r.Context()).actor()
 	var tok store.Token
 	err = s.store.Tx(r.Context(), func(tx *store.Tx) error {
 		var err error
@@ -230,13 +230,13 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		_, err = tx.AppendEvent(r.Context(), store.Event{Kind: "token.revoked", Subject: tok.Name,
-			Message: fmt.Sprintf("token %d (%s) revoked by token %d (%s)", tok.ID, tok.Name, by.ID, by.Name)})
+			Message: fmt.Sprintf("token %d (%s) revoked by %s", tok.ID, tok.Name, by)})
 		return err
 	})
 	if err != nil {
 		return s.storeErr("revoke_token", err)
 	}
-	s.log.Info("token revoked", "request_id", requestID(r.Context()), "token_id", tok.ID, "by", by.ID)
+	s.log.Info("token revoked", "request_id", requestID(r.Context()), "token_id", tok.ID, "by", by)
 	writeJSON(w, http.StatusOK, apiToken(tok))
 	return nil
 }

@@ -52,10 +52,10 @@ func (s *Server) startRollout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tok := info(ctx).token
-	s.log.Info("rollout started", "request_id", requestID(ctx), "rollout", ro.ID, "plan", ro.Plan.Name, "hosts", len(ro.Hosts), "token_id", tok.ID)
+	by := info(ctx).actor()
+	s.log.Info("rollout started", "request_id", requestID(ctx), "rollout", ro.ID, "plan", ro.Plan.Name, "hosts", len(ro.Hosts), "by", by)
 	s.appendRolloutEvent(ctx, store.Event{Kind: "rollout.order", Subject: ro.ID,
-		Message: fmt.Sprintf("token %d (%s) started rollout %s", tok.ID, tok.Name, ro.ID)}, eventData{})
+		Message: fmt.Sprintf("%s started rollout %s", by, ro.ID)}, eventData{})
 	pr, err := s.engine.Progress(ctx, ro.ID)
 	if err != nil {
 		pr = rollout.Progress{Rollout: ro}
@@ -103,8 +103,8 @@ func (s *Server) orderRollout(c rollout.Command) handler {
 		if err != nil {
 			return s.storeErr("rollout", err)
 		}
-		tok := info(ctx).token
-		if err := s.engine.Order(id, c, fmt.Sprintf("the operator of token %q", tok.Name)); err != nil {
+		by := info(ctx).actor()
+		if err := s.engine.Order(id, c, "the operator of "+by); err != nil {
 			if fleet.KindOf(err) != fleet.KindNotFound {
 				return err
 			}
@@ -115,9 +115,9 @@ func (s *Server) orderRollout(c rollout.Command) handler {
 			}
 			return fleet.Errorf(fleet.KindConflict, "rollout %s is %s; it cannot %s", id, ro.State, c)
 		}
-		s.log.Info("rollout order", "request_id", requestID(ctx), "rollout", id, "order", c, "token_id", tok.ID)
+		s.log.Info("rollout order", "request_id", requestID(ctx), "rollout", id, "order", c, "by", by)
 		s.appendRolloutEvent(ctx, store.Event{Kind: "rollout.order", Subject: id,
-			Message: fmt.Sprintf("token %d (%s) asked to %s rollout %s", tok.ID, tok.Name, c, id)}, eventData{})
+			Message: fmt.Sprintf("%s asked to %s rollout %s", by, c, id)}, eventData{})
 		pr, err := s.awaitChange(ctx, id, before.State)
 		if err != nil {
 			return s.storeErr("rollout", err)

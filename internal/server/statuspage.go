@@ -461,8 +461,7 @@ func (s *Server) setComponentStatus(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) logStatusEdit(ctx context.Context, what, id string) {
-	tok := info(ctx).token
-	s.log.Info("status page: "+what, "request_id", requestID(ctx), "id", id, "token_id", tok.ID)
+	s.log.Info("status page: "+what, "request_id", requestID(ctx), "id", id, "by", info(ctx).actor())
 }
 
 // newStatusID is an ID for an incident or an update, of the 12 lower-case
