@@ -6,6 +6,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -30,14 +31,14 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	for _, a := range list {
 		out.Accounts = append(out.Accounts, apiAccount(a))
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 
 // createAccount answers POST /api/v1/accounts.
 func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
 	var req api.CreateAccount
-	if err := decodeJSON(r, &req); err != nil {
+	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
 	if req.Role == "" {
@@ -52,7 +53,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
 		return s.storeErr("create_account", err)
 	}
 	s.accountEvent(r, "account.created", a, fmt.Sprintf("account %s created with role %s", a.Name, a.Role))
-	writeJSON(w, http.StatusCreated, apiAccount(a))
+	httpjson.Write(w, http.StatusCreated, apiAccount(a))
 	return nil
 }
 
@@ -64,7 +65,7 @@ func (s *Server) removeAccount(w http.ResponseWriter, r *http.Request) error {
 		return s.storeErr("remove_account", err)
 	}
 	s.accountEvent(r, "account.removed", a, "account "+a.Name+" removed")
-	writeJSON(w, http.StatusOK, apiAccount(a))
+	httpjson.Write(w, http.StatusOK, apiAccount(a))
 	return nil
 }
 
@@ -80,7 +81,7 @@ func (s *Server) disableAccount(disabled bool) handler {
 			return s.storeErr("disable_account", err)
 		}
 		s.accountEvent(r, kind, a, "account "+a.Name+" "+verb)
-		writeJSON(w, http.StatusOK, apiAccount(a))
+		httpjson.Write(w, http.StatusOK, apiAccount(a))
 		return nil
 	}
 }
@@ -91,7 +92,7 @@ func (s *Server) disableAccount(disabled bool) handler {
 func (s *Server) setAccountPassword(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
 	var req api.SetPassword
-	if err := decodeJSON(r, &req); err != nil {
+	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
 	ri := info(r.Context())
@@ -114,7 +115,7 @@ func (s *Server) setAccountPassword(w http.ResponseWriter, r *http.Request) erro
 		return s.storeErr("set_account_password", err)
 	}
 	s.accountEvent(r, "account.password", a, "password of account "+a.Name+" changed")
-	writeJSON(w, http.StatusOK, apiAccount(a))
+	httpjson.Write(w, http.StatusOK, apiAccount(a))
 	return nil
 }
 

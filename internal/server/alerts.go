@@ -18,6 +18,7 @@ import (
 	"github.com/illico-dev/illico/internal/alert"
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/plan"
 	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/rollout"
@@ -595,7 +596,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, _ *http.Request) error {
 	for _, r := range al.raised {
 		a := api.Alert{
 			Labels: maps.Clone(r.alert.Labels), Annotations: maps.Clone(r.alert.Annotations),
-			Status: string(r.alert.Status()), StartsAt: r.alert.StartsAt.UTC(), EndsAt: timeOrNil(r.alert.EndsAt),
+			Status: string(r.alert.Status()), StartsAt: r.alert.StartsAt.UTC(), EndsAt: httpjson.OptionalTime(r.alert.EndsAt),
 			Notified: r.notified,
 		}
 		if r.alert.Firing() {
@@ -613,7 +614,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, _ *http.Request) error {
 		}
 		return strings.Compare(alert.Labels(a.Labels).Fingerprint(), alert.Labels(b.Labels).Fingerprint())
 	})
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 
@@ -638,13 +639,13 @@ func (s *Server) listSilences(w http.ResponseWriter, _ *http.Request) error {
 	for _, sl := range s.alerts.pipe.Silences() {
 		out.Silences = append(out.Silences, apiSilence(sl, now))
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) error {
 	var in api.NewSilence
-	if err := decodeJSON(r, &in); err != nil {
+	if err := httpjson.Decode(r, &in); err != nil {
 		return err
 	}
 	now := s.now()
@@ -681,7 +682,7 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) error {
 	s.appendEvent(r, store.Event{Kind: "silence.added", Subject: "silence " + sl.ID,
 		Message: fmt.Sprintf("%s silenced %s until %s: %s", by, strings.Join(apiSilence(sl, now).Matchers, ", "),
 			sl.EndsAt.UTC().Format(time.RFC3339), sl.Comment)})
-	writeJSON(w, http.StatusCreated, apiSilence(sl, now))
+	httpjson.Write(w, http.StatusCreated, apiSilence(sl, now))
 	return nil
 }
 
@@ -705,7 +706,7 @@ func (s *Server) expireSilence(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apiSilence(sl, now))
+	httpjson.Write(w, http.StatusOK, apiSilence(sl, now))
 	return nil
 }
 
@@ -740,7 +741,7 @@ func (s *Server) appendEvent(r *http.Request, e store.Event) {
 // whose plan's pause_on_alerts matchers all match its labels.
 func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
 	var msg api.AlertmanagerMessage
-	if err := decodeJSON(r, &msg); err != nil {
+	if err := httpjson.Decode(r, &msg); err != nil {
 		return err
 	}
 	if msg.Version != "4" {
@@ -775,7 +776,7 @@ func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/store"
 )
@@ -152,7 +153,7 @@ func (s *Server) rolloutEvents(w http.ResponseWriter, r *http.Request) error {
 			out.Events = append(out.Events, apiEvent(e))
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/store"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
@@ -21,7 +22,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.storeErr("ping", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, api.Health{Status: "ok"})
+	httpjson.Write(w, http.StatusOK, api.Health{Status: "ok"})
 }
 
 // promLogger sends promhttp's errors to the daemon's log.
@@ -30,7 +31,7 @@ type promLogger struct{ log *slog.Logger }
 func (l promLogger) Println(v ...any) { l.log.Error("serve metrics", "err", fmt.Sprint(v...)) }
 
 func (s *Server) getInventory(w http.ResponseWriter, _ *http.Request) error {
-	writeJSON(w, http.StatusOK, s.summary(s.inv.Load()))
+	httpjson.Write(w, http.StatusOK, s.summary(s.inv.Load()))
 	return nil
 }
 
@@ -46,7 +47,7 @@ func (s *Server) reloadInventory(w http.ResponseWriter, r *http.Request) error {
 		// The new inventory is in force either way; say so in the log.
 		s.log.Error("record inventory reload", "request_id", requestID(r.Context()), "err", s.storeErr("append_event", err))
 	}
-	writeJSON(w, http.StatusOK, s.summary(l))
+	httpjson.Write(w, http.StatusOK, s.summary(l))
 	return nil
 }
 
@@ -114,7 +115,7 @@ func (s *Server) listHosts(w http.ResponseWriter, _ *http.Request) error {
 	for _, h := range s.inventory().Hosts {
 		out.Hosts = append(out.Hosts, apiHost(h))
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 
@@ -125,7 +126,7 @@ func (s *Server) getHost(w http.ResponseWriter, r *http.Request) error {
 	if h == nil {
 		return notFound("host", name, inv.Hosts, func(h *fleet.Host) string { return h.Name })
 	}
-	writeJSON(w, http.StatusOK, apiHost(h))
+	httpjson.Write(w, http.StatusOK, apiHost(h))
 	return nil
 }
 
@@ -134,7 +135,7 @@ func (s *Server) listGroups(w http.ResponseWriter, _ *http.Request) error {
 	for _, g := range s.inventory().Groups {
 		out.Groups = append(out.Groups, apiGroup(g))
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 
@@ -145,7 +146,7 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
 	if g == nil {
 		return notFound("group", name, inv.Groups, func(g *fleet.Group) string { return g.Name })
 	}
-	writeJSON(w, http.StatusOK, apiGroup(g))
+	httpjson.Write(w, http.StatusOK, apiGroup(g))
 	return nil
 }
 
@@ -181,13 +182,13 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	for _, t := range list {
 		out.Tokens = append(out.Tokens, apiToken(t))
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	var req api.CreateToken
-	if err := decodeJSON(r, &req); err != nil {
+	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
 	if req.Role == "" {
@@ -213,7 +214,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		return s.storeErr("create_token", err)
 	}
 	s.log.Info("token created", "request_id", requestID(r.Context()), "token_id", tok.ID, "name", tok.Name, "role", tok.Role, "by", by)
-	writeJSON(w, http.StatusCreated, api.CreatedToken{Token: apiToken(tok), Secret: secret.Reveal()})
+	httpjson.Write(w, http.StatusCreated, api.CreatedToken{Token: apiToken(tok), Secret: secret.Reveal()})
 	return nil
 }
 
@@ -237,6 +238,6 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 		return s.storeErr("revoke_token", err)
 	}
 	s.log.Info("token revoked", "request_id", requestID(r.Context()), "token_id", tok.ID, "by", by)
-	writeJSON(w, http.StatusOK, apiToken(tok))
+	httpjson.Write(w, http.StatusOK, apiToken(tok))
 	return nil
 }

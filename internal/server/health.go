@@ -12,6 +12,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/probe"
 )
 
@@ -195,7 +196,7 @@ func apiProbe(s standing) api.Probe {
 	p := api.Probe{
 		ID: s.target.ID, Probe: s.target.Def.Name, Host: s.target.Host.Name, Kind: string(s.target.Def.Kind),
 		Target: s.target.Target, Interval: s.target.Def.Interval.String(), State: s.status.State.String(),
-		Since: timeOrNil(s.status.Since),
+		Since: httpjson.OptionalTime(s.status.Since),
 	}
 	if last := s.status.Last; !last.At.IsZero() {
 		p.Last = &api.ProbeResult{At: last.At.UTC(), TookMS: last.Took.Milliseconds(), OK: last.OK, Reason: last.Reason}
@@ -213,6 +214,6 @@ func (s *Server) listProbes(w http.ResponseWriter, _ *http.Request) error {
 	slices.SortStableFunc(out.Probes, func(a, b api.Probe) int {
 		return cmp.Or(strings.Compare(a.Host, b.Host), strings.Compare(a.Probe, b.Probe))
 	})
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }

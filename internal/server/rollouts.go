@@ -11,6 +11,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/plan"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/store"
@@ -28,7 +29,7 @@ const (
 // rollout started.
 func (s *Server) startRollout(w http.ResponseWriter, r *http.Request) error {
 	var req api.StartRollout
-	if err := decodeJSON(r, &req); err != nil {
+	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
 	if strings.TrimSpace(req.Plan) == "" {
@@ -45,7 +46,7 @@ func (s *Server) startRollout(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, apiPreview(p, pv))
+		httpjson.Write(w, http.StatusOK, apiPreview(p, pv))
 		return nil
 	}
 	ro, err := s.engine.Start(ctx, sr)
@@ -60,7 +61,7 @@ func (s *Server) startRollout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		pr = rollout.Progress{Rollout: ro}
 	}
-	writeJSON(w, http.StatusCreated, apiRollout(pr, true))
+	httpjson.Write(w, http.StatusCreated, apiRollout(pr, true))
 	return nil
 }
 
@@ -79,7 +80,7 @@ func (s *Server) listRollouts(w http.ResponseWriter, r *http.Request) error {
 	for _, ro := range list {
 		out.Rollouts = append(out.Rollouts, apiRollout(rollout.Progress{Rollout: ro}, false))
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 
@@ -90,7 +91,7 @@ func (s *Server) getRollout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.storeErr("rollout", err)
 	}
-	writeJSON(w, http.StatusOK, apiRollout(pr, true))
+	httpjson.Write(w, http.StatusOK, apiRollout(pr, true))
 	return nil
 }
 
@@ -122,7 +123,7 @@ func (s *Server) orderRollout(c rollout.Command) handler {
 		if err != nil {
 			return s.storeErr("rollout", err)
 		}
-		writeJSON(w, http.StatusOK, apiRollout(pr, true))
+		httpjson.Write(w, http.StatusOK, apiRollout(pr, true))
 		return nil
 	}
 }
@@ -159,7 +160,7 @@ func apiRollout(pr rollout.Progress, withHosts bool) api.Rollout {
 	}
 	out := api.Rollout{
 		ID: r.ID, PlanFile: r.PlanFile, State: string(r.State), Reason: r.Reason, Urgent: r.Urgent,
-		Selector: r.Selector, Created: r.CreatedAt, Updated: r.UpdatedAt, Ended: timeOrNil(r.EndedAt),
+		Selector: r.Selector, Created: r.CreatedAt, Updated: r.UpdatedAt, Ended: httpjson.OptionalTime(r.EndedAt),
 		Counts:     map[string]int{},
 		ETASeconds: pr.ETA.Seconds(), Finishes: pr.Finishes, PerHostSeconds: pr.PerHost.Seconds(),
 		Waiting: pr.Waiting,
@@ -185,7 +186,7 @@ func apiRollout(pr rollout.Progress, withHosts bool) api.Rollout {
 func apiRolloutHost(p *fleet.Plan, h fleet.HostRun) api.RolloutHost {
 	out := api.RolloutHost{
 		Host: h.Host, State: string(h.State), Wave: h.Wave, Canary: h.Canary, Failed: h.Failed, Error: h.Error,
-		Started: timeOrNil(h.StartedAt), Ended: timeOrNil(h.EndedAt),
+		Started: httpjson.OptionalTime(h.StartedAt), Ended: httpjson.OptionalTime(h.EndedAt),
 	}
 	if p != nil {
 		out.Steps = len(p.Steps)
@@ -220,13 +221,6 @@ func apiPreview(p *fleet.Plan, pv rollout.Preview) api.Preview {
 		out.Groups = append(out.Groups, api.Budget{Name: g.Name, Members: append([]string{}, g.Members...), Allowed: g.Allowed})
 	}
 	return out
-}
-
-func timeOrNil(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }
 
 // balancer is the engine's way to a load balancer of the inventory in force.

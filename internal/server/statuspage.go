@@ -15,6 +15,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/statuspage"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
@@ -170,7 +171,7 @@ func incidentOut(in fleet.Incident) api.Incident {
 	return api.Incident{
 		ID: in.ID, Name: in.Name, Status: string(in.Status), Impact: string(in.Impact),
 		Components: append([]string{}, in.Components...), Rollout: in.Rollout, CreatedAt: in.CreatedAt,
-		ResolvedAt: timeOrNil(in.ResolvedAt), Updates: updatesJSON(in.Updates),
+		ResolvedAt: httpjson.OptionalTime(in.ResolvedAt), Updates: updatesJSON(in.Updates),
 	}
 }
 
@@ -178,7 +179,7 @@ func maintenanceOut(m fleet.Maintenance) api.Maintenance {
 	return api.Maintenance{
 		ID: m.ID, Name: m.Name, Status: string(m.Status), Components: append([]string{}, m.Components...),
 		Rollout: m.Rollout, ScheduledFor: m.ScheduledFor, ScheduledUntil: m.ScheduledUntil,
-		CompletedAt: timeOrNil(m.CompletedAt), Updates: updatesJSON(m.Updates),
+		CompletedAt: httpjson.OptionalTime(m.CompletedAt), Updates: updatesJSON(m.Updates),
 	}
 }
 
@@ -205,7 +206,7 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 	for _, m := range st.Maintenance {
 		out.Maintenances = append(out.Maintenances, maintenanceOut(m))
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 
@@ -231,7 +232,7 @@ var pageLanguages = []string{"de", "en", "fr"}
 // openIncident answers POST /api/v1/status/incidents.
 func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) error {
 	var req api.NewIncident
-	if err := decodeJSON(r, &req); err != nil {
+	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
 	if req.Status == "" {
@@ -272,14 +273,14 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.logStatusEdit(r.Context(), "incident opened", in.ID)
-	writeJSON(w, http.StatusCreated, incidentOut(in))
+	httpjson.Write(w, http.StatusCreated, incidentOut(in))
 	return nil
 }
 
 // addIncidentUpdate answers POST /api/v1/status/incidents/{id}/updates.
 func (s *Server) addIncidentUpdate(w http.ResponseWriter, r *http.Request) error {
 	var req api.NewStatusUpdate
-	if err := decodeJSON(r, &req); err != nil {
+	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
 	if !fleet.IncidentStatus(req.Status).Valid() {
@@ -306,7 +307,7 @@ func (s *Server) addIncidentUpdate(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	s.logStatusEdit(r.Context(), "incident updated", id)
-	writeJSON(w, http.StatusCreated, incidentOut(out))
+	httpjson.Write(w, http.StatusCreated, incidentOut(out))
 	return nil
 }
 
@@ -329,7 +330,7 @@ func stamp(in *fleet.Incident, now time.Time) {
 // addMaintenanceUpdate answers POST /api/v1/status/maintenances/{id}/updates.
 func (s *Server) addMaintenanceUpdate(w http.ResponseWriter, r *http.Request) error {
 	var req api.NewStatusUpdate
-	if err := decodeJSON(r, &req); err != nil {
+	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
 	if !fleet.MaintenanceStatus(req.Status).Valid() {
@@ -368,7 +369,7 @@ func (s *Server) addMaintenanceUpdate(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	s.logStatusEdit(r.Context(), "maintenance updated", id)
-	writeJSON(w, http.StatusCreated, maintenanceOut(out))
+	httpjson.Write(w, http.StatusCreated, maintenanceOut(out))
 	return nil
 }
 
@@ -377,7 +378,7 @@ func (s *Server) addMaintenanceUpdate(w http.ResponseWriter, r *http.Request) er
 // ends with its window.
 func (s *Server) scheduleMaintenance(w http.ResponseWriter, r *http.Request) error {
 	var req api.NewMaintenance
-	if err := decodeJSON(r, &req); err != nil {
+	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
 	if err := checkText("name", req.Name); err != nil {
@@ -420,7 +421,7 @@ func (s *Server) scheduleMaintenance(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	s.logStatusEdit(r.Context(), "maintenance scheduled", m.ID)
-	writeJSON(w, http.StatusCreated, maintenanceOut(m))
+	httpjson.Write(w, http.StatusCreated, maintenanceOut(m))
 	return nil
 }
 
@@ -428,7 +429,7 @@ func (s *Server) scheduleMaintenance(w http.ResponseWriter, r *http.Request) err
 // operator's status for a component, or "auto" for its hosts' again.
 func (s *Server) setComponentStatus(w http.ResponseWriter, r *http.Request) error {
 	var req api.ComponentStatus
-	if err := decodeJSON(r, &req); err != nil {
+	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
 	override := fleet.ComponentStatus(req.Status)
@@ -456,7 +457,7 @@ func (s *Server) setComponentStatus(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	s.logStatusEdit(r.Context(), "component status set to "+req.Status, id)
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/notify"
 	"github.com/illico-dev/illico/internal/statuspage"
 	"github.com/illico-dev/illico/internal/store"
@@ -334,7 +335,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	var req subscriptionJSON
 	jsonBody := strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
 	if jsonBody {
-		if err := decodeJSON(r, &req); err != nil {
+		if err := httpjson.Decode(r, &req); err != nil {
 			s.publicError(w, r, err)
 			return
 		}
@@ -467,7 +468,7 @@ func (s *Server) publicAnswer(w http.ResponseWriter, r *http.Request, status int
 		texts = publicTexts["en"]
 	}
 	if wantsJSON(r) {
-		writeJSON(w, status, map[string]string{"message": texts[what]})
+		httpjson.Write(w, status, map[string]string{"message": texts[what]})
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -496,7 +497,7 @@ func (s *Server) publicError(w http.ResponseWriter, r *http.Request, err error) 
 		s.log.Error("public subscription request failed", "path", r.URL.Path, "err", err)
 	}
 	if wantsJSON(r) {
-		writeJSON(w, status, map[string]string{"error": msg})
+		httpjson.Write(w, status, map[string]string{"error": msg})
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
