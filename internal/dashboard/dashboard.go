@@ -1,6 +1,8 @@
 // Package dashboard is the operators' view of the daemon, under /dashboard/
 // on its API listener: the rollouts, a rollout's live progress with its
-// pause, resume and abort buttons, and the status page's editor.
+// pause, resume and abort buttons, and the status page's editor: incidents,
+// maintenances scheduled by hand, updates and components' statuses set by
+// hand.
 //
 // It is a client of the daemon's own API, called in-process: every page
 // reads and every button acts through the same handlers, role checks and
@@ -88,6 +90,7 @@ type Dashboard struct {
 	api      http.Handler
 	as       func(r *http.Request, p Principal) *http.Request
 	log      *slog.Logger
+	now      func() time.Time
 	sessions *sessions
 	throttle *throttle
 	// hashing bounds the password checks running at once: each takes
@@ -115,6 +118,7 @@ func New(opts Options) (*Dashboard, error) {
 	if lifetime <= 0 {
 		lifetime = DefaultLifetime
 	}
+	d.now = now
 	d.sessions = newSessions(now, lifetime)
 	d.throttle = newThrottle(now)
 	var err error
@@ -141,8 +145,10 @@ func New(opts Options) (*Dashboard, error) {
 	m.Handle("POST /dashboard/rollouts/{id}/{order}", d.session(d.orderRollout))
 	m.Handle("GET /dashboard/status", d.session(d.status))
 	m.Handle("POST /dashboard/status/incidents", d.session(d.openIncident))
-	m.Handle("POST /dashboard/status/incidents/{id}/updates", d.session(d.addUpdate("incidents")))
-	m.Handle("POST /dashboard/status/maintenances/{id}/updates", d.session(d.addUpdate("maintenances")))
+	m.Handle("POST /dashboard/status/incidents/{id}/updates", d.session(d.updateIncident))
+	m.Handle("POST /dashboard/status/maintenances", d.session(d.scheduleMaintenance))
+	m.Handle("POST /dashboard/status/maintenances/{id}/updates", d.session(d.updateMaintenance))
+	m.Handle("POST /dashboard/status/components/{id}", d.session(d.setComponent))
 	d.mux = m
 	return d, nil
 }

@@ -229,23 +229,37 @@ func TestForgedPostsAreRefused(t *testing.T) {
 	form := func(csrf string) url.Values {
 		return url.Values{"csrf": {csrf}, "name_en": {"Forged"}, "body_en": {"Forged"}}
 	}
+	// Every form of the status page's editor, with what it would change.
+	from := d.clock.Now().UTC().Add(time.Hour)
+	forms := map[string]url.Values{
+		"/dashboard/status/incidents": {"name_en": {"Forged"}, "body_en": {"Forged"}},
+		"/dashboard/status/maintenances": {"name_en": {"Forged"}, "body_en": {"Forged"}, "components": {"web-cluster-01"},
+			"from": {from.Format("2006-01-02T15:04")}, "until": {from.Add(time.Hour).Format("2006-01-02T15:04")}},
+		"/dashboard/status/components/web-cluster-01": {"status": {"major_outage"}},
+	}
 	for _, tc := range []struct {
 		name   string
-		form   url.Values
+		csrf   string
 		header []string
 	}{
-		{"no CSRF token", form(""), nil},
-		{"a wrong CSRF token", form(strings.Repeat("0", len(token))), nil},
-		{"from another site", form(token), []string{"Origin", "http://evil.example"}},
+		{"no CSRF token", "", nil},
+		{"a wrong CSRF token", strings.Repeat("0", len(token)), nil},
+		{"from another site", token, []string{"Origin", "http://evil.example"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if p := b.post("/dashboard/status/incidents", tc.form, tc.header...); p.status != http.StatusForbidden {
-				t.Errorf("answered %d, want 403", p.status)
-			}
-		})
+		for path, fields := range forms {
+			t.Run(tc.name+" to "+path, func(t *testing.T) {
+				f := url.Values{"csrf": {tc.csrf}}
+				for k, v := range fields {
+					f[k] = v
+				}
+				if p := b.post(path, f, tc.header...); p.status != http.StatusForbidden {
+					t.Errorf("answered %d, want 403", p.status)
+				}
+			})
+		}
 	}
-	if p := b.get("/dashboard/status"); strings.Contains(p.body, "Forged") {
-		t.Errorf("a forged form opened an incident")
+	if p := b.get("/dashboard/status"); strings.Contains(p.body, "Forged") || strings.Contains(p.body, "set by hand</span>") {
+		t.Errorf("a forged form changed the status page")
 	}
 	// Another operator's session has its own token.
 	other := d.browser(t)

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -149,114 +150,6 @@ func (d *Dashboard) orderRollout(w http.ResponseWriter, r *http.Request, s *sess
 	http.Redirect(w, r, "/dashboard/rollouts/"+url.PathEscape(id), http.StatusSeeOther)
 }
 
-// The status page as GET /api/v1/status shows it.
-type (
-	statusView struct {
-		Components   []componentView   `json:"components"`
-		Incidents    []incidentView    `json:"incidents"`
-		Maintenances []maintenanceView `json:"maintenances"`
-	}
-	componentView struct {
-		ID     string `json:"id"`
-		Name   string `json:"name"`
-		Status string `json:"status"`
-	}
-	updateView struct {
-		Status    string     `json:"status"`
-		Body      fleet.Text `json:"body"`
-		CreatedAt time.Time  `json:"created_at"`
-	}
-	incidentView struct {
-		ID         string       `json:"id"`
-		Name       fleet.Text   `json:"name"`
-		Status     string       `json:"status"`
-		Impact     string       `json:"impact"`
-		Components []string     `json:"components"`
-		Rollout    string       `json:"rollout"`
-		Updates    []updateView `json:"updates"`
-	}
-	maintenanceView struct {
-		ID             string       `json:"id"`
-		Name           fleet.Text   `json:"name"`
-		Status         string       `json:"status"`
-		Components     []string     `json:"components"`
-		Rollout        string       `json:"rollout"`
-		ScheduledFor   time.Time    `json:"scheduled_for"`
-		ScheduledUntil time.Time    `json:"scheduled_until"`
-		Updates        []updateView `json:"updates"`
-	}
-)
-
-func (d *Dashboard) status(w http.ResponseWriter, r *http.Request, s *session) {
-	var st statusView
-	if err := d.call(r, s, http.MethodGet, api.Prefix+"/status", nil, &st); err != nil {
-		d.apiFailed(w, r, s, err)
-		return
-	}
-	var incidents []incidentView
-	for _, in := range st.Incidents {
-		if in.Status != string(fleet.Resolved) {
-			incidents = append(incidents, in)
-		}
-	}
-	var maintenances []maintenanceView
-	for _, m := range st.Maintenances {
-		if m.Status != string(fleet.MaintenanceCompleted) {
-			maintenances = append(maintenances, m)
-		}
-	}
-	d.render(w, r, http.StatusOK, "status", s, map[string]any{
-		"Components": st.Components, "Incidents": incidents, "Maintenances": maintenances,
-		"IncidentStatuses": fleet.IncidentStatuses, "Impacts": fleet.Impacts,
-		"MaintenanceStatuses": fleet.MaintenanceStatuses, "Languages": languages,
-	})
-}
-
-// languages are those a status text may be written in, one field each.
-var languages = []string{"en", "fr", "de"}
-
-// formText gathers the fields prefix_en, prefix_fr… left non-empty; the
-// API says what is missing.
-func formText(r *http.Request, prefix string) fleet.Text {
-	t := fleet.Text{}
-	for _, lang := range languages {
-		if v := strings.TrimSpace(r.PostFormValue(prefix + "_" + lang)); v != "" {
-			t[lang] = v
-		}
-	}
-	return t
-}
-
-// openIncident sends the form to POST /api/v1/status/incidents.
-func (d *Dashboard) openIncident(w http.ResponseWriter, r *http.Request, s *session) {
-	body := map[string]any{
-		"name": formText(r, "name"), "body": formText(r, "body"),
-		"status": r.PostFormValue("status"), "impact": r.PostFormValue("impact"),
-		"components": r.PostForm["components"],
-	}
-	if body["components"] == nil {
-		body["components"] = []string{}
-	}
-	if err := d.call(r, s, http.MethodPost, api.Prefix+"/status/incidents", body, nil); err != nil {
-		d.apiFailed(w, r, s, err)
-		return
-	}
-	http.Redirect(w, r, "/dashboard/status", http.StatusSeeOther)
-}
-
-// addUpdate sends the form to POST /api/v1/status/KIND/{id}/updates.
-func (d *Dashboard) addUpdate(kind string) pageFunc {
-	return func(w http.ResponseWriter, r *http.Request, s *session) {
-		body := map[string]any{"status": r.PostFormValue("status"), "body": formText(r, "body")}
-		path := api.Prefix + "/status/" + kind + "/" + url.PathEscape(r.PathValue("id")) + "/updates"
-		if err := d.call(r, s, http.MethodPost, path, body, nil); err != nil {
-			d.apiFailed(w, r, s, err)
-			return
-		}
-		http.Redirect(w, r, "/dashboard/status", http.StatusSeeOther)
-	}
-}
-
 // apiFailed shows why the API refused; a token revoked or an account
 // removed or disabled since the login ends the session.
 func (d *Dashboard) apiFailed(w http.ResponseWriter, r *http.Request, s *session, err error) {
@@ -314,6 +207,23 @@ var funcs = template.FuncMap{
 	"words":    func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"has":      slices.Contains[[]string],
 	"dashpath": url.PathEscape,
+	// langs lists the languages a text is written in.
+	"langs": func(t fleet.Text) string { return strings.Join(slices.Sorted(maps.Keys(t)), ", ") },
+	// dict hands a sub-template several values.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict: %d arguments, not pairs", len(kv))
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
 }
 
 // parsePages builds each page on the layout.
