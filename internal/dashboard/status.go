@@ -127,7 +127,8 @@ func (f *statusForm) time(field, what string, optional bool) time.Time {
 		return time.Time{}
 	}
 	for _, layout := range localFormats {
-		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+		// The zero time is how the API is told of no time at all.
+		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil && !t.IsZero() {
 			return t
 		}
 	}
