@@ -21,7 +21,9 @@ import (
 
 // TestDashboardWithAnAccount is an operator's view of a rollout: logged in
 // with an account's name and password, the rollout's page follows it live
-// to its end, without a reload.
+// to its end, without a reload. Then the operator schedules a maintenance
+// on the status page's editor, and customers see it coming on the public
+// page.
 func TestDashboardWithAnAccount(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: a lab fleet and a browser")
@@ -43,7 +45,7 @@ func TestDashboardWithAnAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := server.New(server.Options{
-		Logger: slog.New(slog.DiscardHandler), Store: db, Listen: "127.0.0.1:0",
+		Logger: slog.New(slog.DiscardHandler), Store: db, Listen: "127.0.0.1:0", PublicListen: "127.0.0.1:0",
 		Inventory: l.Info().Files.Inventory, AdminTokenOut: &strings.Builder{},
 	})
 	if err != nil {
@@ -137,4 +139,59 @@ func TestDashboardWithAnAccount(t *testing.T) {
 	if !strings.Contains(s, "done (4)") {
 		t.Fatalf("the page never showed the 4 hosts done:\n%s", s)
 	}
+
+	scheduleMaintenance(t, bctx, base, "http://"+srv.PublicAddr()+"/", shoot)
+}
+
+// scheduleMaintenance fills the editor's form to schedule a maintenance
+// tomorrow, and waits for the public page to list it as upcoming.
+func scheduleMaintenance(t *testing.T, bctx context.Context, base, public string, shoot func(string)) {
+	t.Helper()
+	const name = "Mailbox storage upgrade"
+	from := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Minute)
+	local := func(t time.Time) string { return t.Format("2006-01-02T15:04") }
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate(base+"/dashboard/status"),
+		chromedp.WaitVisible(chromedp.CSS("#f-new-m")),
+		chromedp.SendKeys(chromedp.CSS("#f-new-m-name-en"), name),
+		chromedp.Click(chromedp.CSS(`#f-new-m-components input[type="checkbox"]`)),
+		chromedp.SetValue(chromedp.CSS("#f-new-m-from"), local(from)),
+		chromedp.SetValue(chromedp.CSS("#f-new-m-until"), local(from.Add(2*time.Hour))),
+		chromedp.SendKeys(chromedp.CSS("#f-new-m-body-en"), "Mail may be slow for a few minutes."),
+		chromedp.Click(chromedp.CSS(`#f-new-m button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".done")),
+	); err != nil {
+		t.Fatalf("schedule a maintenance: %v", err)
+	}
+	upcoming, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#upcoming ~ article")))
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	shoot("dashboard-status-scheduled")
+	if !strings.Contains(upcoming, name) || !strings.Contains(upcoming, local(from)[11:]) {
+		t.Fatalf("the editor does not list the maintenance as upcoming at %s:\n%s", from, upcoming)
+	}
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	shoot("dashboard-status-phone")
+
+	var text string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		if err := chromedp.Do(bctx,
+			chromedp.Navigate(public),
+			chromedp.WaitVisible(chromedp.CSS("main")),
+		); err != nil {
+			t.Fatalf("the public page: %v", err)
+		}
+		if text, err = chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main"))); err != nil {
+			t.Fatalf("browser: %v", err)
+		}
+		if _, after, ok := strings.Cut(text, "Upcoming maintenance"); ok && strings.Contains(after, name) {
+			shoot("dashboard-status-public-upcoming")
+			return
+		}
+	}
+	shoot("dashboard-status-public-upcoming")
+	t.Fatalf("the public page never listed %q as upcoming:\n%s", name, text)
 }
