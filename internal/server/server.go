@@ -25,6 +25,7 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/inventory"
 	"github.com/illico-dev/illico/internal/lb"
+	"github.com/illico-dev/illico/internal/monitor"
 	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/sshx"
@@ -68,7 +69,7 @@ type Options struct {
 	// raised and listed but told to no receiver.
 	Alerts string
 	// ProbeInterval is how often each host's SSH probe and the checks
-	// that set no interval run; DefaultProbeInterval when zero.
+	// that set no interval run; probe.DefaultInterval when zero.
 	ProbeInterval time.Duration
 	// Subscribers, with a public listener, lets customers subscribe to the
 	// status page by e-mail or webhook; nil for no subscriptions.
@@ -115,11 +116,11 @@ type Server struct {
 	// listener or subscriber options.
 	subs *subscribers
 
-	// probes watch the fleet; alerts turns what it finds into
-	// notifications, muted while rollouts take hosts down on purpose.
-	probes *health
-	alerts *alerting
-	// history keeps the probes' runs in the store for the status page.
+	// monitor probes the fleet and alerts, muted while rollouts take
+	// hosts down on purpose; runs keeps its probes' runs, and history
+	// keeps them in the store, for the status page's bars.
+	monitor *monitor.Monitor
+	runs    *probe.Memory
 	history *history
 
 	// dashboard is the operators' pages, under /dashboard/.
@@ -131,10 +132,6 @@ type loaded struct {
 	inv *fleet.Inventory
 	at  time.Time
 }
-
-// maxRecheck bounds the hosts the rollout engine looks at again before a
-// decision when the probes say they are down.
-const maxRecheck = 32
 
 // New loads the inventory and listens; Run serves.
 func New(opts Options) (*Server, error) {
@@ -216,22 +213,19 @@ func New(opts Options) (*Server, error) {
 	if httpClient == nil {
 		httpClient = &http.Client{}
 	}
-	s.alerts = newAlerting(alertsCfg, s.inventory, s.store, httpClient, s.log, s.now, s.metrics.delivered)
 	interval := opts.ProbeInterval
 	if interval <= 0 {
-		interval = DefaultProbeInterval
+		interval = probe.DefaultInterval
 	}
-	s.probes = &health{
-		prober: probe.NewProber(httpClient, s.pool, s.now).Probe, interval: interval,
-		onChange: s.alerts.probeChanged, now: s.now,
-		// Only the daily buckets are read: one raw record per probe is enough.
-		runs: probe.NewMemory(1),
-	}
-	s.history = newHistory(s.probes.runs, s.store, s.log, s.now)
-	// The rollout's gate and the fresh look at a host held down run the
-	// same probes as the scheduler, once.
-	checker := probe.NewHealth(s.probes.prober, interval)
-	if err := s.metrics.registerHealth(s.probes.counts, s.alerts.firing); err != nil {
+	// Only the daily buckets are read: one raw record per probe is enough.
+	s.runs = probe.NewMemory(1)
+	s.monitor = monitor.New(monitor.Options{
+		Alerts: alertsCfg, Inventory: s.inventory, Store: s.store,
+		Probe: probe.NewProber(httpClient, s.pool, s.now).Probe, Interval: interval, Recorder: s.runs,
+		Client: httpClient, Delivered: s.metrics.delivered, Logger: s.log, Now: s.now,
+	})
+	s.history = newHistory(s.runs, s.store, s.log, s.now)
+	if err := s.metrics.registerHealth(s.monitor.Counts, s.monitor.Firing); err != nil {
 		s.closeListeners()
 		return nil, err
 	}
@@ -239,37 +233,12 @@ func New(opts Options) (*Server, error) {
 		Store:     s.store,
 		Remote:    s.pool,
 		Balancer:  s.balancer,
-		Health:    checker,
+		Health:    s.monitor.Health(),
 		Inventory: s.inventory,
-		Down: func(ctx context.Context, hosts []*fleet.Host) map[string]string {
-			down := s.probes.down(hosts)
-			// A probe may still hold down a host that has just come back
-			// (from the rollout's own reboot): one fresh look, all at once,
-			// at those few hosts keeps its partner from waiting a probe
-			// interval. Many hosts down is an outage, not a rollout's
-			// reboots: the probes' word stands, and no decision waits on
-			// a hundred timeouts.
-			if len(down) == 0 || len(down) > maxRecheck {
-				return down
-			}
-			inv := s.inventory()
-			var again []*fleet.Host
-			for name := range down {
-				if h := inv.Host(name); h != nil {
-					again = append(again, h)
-				}
-			}
-			still := checker.Down(ctx, inv, again)
-			for name := range down {
-				if _, ok := still[name]; !ok {
-					delete(down, name)
-				}
-			}
-			return down
-		},
-		Event:  s.onEvent,
-		Logger: s.log,
-		Now:    s.now,
+		Down:      s.monitor.Down,
+		Event:     s.onEvent,
+		Logger:    s.log,
+		Now:       s.now,
 	})
 	s.driver = statusdrive.New(statusdrive.Options{
 		Progress: s.engine.Progress, Update: s.status.Update, Status: s.status.Status, Notices: s.status.notices, Now: s.now, Logger: s.log,
@@ -281,7 +250,7 @@ func New(opts Options) (*Server, error) {
 // status page looks at the rollout again.
 func (s *Server) onEvent(ctx context.Context, ev rollout.Event) {
 	s.recordEvent(ctx, ev)
-	s.alerts.rolloutEvent(ctx, ev)
+	s.monitor.RolloutEvent(ctx, ev)
 	s.driver.Notify(ev)
 }
 
@@ -340,7 +309,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	// Before the rollouts and the probes: a silence or a maintenance
 	// forgotten would page.
-	if err := s.alerts.restore(ctx, s.probes.running); err != nil {
+	if err := s.monitor.Restore(ctx); err != nil {
 		s.closeListeners()
 		return err
 	}
@@ -375,11 +344,10 @@ func (s *Server) Run(ctx context.Context) error {
 	healthCtx, stopHealth := context.WithCancel(context.WithoutCancel(ctx))
 	var healthWG sync.WaitGroup
 	healthWG.Go(func() {
-		s.probes.run(healthCtx, s.inventory())
+		s.monitor.Run(healthCtx)
 		s.history.save(context.WithoutCancel(ctx))
 	})
 	healthWG.Go(func() { s.history.run(healthCtx) })
-	healthWG.Go(func() { s.alerts.run(healthCtx) })
 	defer func() {
 		stopHealth()
 		healthWG.Wait()
@@ -463,8 +431,7 @@ func (s *Server) reload() (*loaded, error) {
 	if err != nil {
 		s.log.Error("status page: take the reloaded inventory's components", "err", err)
 	}
-	s.probes.reset(inv)
-	s.alerts.pipe.SetTopology(inv)
+	s.monitor.Reset(inv)
 	s.metrics.reloads.WithLabelValues("ok").Inc()
 	s.log.Info("inventory reloaded", "path", s.invPath, "hosts", len(inv.Hosts), "groups", len(inv.Groups))
 	return l, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
@@ -199,22 +198,8 @@ func (u *uptime) Daily(_ context.Context, component string, days int) ([]statusp
 // it looks them up when asked.
 func (s *Server) uptime() *uptime {
 	return &uptime{
-		runs:      func() dailyRuns { return s.probes.runs },
-		targets:   func() []*probe.Target { return s.probes.current() },
+		runs:      func() dailyRuns { return s.runs },
+		targets:   func() []*probe.Target { return s.monitor.Targets() },
 		inventory: s.inventory, now: s.now,
 	}
-}
-
-// running reports whether the probes run a target with id.
-func (hl *health) running(id string) bool {
-	return slices.ContainsFunc(hl.standings(), func(s standing) bool { return s.target.ID == id })
-}
-
-// current is the probe targets in force.
-func (hl *health) current() []*probe.Target {
-	var out []*probe.Target
-	for _, s := range hl.standings() {
-		out = append(out, s.target)
-	}
-	return out
 }

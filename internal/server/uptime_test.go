@@ -31,7 +31,7 @@ func TestUptimeDaily(t *testing.T) {
 		t.Helper()
 		for i, o := range ok {
 			at := today.AddDate(0, 0, -daysAgo).Add(time.Duration(i+1) * time.Hour)
-			mem.Record(sshProbe+"@"+host, probe.Record{At: at, OK: o})
+			mem.Record(probe.SSHProbe+"@"+host, probe.Record{At: at, OK: o})
 		}
 	}
 	// Two days ago: web1 always up, web2 half the time.
@@ -97,7 +97,7 @@ func mustDaily(t testing.TB, u *uptime, component string, days int) []statuspage
 
 // sshTargets is an SSH probe on each host of inv.
 func sshTargets(inv *fleet.Inventory) []*probe.Target {
-	def := &probe.Definition{Name: sshProbe, Kind: probe.KindSSH}
+	def := &probe.Definition{Name: probe.SSHProbe, Kind: probe.KindSSH}
 	out := make([]*probe.Target, len(inv.Hosts))
 	for i, h := range inv.Hosts {
 		t := def.Expand(h)
@@ -138,13 +138,13 @@ func TestHistoryAcrossRestarts(t *testing.T) {
 	first, u := daemon()
 	for d := range 80 {
 		for i := range 4 {
-			first.mem.Record(sshProbe+"@web1", probe.Record{At: today.AddDate(0, 0, -d).Add(time.Duration(i) * time.Hour), OK: (d+i)%3 != 0})
-			first.mem.Record(sshProbe+"@web2", probe.Record{At: today.AddDate(0, 0, -d).Add(time.Duration(i) * time.Hour), OK: true})
+			first.mem.Record(probe.SSHProbe+"@web1", probe.Record{At: today.AddDate(0, 0, -d).Add(time.Duration(i) * time.Hour), OK: (d+i)%3 != 0})
+			first.mem.Record(probe.SSHProbe+"@web2", probe.Record{At: today.AddDate(0, 0, -d).Add(time.Duration(i) * time.Hour), OK: true})
 		}
 	}
 	first.save(t.Context())
 	// Runs after the last save, with a save at shutdown.
-	first.mem.Record(sshProbe+"@web1", probe.Record{At: now, OK: false})
+	first.mem.Record(probe.SSHProbe+"@web1", probe.Record{At: now, OK: false})
 	first.save(t.Context())
 	want := bars(u)
 

@@ -1,12 +1,9 @@
-package server
+package monitor
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,14 +12,6 @@ import (
 	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/probe"
 )
-
-// DefaultProbeInterval is how often the daemon runs each host's ssh probe
-// and the checks that set no interval of their own.
-const DefaultProbeInterval = probe.DefaultInterval
-
-// sshProbe names the probe every host gets unless one of its checks is of
-// kind ssh: it answers over SSH.
-const sshProbe = probe.SSHProbe
 
 // health runs the probes of the inventory in force, beside the rollout
 // engine: a scheduler over every host's checks and its SSH probe.
@@ -46,9 +35,8 @@ type health struct {
 	// replaced, until their new one says where they stand.
 	wasDown map[string]bool
 
-	// runs keeps every probe's runs, across reloads, for the status
-	// page's bars.
-	runs *probe.Memory
+	// runs keeps every probe's runs, across reloads.
+	runs probe.Recorder
 }
 
 // probeTargets is every host's probes (probe.HostTargets): its groups'
@@ -204,16 +192,16 @@ func apiProbe(s standing) api.Probe {
 	return p
 }
 
-// listProbes answers GET /api/v1/probes: every target with its state and
-// last result.
-func (s *Server) listProbes(w http.ResponseWriter, _ *http.Request) error {
-	out := api.Probes{Probes: []api.Probe{}}
-	for _, st := range s.probes.standings() {
-		out.Probes = append(out.Probes, apiProbe(st))
+// running reports whether the probes run a target with id.
+func (hl *health) running(id string) bool {
+	return slices.ContainsFunc(hl.standings(), func(s standing) bool { return s.target.ID == id })
+}
+
+// current is the probe targets in force.
+func (hl *health) current() []*probe.Target {
+	var out []*probe.Target
+	for _, s := range hl.standings() {
+		out = append(out, s.target)
 	}
-	slices.SortStableFunc(out.Probes, func(a, b api.Probe) int {
-		return cmp.Or(strings.Compare(a.Host, b.Host), strings.Compare(a.Probe, b.Probe))
-	})
-	httpjson.Write(w, http.StatusOK, out)
-	return nil
+	return out
 }

@@ -1,0 +1,618 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/illico-dev/illico/internal/alert"
+	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
+	"github.com/illico-dev/illico/internal/plan"
+	"github.com/illico-dev/illico/internal/probe"
+	"github.com/illico-dev/illico/internal/rollout"
+	"github.com/illico-dev/illico/internal/store"
+)
+
+// Alerting timings: how often the pipeline is flushed, how many
+// notifications may wait for a slow receiver, how long a resolved alert
+// stays listed, how long the notifications decided are still delivered once
+// the daemon stops, how long an expired silence is kept, and how long the
+// store may take to answer.
+const (
+	flushEvery          = time.Second
+	deliveryQueue       = 256
+	keepResolved        = time.Hour
+	drainDeliveries     = 5 * time.Second
+	keepExpiredSilences = 5 * 24 * time.Hour
+	storeTimeout        = 5 * time.Second
+	// confirmRestored is how long after a restart the probes have to
+	// start before the restored alerts of targets they do not run end.
+	confirmRestored = time.Minute
+)
+
+// noReceiver is the top route's receiver without an alerts file: alerts
+// are raised and listed, and told to no one.
+const noReceiver = "none"
+
+// Store is what the monitor reads and keeps in the store: the rollouts
+// that take hosts down on purpose, the silences, and the alert pipeline's
+// state across restarts. *store.Store is one.
+type Store interface {
+	Rollout(ctx context.Context, id string) (*fleet.Rollout, error)
+	UnfinishedRollouts(ctx context.Context) ([]*fleet.Rollout, error)
+	Silences(ctx context.Context) ([]store.Silence, error)
+	PruneSilences(ctx context.Context, before time.Time) (int64, error)
+	AlertState(ctx context.Context) ([]byte, error)
+	SaveAlertState(ctx context.Context, data []byte) error
+}
+
+// alerting feeds the alert pipeline: probe changes become alerts, the
+// rollouts' events become maintenances, a ticker flushes the pipeline, and
+// one worker per receiver delivers, so a slow receiver never holds up the
+// pipeline nor the others.
+type alerting struct {
+	log       *slog.Logger
+	now       func() time.Time
+	inv       func() *fleet.Inventory
+	pipe      *alert.Pipeline
+	receivers map[string]alert.Notifier
+	grace     time.Duration
+	store     Store
+	// delivered counts notifications by receiver and result.
+	delivered func(receiver, result string)
+
+	// Only run's goroutine uses these: the state last saved, and when the
+	// silences were last pruned.
+	saved  []byte
+	pruned time.Time
+	// unconfirmed holds the probe alerts restored from before a restart
+	// that no probe has reported on yet, with when to look at them; probed
+	// says whether the probes run a target, by id.
+	unconfirmed map[string]time.Time
+	probed      func(id string) bool
+
+	mu sync.Mutex
+	// raised lists the alerts, by fingerprint: the probes' as they change,
+	// the failure domains' once notified.
+	raised map[string]*raisedAlert
+	// maint is each host's latest maintenance, open or ended; plans the
+	// plans of the rollouts that have hosts in maintenance.
+	maint  map[string]alert.Maintenance
+	plans  map[string]*fleet.Plan
+	queues map[string]chan alert.Notification
+}
+
+type raisedAlert struct {
+	alert    alert.Alert
+	notified bool
+}
+
+func newAlerting(cfg *alert.Config, inv func() *fleet.Inventory, st Store, client *http.Client,
+	log *slog.Logger, now func() time.Time, delivered func(receiver, result string)) *alerting {
+	return &alerting{
+		log: log, now: now, inv: inv, store: st, delivered: delivered,
+		pipe:      alert.New(cfg, inv()),
+		receivers: alert.Receivers(cfg, client, log),
+		grace:     cfg.MaintenanceGrace,
+		raised:    map[string]*raisedAlert{},
+		maint:     map[string]alert.Maintenance{},
+		plans:     map[string]*fleet.Plan{},
+		queues:    map[string]chan alert.Notification{},
+
+		unconfirmed: map[string]time.Time{},
+	}
+}
+
+// probeChanged is the probes' OnChange: a target going down raises an
+// alert, coming back resolves it. A target found up on the first run after
+// a restart resolves the alert it had before: the pipeline ignores the end
+// of an alert it does not hold.
+func (al *alerting) probeChanged(c probe.Change) {
+	if c.From == probe.StateUnknown && c.To == probe.StateUp {
+		c.From = probe.StateDown
+	}
+	a, ok := alert.FromChange(c, al.inv())
+	if !ok {
+		return
+	}
+	al.pipe.Receive(a)
+	fp := a.Labels.Fingerprint()
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	delete(al.unconfirmed, fp)
+	if a.Firing() {
+		if old := al.raised[fp]; old == nil || !old.alert.Firing() {
+			al.raised[fp] = &raisedAlert{alert: a}
+		}
+		return
+	}
+	if old := al.raised[fp]; old != nil && old.alert.Firing() {
+		old.alert.EndsAt = a.EndsAt
+	}
+}
+
+// run flushes the pipeline every second and delivers what it says, until
+// ctx ends. Then the notifications decided are still delivered for a few
+// seconds; those that are not are taken back, so that they go out after a
+// restart, and the pipeline's state is saved a last time.
+func (al *alerting) run(ctx context.Context) {
+	deliverCtx, stopDelivering := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDelivering()
+	var wg sync.WaitGroup
+	for name, r := range al.receivers {
+		q := make(chan alert.Notification, deliveryQueue)
+		al.queues[name] = q
+		wg.Go(func() { al.deliver(deliverCtx, name, r, q) })
+	}
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+			al.flush(al.now())
+		}
+	}
+	for _, q := range al.queues {
+		close(q)
+	}
+	timer := time.AfterFunc(drainDeliveries, stopDelivering)
+	wg.Wait()
+	timer.Stop()
+	al.save(context.WithoutCancel(ctx))
+}
+
+func (al *alerting) flush(now time.Time) {
+	al.resolveUnconfirmed(now)
+	ns := al.pipe.Flush(now)
+	defer al.save(context.Background())
+	if now.Sub(al.pruned) >= time.Hour {
+		al.pruneSilences(now)
+	}
+	al.mu.Lock()
+	for fp, r := range al.raised {
+		if !r.alert.Firing() && now.Sub(r.alert.EndsAt) > keepResolved {
+			delete(al.raised, fp)
+		}
+	}
+	for _, n := range ns {
+		if n.Receiver == noReceiver {
+			continue
+		}
+		for _, a := range n.Firing {
+			fp := a.Labels.Fingerprint()
+			r := al.raised[fp]
+			if r == nil {
+				r = &raisedAlert{alert: a}
+				al.raised[fp] = r
+			}
+			r.notified = true
+		}
+		for _, a := range n.Resolved {
+			if r := al.raised[a.Labels.Fingerprint()]; r != nil && r.alert.Firing() {
+				r.alert.EndsAt = a.EndsAt
+			}
+		}
+	}
+	al.mu.Unlock()
+	for _, n := range ns {
+		q, ok := al.queues[n.Receiver]
+		if !ok {
+			continue
+		}
+		select {
+		case q <- n:
+		default:
+			al.log.Error("notification put off: its receiver is too far behind", "receiver", n.Receiver, "group", n.GroupKey)
+			al.delivered(n.Receiver, "failed")
+			al.pipe.Unsent(n)
+		}
+	}
+}
+
+// deliver tells receiver r the notifications of q until q is closed. One
+// that fails is taken back: its group sends it again at its next interval.
+func (al *alerting) deliver(ctx context.Context, name string, r alert.Notifier, q <-chan alert.Notification) {
+	for n := range q {
+		if ctx.Err() != nil {
+			al.log.Warn("notification put off until the daemon's next start", "receiver", name, "group", n.GroupKey)
+			al.pipe.Unsent(n)
+			continue
+		}
+		if err := r.Notify(ctx, n); err != nil {
+			al.log.Error("notification failed", "receiver", name, "group", n.GroupKey, "err", err)
+			al.delivered(name, "failed")
+			al.pipe.Unsent(n)
+			continue
+		}
+		al.log.Info("notification sent", "receiver", name, "title", n.Title())
+		al.delivered(name, "sent")
+	}
+}
+
+// save keeps the pipeline's state in the store when it changed. A failure
+// is logged: the next flush tries again.
+func (al *alerting) save(ctx context.Context) {
+	data, err := json.Marshal(al.pipe.State())
+	if err != nil {
+		al.log.Error("alerts: encode the pipeline's state", "err", err)
+		return
+	}
+	if bytes.Equal(data, al.saved) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	if err := al.store.SaveAlertState(ctx, data); err != nil {
+		al.log.Error("alerts: save the pipeline's state", "err", err)
+		return
+	}
+	al.saved = data
+}
+
+// pruneSilences forgets the silences expired for a while, in the store and
+// in the pipeline.
+func (al *alerting) pruneSilences(now time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	before := now.Add(-keepExpiredSilences)
+	if _, err := al.store.PruneSilences(ctx, before); err != nil {
+		al.log.Error("alerts: prune expired silences", "err", err)
+		return
+	}
+	al.pipe.PruneSilences(before)
+	al.pruned = now
+}
+
+// restore brings back what the daemon knew before it stopped: the
+// silences, the pipeline's state, and the hosts the unfinished rollouts
+// hold in maintenance. A restored probe alert whose target the probes do
+// not run (it left the inventory meanwhile) is resolved once they have
+// started; probed says whether they run a target. Run restore before run,
+// the probes and the rollouts.
+func (al *alerting) restore(ctx context.Context, probed func(id string) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 4*storeTimeout)
+	defer cancel()
+	now := al.now()
+	sls, err := al.store.Silences(ctx)
+	if err != nil {
+		return fmt.Errorf("restore silences: %w", err)
+	}
+	for _, stored := range sls {
+		sl, err := SilenceFrom(stored)
+		if err == nil {
+			_, err = al.pipe.AddSilence(sl)
+		}
+		if err != nil {
+			al.log.Error("alerts: a stored silence no longer reads; it is left out", "silence", stored.ID, "err", err)
+		}
+	}
+	al.pruneSilences(now)
+	al.probed = probed
+	if err := al.restoreState(ctx, now.Add(confirmRestored)); err != nil {
+		return err
+	}
+	return al.restoreMaintenance(ctx, now)
+}
+
+func (al *alerting) restoreState(ctx context.Context, confirmBy time.Time) error {
+	data, err := al.store.AlertState(ctx)
+	if err != nil {
+		return fmt.Errorf("restore the alerts' state: %w", err)
+	}
+	if data == nil {
+		return nil
+	}
+	var st alert.State
+	if err := json.Unmarshal(data, &st); err != nil {
+		// Losing it pages again for what was told: worse than nothing, but
+		// no reason to keep the daemon from starting.
+		al.log.Error("alerts: the saved state does not read; starting without it", "err", err)
+		return nil
+	}
+	if dropped := al.pipe.Restore(st); dropped > 0 {
+		al.log.Warn("alerts: the routes changed since the state was saved; their groups start afresh", "groups", dropped)
+	}
+	al.saved = data
+	notified := map[int]bool{}
+	for _, g := range st.Groups {
+		for _, i := range g.Notified {
+			notified[i] = true
+		}
+	}
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	for i, a := range st.Alerts {
+		fp := a.Labels.Fingerprint()
+		al.raised[fp] = &raisedAlert{alert: a, notified: notified[i]}
+		if a.Firing() && a.Labels[alert.LabelAlertname] == alert.ProbeDown {
+			al.unconfirmed[fp] = confirmBy
+		}
+	}
+	return nil
+}
+
+// resolveUnconfirmed ends the restored probe alerts whose targets the
+// probes do not run. Those they run end or go on when their probes say.
+func (al *alerting) resolveUnconfirmed(now time.Time) {
+	al.mu.Lock()
+	var ended []alert.Alert
+	for fp, by := range al.unconfirmed {
+		if now.Before(by) {
+			continue
+		}
+		delete(al.unconfirmed, fp)
+		r := al.raised[fp]
+		if r == nil || !r.alert.Firing() || al.probed(r.alert.Labels[alert.LabelProbe]+"@"+r.alert.Labels[alert.LabelHost]) {
+			continue
+		}
+		r.alert.EndsAt = now
+		ended = append(ended, r.alert)
+	}
+	al.mu.Unlock()
+	for _, a := range ended {
+		al.log.Info("alerts: no probe runs for an alert from before the restart; resolved", "alert", a.Summary())
+		al.pipe.Receive(a)
+	}
+}
+
+// restoreMaintenance puts the hosts that the unfinished rollouts hold
+// inside a maintenance back in it: the engine resumes them without telling
+// where they stand.
+func (al *alerting) restoreMaintenance(ctx context.Context, now time.Time) error {
+	rs, err := al.store.UnfinishedRollouts(ctx)
+	if err != nil {
+		return fmt.Errorf("restore maintenances: %w", err)
+	}
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	for _, r := range rs {
+		p, err := plan.Parse(r.PlanFile, []byte(r.PlanSource))
+		if err != nil {
+			continue // the engine says so
+		}
+		al.plans[r.ID] = p
+		for _, hr := range r.Hosts {
+			steps := p.Steps
+			if hr.State == fleet.HostRollingBack {
+				steps = p.Rollback
+			}
+			if !hr.State.Active() || !inMaintenance(steps, hr.Step) {
+				continue
+			}
+			m := alert.Maintenance{Host: hr.Host, Rollout: r.ID, Step: string(steps[hr.Step].Kind), Start: now}
+			al.maint[hr.Host] = m
+			al.pipe.Maintain(m)
+		}
+	}
+	return nil
+}
+
+// inMaintenance reports whether a host running steps[i] is inside a
+// maintenance: one began at or before it (see takesDown) and no undrain
+// step ended it.
+func inMaintenance(steps []fleet.Step, i int) bool {
+	if i < 0 || i >= len(steps) {
+		return false
+	}
+	in := false
+	for j := 0; j <= i; j++ {
+		if takesDown(steps, j) {
+			in = true
+		}
+		if j < i && steps[j].Kind == fleet.StepUndrain {
+			in = false
+		}
+	}
+	return in
+}
+
+// firing counts the alerts firing, muted or not.
+func (al *alerting) firing() int {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	n := 0
+	for _, r := range al.raised {
+		if r.alert.Firing() {
+			n++
+		}
+	}
+	return n
+}
+
+// rolloutEvent follows the rollouts' hosts in and out of maintenance: a
+// host is in maintenance from the start of its drain step (its first
+// reboot when the steps do not drain) until its undrain step ends, or it
+// is done, fails or its rollout ends; the pipeline mutes its alerts until
+// the grace period after that.
+func (al *alerting) rolloutEvent(ctx context.Context, ev rollout.Event) {
+	switch ev.Kind {
+	case "host.started", "host.rollback", "host.step":
+		al.stepEvent(ctx, ev)
+	case "host.done", "host.failed", "host.rolled_back", "host.stuck":
+		al.mu.Lock()
+		al.endMaintenance(ev.Host, ev.Rollout)
+		al.mu.Unlock()
+	case "rollout.state":
+		if !ev.State.Ended() {
+			return
+		}
+		al.mu.Lock()
+		for h, m := range al.maint {
+			if m.Rollout == ev.Rollout {
+				al.endMaintenance(h, ev.Rollout)
+			}
+		}
+		delete(al.plans, ev.Rollout)
+		al.mu.Unlock()
+	}
+}
+
+// stepEvent handles a host starting its steps or rollback, or ending a
+// step. The store tells which step: the engine saves a host run before it
+// starts the host and after it records a step's end.
+func (al *alerting) stepEvent(ctx context.Context, ev rollout.Event) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	r, err := al.store.Rollout(ctx, ev.Rollout)
+	if err != nil {
+		al.log.Error("alerts: read the rollout to follow its maintenance", "rollout", ev.Rollout, "err", err)
+		return
+	}
+	i := slices.IndexFunc(r.Hosts, func(h fleet.HostRun) bool { return h.Host == ev.Host })
+	if i < 0 {
+		return
+	}
+	hr := r.Hosts[i]
+	if ev.Kind == "host.rollback" && hr.State != fleet.HostRollingBack {
+		return // stuck at once: the plan has no rollback steps
+	}
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	p := al.plans[r.ID]
+	if p == nil {
+		if p, err = plan.Parse(r.PlanFile, []byte(r.PlanSource)); err != nil {
+			al.log.Error("alerts: the rollout's plan no longer parses", "rollout", r.ID, "err", err)
+			return
+		}
+		al.plans[r.ID] = p
+	}
+	steps := p.Steps
+	if hr.State == fleet.HostRollingBack {
+		steps = p.Rollback
+	}
+	next := hr.Step
+	if ev.Kind == "host.step" {
+		if hr.Step < len(steps) && steps[hr.Step].Kind == fleet.StepUndrain {
+			al.endMaintenance(ev.Host, ev.Rollout)
+		}
+		next++
+	}
+	if next >= len(steps) {
+		return
+	}
+	m, open := al.maint[ev.Host]
+	open = open && m.End.IsZero() && m.Rollout == ev.Rollout
+	switch {
+	case open:
+		m.Step = string(steps[next].Kind)
+	case takesDown(steps, next):
+		m = alert.Maintenance{Host: ev.Host, Rollout: ev.Rollout, Step: string(steps[next].Kind), Start: al.now()}
+	default:
+		return
+	}
+	al.maint[ev.Host] = m
+	al.pipe.Maintain(m)
+}
+
+// takesDown reports whether steps[i] begins a host's maintenance.
+func takesDown(steps []fleet.Step, i int) bool {
+	drains := slices.ContainsFunc(steps, func(s fleet.Step) bool { return s.Kind == fleet.StepDrain })
+	k := steps[i].Kind
+	return k == fleet.StepDrain || !drains && k == fleet.StepReboot
+}
+
+// endMaintenance ends host's open maintenance under rolloutID, if any;
+// al.mu is held. Every maintenance must end: the pipeline mutes a host
+// with an open one for good.
+func (al *alerting) endMaintenance(host, rolloutID string) {
+	m, ok := al.maint[host]
+	if !ok || !m.End.IsZero() || m.Rollout != rolloutID {
+		return
+	}
+	m.End = al.now()
+	al.maint[host] = m
+	al.pipe.Maintain(m)
+}
+
+// muting says which silences and which rollout mute a at now; al.mu is
+// held.
+func (al *alerting) muting(a *alert.Alert, silences []alert.Silence, now time.Time) (ids []string, rolloutID string) {
+	for i := range silences {
+		s := &silences[i]
+		if s.Active(now) && Matchers(s.Matchers).Match(a.Labels) {
+			ids = append(ids, s.ID)
+		}
+	}
+	if m, ok := al.maint[a.Labels[alert.LabelHost]]; ok && !now.Before(m.Start) && (m.End.IsZero() || now.Before(m.End.Add(al.grace))) {
+		rolloutID = m.Rollout
+	}
+	return ids, rolloutID
+}
+
+// list is every alert raised: firing alerts first, newest first, then
+// those resolved in the last hour.
+func (al *alerting) list() []api.Alert {
+	now := al.now()
+	silences := al.pipe.Silences()
+	out := []api.Alert{}
+	al.mu.Lock()
+	for _, r := range al.raised {
+		a := api.Alert{
+			Labels: maps.Clone(r.alert.Labels), Annotations: maps.Clone(r.alert.Annotations),
+			Status: string(r.alert.Status()), StartsAt: r.alert.StartsAt.UTC(), EndsAt: httpjson.OptionalTime(r.alert.EndsAt),
+			Notified: r.notified,
+		}
+		if r.alert.Firing() {
+			a.SilencedBy, a.Maintenance = al.muting(&r.alert, silences, now)
+		}
+		out = append(out, a)
+	}
+	al.mu.Unlock()
+	slices.SortFunc(out, func(a, b api.Alert) int {
+		if a.Status != b.Status {
+			return strings.Compare(a.Status, b.Status) // firing before resolved
+		}
+		if c := b.StartsAt.Compare(a.StartsAt); c != 0 {
+			return c
+		}
+		return strings.Compare(alert.Labels(a.Labels).Fingerprint(), alert.Labels(b.Labels).Fingerprint())
+	})
+	return out
+}
+
+// SilenceFrom reads a silence back from the store.
+func SilenceFrom(st store.Silence) (alert.Silence, error) {
+	ms, err := ParseMatchers(st.Matchers)
+	if err != nil {
+		return alert.Silence{}, fmt.Errorf("silence %s: %w", st.ID, err)
+	}
+	return alert.Silence{ID: st.ID, Matchers: ms, StartsAt: st.StartsAt, EndsAt: st.EndsAt, CreatedBy: st.CreatedBy, Comment: st.Comment}, nil
+}
+
+// Matchers match labels when every one of them does: a silence's, or a
+// plan's pause_on_alerts.
+type Matchers []alert.Matcher
+
+// ParseMatchers reads matchers as alert.ParseMatcher reads one.
+func ParseMatchers(ss []string) (Matchers, error) {
+	out := make(Matchers, 0, len(ss))
+	for _, s := range ss {
+		m, err := alert.ParseMatcher(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Match reports whether every matcher matches l.
+func (ms Matchers) Match(l alert.Labels) bool {
+	for i := range ms {
+		if !ms[i].Matches(l) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,179 @@
+// Package monitor watches the fleet for the daemon: it runs every host's
+// probes beside the rollout engine, turns what they find into alerts, mutes
+// those of the hosts that rollouts take down on purpose and those the
+// operators silence, and hands the notifications to the alerts file's
+// receivers. The silences, the alerts told and the hosts in maintenance
+// outlive a restart through the store.
+package monitor
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/illico-dev/illico/internal/alert"
+	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/probe"
+	"github.com/illico-dev/illico/internal/rollout"
+)
+
+// Options configure a Monitor. Every field is required but Alerts and
+// Recorder.
+type Options struct {
+	// Alerts is the alerts file's routes and receivers; without it,
+	// alerts are raised and listed, and told to no one.
+	Alerts    *alert.Config
+	Inventory func() *fleet.Inventory
+	Store     Store
+	// Probe runs one probe; Interval is how often the ssh probe and the
+	// checks that set no interval of their own run.
+	Probe    probe.ProbeFunc
+	Interval time.Duration
+	// Recorder keeps every probe's runs, across reloads.
+	Recorder probe.Recorder
+	// Client posts the receivers' webhooks.
+	Client *http.Client
+	// Delivered counts a notification handed to a receiver, by result:
+	// sent or failed.
+	Delivered func(receiver, result string)
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Monitor is the probes and the alerts of the inventory in force.
+type Monitor struct {
+	inv    func() *fleet.Inventory
+	probes *health
+	alerts *alerting
+	// checker runs the probes of a few hosts at once, outside the
+	// scheduler: the rollouts' gate and the fresh look at hosts held down.
+	checker *probe.Health
+}
+
+// maxRecheck bounds the hosts Down looks at again when the probes say
+// they are down.
+const maxRecheck = 32
+
+// New builds a Monitor; Restore, then Run, start it.
+func New(o Options) *Monitor {
+	cfg := o.Alerts
+	if cfg == nil {
+		cfg = &alert.Config{Route: alert.Route{Receiver: noReceiver}}
+		cfg.SetDefaults()
+	}
+	al := newAlerting(cfg, o.Inventory, o.Store, o.Client, o.Logger, o.Now, o.Delivered)
+	return &Monitor{
+		inv:    o.Inventory,
+		alerts: al,
+		probes: &health{prober: o.Probe, interval: o.Interval, onChange: al.probeChanged, now: o.Now, runs: o.Recorder},
+		// The same probes as the scheduler's, run once.
+		checker: probe.NewHealth(o.Probe, o.Interval),
+	}
+}
+
+// Restore brings back what the daemon knew before it stopped: the
+// silences, the alerts told, and the hosts the unfinished rollouts hold in
+// maintenance. Run it before Run and before the rollouts resume: a silence
+// or a maintenance forgotten would page.
+func (m *Monitor) Restore(ctx context.Context) error {
+	return m.alerts.restore(ctx, m.probes.running)
+}
+
+// Run probes the inventory in force and delivers the alerts until ctx
+// ends; then the notifications decided are still delivered for a few
+// seconds, and the alerts' state is saved.
+func (m *Monitor) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { m.probes.run(ctx, m.inv()) })
+	wg.Go(func() { m.alerts.run(ctx) })
+	wg.Wait()
+}
+
+// Reset takes a reloaded inventory: its probes, and its topology for the
+// alerts' inhibition. Targets that left it while down are reported up, so
+// that their alerts end.
+func (m *Monitor) Reset(inv *fleet.Inventory) {
+	m.probes.reset(inv)
+	m.alerts.pipe.SetTopology(inv)
+}
+
+// Health runs every probe of a host once, for the rollouts' gate.
+func (m *Monitor) Health() *probe.Health { return m.checker }
+
+// Down is the rollout engine's Down: the hosts among hosts that the probes
+// find down, with why.
+func (m *Monitor) Down(ctx context.Context, hosts []*fleet.Host) map[string]string {
+	down := m.probes.down(hosts)
+	// A probe may still hold down a host that has just come back (from the
+	// rollout's own reboot): one fresh look, all at once, at those few
+	// hosts keeps its partner from waiting a probe interval. Many hosts
+	// down is an outage, not a rollout's reboots: the probes' word stands,
+	// and no decision waits on a hundred timeouts.
+	if len(down) == 0 || len(down) > maxRecheck {
+		return down
+	}
+	inv := m.inv()
+	var again []*fleet.Host
+	for name := range down {
+		if h := inv.Host(name); h != nil {
+			again = append(again, h)
+		}
+	}
+	still := m.checker.Down(ctx, inv, again)
+	for name := range down {
+		if _, ok := still[name]; !ok {
+			delete(down, name)
+		}
+	}
+	return down
+}
+
+// RolloutEvent follows the rollouts' hosts in and out of maintenance, to
+// mute their alerts meanwhile.
+func (m *Monitor) RolloutEvent(ctx context.Context, ev rollout.Event) { m.alerts.rolloutEvent(ctx, ev) }
+
+// Targets is the probe targets in force.
+func (m *Monitor) Targets() []*probe.Target { return m.probes.current() }
+
+// Probes is every target with its state and last result, by host and
+// probe.
+func (m *Monitor) Probes() []api.Probe {
+	out := []api.Probe{}
+	for _, st := range m.probes.standings() {
+		out = append(out, apiProbe(st))
+	}
+	slices.SortStableFunc(out, func(a, b api.Probe) int {
+		return cmp.Or(strings.Compare(a.Host, b.Host), strings.Compare(a.Probe, b.Probe))
+	})
+	return out
+}
+
+// Counts tallies the targets by state: unknown, up or down.
+func (m *Monitor) Counts() map[string]int { return m.probes.counts() }
+
+// Firing counts the alerts firing, muted or not.
+func (m *Monitor) Firing() int { return m.alerts.firing() }
+
+// Alerts is every alert raised: firing ones first, newest first, then those
+// resolved in the last hour.
+func (m *Monitor) Alerts() []api.Alert { return m.alerts.list() }
+
+// Silences is every silence, expired ones included, in order.
+func (m *Monitor) Silences() []alert.Silence { return m.alerts.pipe.Silences() }
+
+// AddSilence mutes the alerts sl matches from now on. The caller keeps it
+// in the store first: a silence shown must outlive the daemon.
+func (m *Monitor) AddSilence(sl alert.Silence) (alert.Silence, error) {
+	return m.alerts.pipe.AddSilence(sl)
+}
+
+// ExpireSilence ends silence id at at.
+func (m *Monitor) ExpireSilence(id string, at time.Time) error {
+	return m.alerts.pipe.ExpireSilence(id, at)
+}
