@@ -71,6 +71,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/notify"
+	"github.com/illico-dev/illico/internal/publicsite"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
 
@@ -80,14 +81,14 @@ type Config struct {
 	PublicListen string `yaml:"public_listen"`
 	Data         string `yaml:"data"`
 	// DB is a secret: a PostgreSQL URL may carry a password.
-	DB             fleet.Secret     `yaml:"db"`
-	Inventory      string           `yaml:"inventory"`
-	AdminTokenFile string           `yaml:"admin_token_file"`
-	Alerts         string           `yaml:"alerts"`
-	PublicURL      string           `yaml:"public_url"`
-	StatusPage     StatusPageConfig `yaml:"status_page"`
-	SMTP           SMTPConfig       `yaml:"smtp"`
-	Log            LogConfig        `yaml:"log"`
+	DB             fleet.Secret                `yaml:"db"`
+	Inventory      string                      `yaml:"inventory"`
+	AdminTokenFile string                      `yaml:"admin_token_file"`
+	Alerts         string                      `yaml:"alerts"`
+	PublicURL      string                      `yaml:"public_url"`
+	StatusPage     publicsite.StatusPageConfig `yaml:"status_page"`
+	SMTP           SMTPConfig                  `yaml:"smtp"`
+	Log            LogConfig                   `yaml:"log"`
 	Meta           yamlx.Meta
 }
 
@@ -159,7 +160,7 @@ func ParseConfig(file string, data []byte) (Config, error) {
 	if c.Meta.Has("db") && c.DB == "" {
 		ps.Add(file, c.Meta.At("db"), "db is empty: leave it out for SQLite in the data directory")
 	}
-	c.StatusPage.check(file, &ps)
+	c.StatusPage.Check(file, &ps)
 	switch {
 	case c.Meta.Has("public_url") && c.StatusPage.Meta.Has("url"):
 		ps.Add(file, c.Meta.At("public_url"), "public_url is the older name of status_page.url: keep status_page.url only")
@@ -225,11 +226,11 @@ func checkSubscribers(file string, c *Config, ps *yamlx.Problems) {
 
 // Subscribers is what the daemon needs to take subscribers, nil when the
 // file names no SMTP server.
-func (c Config) Subscribers() *SubscriberOptions {
+func (c Config) Subscribers() *publicsite.SubscriberOptions {
 	if !c.Meta.Has("smtp") || c.StatusPage.URL == "" {
 		return nil
 	}
-	return &SubscriberOptions{
+	return &publicsite.SubscriberOptions{
 		PublicURL: c.StatusPage.URL,
 		Mail:      notify.MailConfig{Smarthost: c.SMTP.Address, From: c.SMTP.From, Username: c.SMTP.Username, Password: c.SMTP.Password},
 		KeyFile:   filepath.Join(c.Data, "link.key"),

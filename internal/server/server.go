@@ -27,6 +27,7 @@ import (
 	"github.com/illico-dev/illico/internal/lb"
 	"github.com/illico-dev/illico/internal/monitor"
 	"github.com/illico-dev/illico/internal/probe"
+	"github.com/illico-dev/illico/internal/publicsite"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/sshx"
 	"github.com/illico-dev/illico/internal/statusdrive"
@@ -73,7 +74,7 @@ type Options struct {
 	ProbeInterval time.Duration
 	// Subscribers, with a public listener, lets customers subscribe to the
 	// status page by e-mail or webhook; nil for no subscriptions.
-	Subscribers *SubscriberOptions
+	Subscribers *publicsite.SubscriberOptions
 	// StatusPage is what the public status page says of itself: its name,
 	// URL, time zone and default language.
 	StatusPage statuspage.Page
@@ -105,23 +106,17 @@ type Server struct {
 	events   *hub
 	stopping chan struct{}
 
-	// status is the public status page's; driver keeps it in step with the
-	// rollouts. public serves it on publicLn, when there is one.
-	status   *pageStatus
-	page     statuspage.Page
+	// site is the public status page and its subscriptions; driver keeps
+	// it in step with the rollouts. public serves it on publicLn, when
+	// there is one.
+	site     *publicsite.Site
 	driver   *statusdrive.Driver
 	publicLn net.Listener
 	public   *http.Server
-	// subs tells the status page's subscribers; nil without a public
-	// listener or subscriber options.
-	subs *subscribers
 
 	// monitor probes the fleet and alerts, muted while rollouts take
-	// hosts down on purpose; runs keeps its probes' runs, and history
-	// keeps them in the store, for the status page's bars.
+	// hosts down on purpose.
 	monitor *monitor.Monitor
-	runs    *probe.Memory
-	history *history
 
 	// dashboard is the operators' pages, under /dashboard/.
 	dashboard http.Handler
@@ -146,7 +141,6 @@ func New(opts Options) (*Server, error) {
 		shutdown:  opts.ShutdownTimeout,
 		tokenOut:  opts.AdminTokenOut,
 		tokenFile: opts.AdminTokenFile,
-		page:      opts.StatusPage,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -181,13 +175,20 @@ func New(opts Options) (*Server, error) {
 		return nil, fleet.Errorf(fleet.KindUnavailable, "listen on %s: %v", opts.Listen, err)
 	}
 	s.ln = ln
-	if opts.PublicListen != "" && opts.Subscribers != nil {
-		if s.subs, err = newSubscribers(*opts.Subscribers, s.store, s.log, s.now); err != nil {
-			ln.Close()
-			return nil, err
-		}
+	var subs *publicsite.SubscriberOptions
+	if opts.PublicListen != "" {
+		subs = opts.Subscribers
 	}
-	if err := s.newStatusPage(opts.PublicListen, inv); err != nil {
+	// Only the daily buckets are read: one raw record per probe is enough.
+	runs := probe.NewMemory(1)
+	s.site, err = publicsite.New(publicsite.Options{Store: s.store, Page: opts.StatusPage, Inventory: s.inventory, Subscribers: subs,
+		// The page is made before the probes: it looks them up when asked.
+		Runs: runs, Targets: func() []*probe.Target { return s.monitor.Targets() }, Logger: s.log, Now: s.now})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := s.listenPublic(opts.PublicListen); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -217,14 +218,11 @@ func New(opts Options) (*Server, error) {
 	if interval <= 0 {
 		interval = probe.DefaultInterval
 	}
-	// Only the daily buckets are read: one raw record per probe is enough.
-	s.runs = probe.NewMemory(1)
 	s.monitor = monitor.New(monitor.Options{
 		Alerts: alertsCfg, Inventory: s.inventory, Store: s.store,
-		Probe: probe.NewProber(httpClient, s.pool, s.now).Probe, Interval: interval, Recorder: s.runs,
+		Probe: probe.NewProber(httpClient, s.pool, s.now).Probe, Interval: interval, Recorder: runs,
 		Client: httpClient, Delivered: s.metrics.delivered, Logger: s.log, Now: s.now,
 	})
-	s.history = newHistory(s.runs, s.store, s.log, s.now)
 	if err := s.metrics.registerHealth(s.monitor.Counts, s.monitor.Firing); err != nil {
 		s.closeListeners()
 		return nil, err
@@ -241,7 +239,7 @@ func New(opts Options) (*Server, error) {
 		Now:       s.now,
 	})
 	s.driver = statusdrive.New(statusdrive.Options{
-		Progress: s.engine.Progress, Update: s.status.Update, Status: s.status.Status, Notices: s.status.notices, Now: s.now, Logger: s.log,
+		Progress: s.engine.Progress, Update: s.site.Update, Status: s.site.Status, Notices: s.site.Notices(), Now: s.now, Logger: s.log,
 	})
 	return s, nil
 }
@@ -254,12 +252,8 @@ func (s *Server) onEvent(ctx context.Context, ev rollout.Event) {
 	s.driver.Notify(ev)
 }
 
-// newStatusPage builds the status page from inv and listens for it on
-// addr, if set.
-func (s *Server) newStatusPage(addr string, inv *fleet.Inventory) error {
-	if err := s.openStatus(inv); err != nil {
-		return err
-	}
+// listenPublic listens for the status page on addr, if set.
+func (s *Server) listenPublic(addr string) error {
 	if addr == "" {
 		return nil
 	}
@@ -267,7 +261,7 @@ func (s *Server) newStatusPage(addr string, inv *fleet.Inventory) error {
 		return fleet.Errorf(fleet.KindInvalid, "public listen: %v", err)
 	}
 	var err error
-	if s.public, err = s.publicServer(); err != nil {
+	if s.public, err = s.site.HTTPServer(); err != nil {
 		return err
 	}
 	if s.publicLn, err = net.Listen("tcp", addr); err != nil {
@@ -313,21 +307,18 @@ func (s *Server) Run(ctx context.Context) error {
 		s.closeListeners()
 		return err
 	}
-	if err := s.history.load(ctx); err != nil {
+	if err := s.site.LoadHistory(ctx); err != nil {
 		s.log.Error("the status page's bars start without their history", "err", err)
 	}
-	// The subscribers are told until the driver, the last to change the
-	// page, has stopped; what is left in the queue goes after a restart.
-	if s.subs != nil {
-		subsCtx, stopSubs := context.WithCancel(context.WithoutCancel(ctx))
-		subsDone := make(chan struct{})
-		go func() { s.subs.run(subsCtx); close(subsDone) }()
-		defer func() {
-			stopSubs()
-			<-subsDone
-		}()
-	}
-	defer s.startStatus(ctx)()
+	// The site outlives the driver, the last to change the page, and the
+	// probes, whose runs it keeps.
+	siteCtx, stopSite := context.WithCancel(context.WithoutCancel(ctx))
+	siteDone := make(chan struct{})
+	go func() { s.site.Run(siteCtx); close(siteDone) }()
+	defer func() {
+		stopSite()
+		<-siteDone
+	}()
 	engineCtx, stopEngine := context.WithCancel(ctx)
 	defer stopEngine()
 	// The driver outlives the engine, for the last events of the rollouts.
@@ -343,11 +334,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// The probes and the alerts run beside the engine, and stop after it.
 	healthCtx, stopHealth := context.WithCancel(context.WithoutCancel(ctx))
 	var healthWG sync.WaitGroup
-	healthWG.Go(func() {
-		s.monitor.Run(healthCtx)
-		s.history.save(context.WithoutCancel(ctx))
-	})
-	healthWG.Go(func() { s.history.run(healthCtx) })
+	healthWG.Go(func() { s.monitor.Run(healthCtx) })
 	defer func() {
 		stopHealth()
 		healthWG.Wait()
@@ -424,11 +411,7 @@ func (s *Server) reload() (*loaded, error) {
 	}
 	l := &loaded{inv: inv, at: s.now()}
 	s.inv.Store(l)
-	err = s.status.Update(context.Background(), func(st *fleet.Status) error {
-		syncComponents(st, inv, s.now().UTC())
-		return nil
-	})
-	if err != nil {
+	if err := s.site.SetInventory(context.Background(), inv); err != nil {
 		s.log.Error("status page: take the reloaded inventory's components", "err", err)
 	}
 	s.monitor.Reset(inv)

@@ -2,232 +2,25 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"log/slog"
 	"net/http"
-	"net/url"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/illico-dev/illico/internal/api"
-	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/httpjson"
-	"github.com/illico-dev/illico/internal/statuspage"
-	"github.com/illico-dev/illico/internal/yamlx"
 )
 
-// The public status page: its components come from the inventory's groups
-// that name one, the rollouts drive its maintenances (package statusdrive),
-// and operators add updates by hand through the API below. Its status lives
-// in the store (statuspage.Stored): a restart forgets nothing, and daemons
-// sharing a database show one page.
-
-// statusTick is how often the daemon looks for another daemon's change of
-// the page and moves the maintenances operators scheduled along their
-// window.
-const statusTick = 2 * time.Second
-
-// openStatus reads the page's status from the store and gives it the
-// components of inv.
-func (s *Server) openStatus(inv *fleet.Inventory) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	notices, err := statuspage.NewNotices(s.page.TimeZone)
-	if err != nil {
-		return err
-	}
-	src, err := statuspage.NewStored(ctx, s.store, s.now)
-	if err != nil {
-		return fmt.Errorf("status page: %w", err)
-	}
-	s.status = &pageStatus{Stored: src, notices: notices, subs: s.subs}
-	err = s.status.Update(ctx, func(st *fleet.Status) error {
-		syncComponents(st, inv, s.now().UTC())
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("status page: take the inventory's components: %w", err)
-	}
-	return nil
-}
-
-// startStatus keeps the page's status moving until the returned stop is
-// called: every statusTick, it looks at the stored version, for the page
-// to show another daemon's change, and starts and ends the maintenances
-// operators scheduled. stop waits for the last look to end.
-func (s *Server) startStatus(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(statusTick)
-		defer tick.Stop()
-		for {
-			if err := s.status.Refresh(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("status page: read its version", "err", err)
-			}
-			if err := s.advance(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("status page: move the scheduled maintenances on", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
-}
-
-// advance starts and ends the maintenances operators scheduled when their
-// time comes. It looks at the status in memory first, so that a tick with
-// nothing to do writes nothing.
-func (s *Server) advance(ctx context.Context) error {
-	st, err := s.status.Status(ctx)
-	if err != nil {
-		return err
-	}
-	now := s.now().UTC()
-	if due, err := s.status.notices.Advance(&st, now); err != nil || !due {
-		return err
-	}
-	return s.status.Update(ctx, func(st *fleet.Status) error {
-		_, err := s.status.notices.Advance(st, now)
-		return err
-	})
-}
-
-// componentID is a component's ID on the page, from its name: stable
-// across reloads as long as the name is.
-func componentID(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	return strings.TrimSuffix(b.String(), "-")
-}
-
-// syncComponents makes the page's components those of inv: one per
-// component name, served by the members of every group naming it, in the
-// inventory's order. A component that left the inventory leaves the page;
-// its incidents and maintenances stay.
-func syncComponents(st *fleet.Status, inv *fleet.Inventory, now time.Time) {
-	old := map[string]fleet.Component{}
-	for _, c := range st.Components {
-		old[c.ID] = c
-	}
-	var comps []fleet.Component
-	index := map[string]int{}
-	for _, g := range inv.Groups {
-		if g.Component == "" {
-			continue
-		}
-		id := componentID(g.Component)
-		i, ok := index[id]
-		if !ok {
-			c, kept := old[id]
-			if !kept {
-				c = fleet.Component{ID: id, Showcase: true, CreatedAt: now, UpdatedAt: now}
-			}
-			c.Name, c.Position, c.Hosts = g.Component, len(comps)+1, nil
-			i = len(comps)
-			index[id] = i
-			comps = append(comps, c)
-		}
-		for _, m := range g.Members {
-			if !slices.Contains(comps[i].Hosts, m) {
-				comps[i].Hosts = append(comps[i].Hosts, m)
-			}
-		}
-	}
-	st.Components = comps
-}
-
-// Operator API for the status page.
-
-func updatesJSON(us []fleet.StatusUpdate) []api.StatusUpdate {
-	out := []api.StatusUpdate{}
-	for _, u := range us {
-		out = append(out, api.StatusUpdate{ID: u.ID, Status: u.Status, Body: u.Body, CreatedAt: u.CreatedAt})
-	}
-	return out
-}
-
-func incidentOut(in fleet.Incident) api.Incident {
-	return api.Incident{
-		ID: in.ID, Name: in.Name, Status: string(in.Status), Impact: string(in.Impact),
-		Components: append([]string{}, in.Components...), Rollout: in.Rollout, CreatedAt: in.CreatedAt,
-		ResolvedAt: httpjson.OptionalTime(in.ResolvedAt), Updates: updatesJSON(in.Updates),
-	}
-}
-
-func maintenanceOut(m fleet.Maintenance) api.Maintenance {
-	return api.Maintenance{
-		ID: m.ID, Name: m.Name, Status: string(m.Status), Components: append([]string{}, m.Components...),
-		Rollout: m.Rollout, ScheduledFor: m.ScheduledFor, ScheduledUntil: m.ScheduledUntil,
-		CompletedAt: httpjson.OptionalTime(m.CompletedAt), Updates: updatesJSON(m.Updates),
-	}
-}
-
-func componentOut(c fleet.Component, st *fleet.Status) api.StatusComponent {
-	return api.StatusComponent{ID: c.ID, Name: c.Name, Status: string(statuspage.Derive(c, st.Hosts, st.Maintenance)),
-		Override: string(c.Override), Hosts: append([]string{}, c.Hosts...)}
-}
+// The operators' API for the status page: package publicsite changes the
+// page; these handlers read the requests, log who changed what, and answer.
 
 // getStatus answers GET /api/v1/status: the page's status as stored, each
 // component with the status the page shows.
 func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.status.Status(r.Context())
+	out, err := s.site.StatusPage(r.Context())
 	if err != nil {
 		return err
-	}
-	out := api.StatusPage{Version: st.Version, UpdatedAt: st.UpdatedAt,
-		Components: []api.StatusComponent{}, Incidents: []api.Incident{}, Maintenances: []api.Maintenance{}}
-	for _, c := range st.Components {
-		out.Components = append(out.Components, componentOut(c, &st))
-	}
-	for _, in := range st.Incidents {
-		out.Incidents = append(out.Incidents, incidentOut(in))
-	}
-	for _, m := range st.Maintenance {
-		out.Maintenances = append(out.Maintenances, maintenanceOut(m))
 	}
 	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
-
-// checkText refuses an empty text and one in a language the page lacks.
-func checkText(field string, t fleet.Text) error {
-	if len(t) == 0 {
-		return fleet.Errorf(fleet.KindInvalid, "request body: %s is empty: give it in at least one language, like {\"en\": \"…\"}", field)
-	}
-	for lang, v := range t {
-		if !slices.Contains(pageLanguages, lang) {
-			return fleet.Errorf(fleet.KindInvalid, "request body: %s: no language %q on the page (have %s)", field, lang, strings.Join(pageLanguages, ", "))
-		}
-		if strings.TrimSpace(v) == "" {
-			return fleet.Errorf(fleet.KindInvalid, "request body: %s.%s is empty", field, lang)
-		}
-	}
-	return nil
-}
-
-// pageLanguages are the languages of the status page.
-var pageLanguages = []string{"de", "en", "fr"}
 
 // openIncident answers POST /api/v1/status/incidents.
 func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) error {
@@ -235,45 +28,12 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request) error {
 	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
-	if req.Status == "" {
-		req.Status = string(fleet.Investigating)
-	}
-	if req.Impact == "" {
-		req.Impact = string(fleet.ImpactMinor)
-	}
-	switch {
-	case !fleet.IncidentStatus(req.Status).Valid():
-		return fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of investigating, identified, monitoring, resolved", req.Status)
-	case !fleet.Impact(req.Impact).Valid():
-		return fleet.Errorf(fleet.KindInvalid, "request body: impact %q is not one of none, minor, major, critical", req.Impact)
-	}
-	if err := checkText("name", req.Name); err != nil {
-		return err
-	}
-	if err := checkText("body", req.Body); err != nil {
-		return err
-	}
-	now := s.now().UTC()
-	in := fleet.Incident{
-		ID: newStatusID(), Name: req.Name, Status: fleet.IncidentStatus(req.Status), Impact: fleet.Impact(req.Impact),
-		Components: req.Components, StartedAt: now, CreatedAt: now, UpdatedAt: now,
-	}
-	in.Updates = []fleet.StatusUpdate{{ID: newStatusID(), Status: req.Status, Body: req.Body, DisplayAt: now, CreatedAt: now, UpdatedAt: now}}
-	stamp(&in, now)
-	err := s.status.Update(r.Context(), func(st *fleet.Status) error {
-		for _, c := range req.Components {
-			if !slices.ContainsFunc(st.Components, func(k fleet.Component) bool { return k.ID == c }) {
-				return fleet.Errorf(fleet.KindInvalid, "request body: no component %q on the page (see GET /api/v1/status)", c)
-			}
-		}
-		st.Incidents = append(st.Incidents, in)
-		return nil
-	})
+	in, err := s.site.OpenIncident(r.Context(), req)
 	if err != nil {
 		return err
 	}
 	s.logStatusEdit(r.Context(), "incident opened", in.ID)
-	httpjson.Write(w, http.StatusCreated, incidentOut(in))
+	httpjson.Write(w, http.StatusCreated, in)
 	return nil
 }
 
@@ -283,48 +43,14 @@ func (s *Server) addIncidentUpdate(w http.ResponseWriter, r *http.Request) error
 	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
-	if !fleet.IncidentStatus(req.Status).Valid() {
-		return fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of investigating, identified, monitoring, resolved", req.Status)
-	}
-	if err := checkText("body", req.Body); err != nil {
-		return err
-	}
-	id, now := r.PathValue("id"), s.now().UTC()
-	var out fleet.Incident
-	err := s.status.Update(r.Context(), func(st *fleet.Status) error {
-		i := slices.IndexFunc(st.Incidents, func(in fleet.Incident) bool { return in.ID == id })
-		if i < 0 {
-			return fleet.Errorf(fleet.KindNotFound, "no incident %s on the status page", id)
-		}
-		in := &st.Incidents[i]
-		in.Status, in.UpdatedAt = fleet.IncidentStatus(req.Status), now
-		in.Updates = append(in.Updates, fleet.StatusUpdate{ID: newStatusID(), Status: req.Status, Body: req.Body, DisplayAt: now, CreatedAt: now, UpdatedAt: now})
-		stamp(in, now)
-		out = *in
-		return nil
-	})
+	id := r.PathValue("id")
+	in, err := s.site.AddIncidentUpdate(r.Context(), id, req)
 	if err != nil {
 		return err
 	}
 	s.logStatusEdit(r.Context(), "incident updated", id)
-	httpjson.Write(w, http.StatusCreated, incidentOut(out))
+	httpjson.Write(w, http.StatusCreated, in)
 	return nil
-}
-
-// stamp records when an incident reached monitoring and resolved.
-func stamp(in *fleet.Incident, now time.Time) {
-	switch in.Status {
-	case fleet.Monitoring:
-		if in.MonitoringAt.IsZero() {
-			in.MonitoringAt = now
-		}
-	case fleet.Resolved:
-		if in.ResolvedAt.IsZero() {
-			in.ResolvedAt = now
-		}
-	default:
-		in.ResolvedAt = time.Time{}
-	}
 }
 
 // addMaintenanceUpdate answers POST /api/v1/status/maintenances/{id}/updates.
@@ -333,95 +59,29 @@ func (s *Server) addMaintenanceUpdate(w http.ResponseWriter, r *http.Request) er
 	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
-	if !fleet.MaintenanceStatus(req.Status).Valid() {
-		return fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of scheduled, in_progress, verifying, completed", req.Status)
-	}
-	if err := checkText("body", req.Body); err != nil {
-		return err
-	}
-	id, now := r.PathValue("id"), s.now().UTC()
-	var out fleet.Maintenance
-	err := s.status.Update(r.Context(), func(st *fleet.Status) error {
-		i := slices.IndexFunc(st.Maintenance, func(m fleet.Maintenance) bool { return m.ID == id })
-		if i < 0 {
-			return fleet.Errorf(fleet.KindNotFound, "no maintenance %s on the status page", id)
-		}
-		m := &st.Maintenance[i]
-		if req.ScheduledUntil != nil {
-			if !req.ScheduledUntil.After(m.ScheduledFor) {
-				return fleet.Errorf(fleet.KindInvalid, "request body: scheduled_until %s is not after the maintenance's start, %s",
-					req.ScheduledUntil.UTC().Format(time.RFC3339), m.ScheduledFor.UTC().Format(time.RFC3339))
-			}
-			m.ScheduledUntil = req.ScheduledUntil.UTC()
-		}
-		m.Status, m.UpdatedAt = fleet.MaintenanceStatus(req.Status), now
-		m.Updates = append(m.Updates, fleet.StatusUpdate{ID: newStatusID(), Status: req.Status, Body: req.Body, DisplayAt: now, CreatedAt: now, UpdatedAt: now})
-		switch {
-		case m.Status.Active() && m.StartedAt.IsZero():
-			m.StartedAt = now
-		case m.Status == fleet.MaintenanceCompleted && m.CompletedAt.IsZero():
-			m.CompletedAt = now
-		}
-		out = *m
-		return nil
-	})
+	id := r.PathValue("id")
+	m, err := s.site.AddMaintenanceUpdate(r.Context(), id, req)
 	if err != nil {
 		return err
 	}
 	s.logStatusEdit(r.Context(), "maintenance updated", id)
-	httpjson.Write(w, http.StatusCreated, maintenanceOut(out))
+	httpjson.Write(w, http.StatusCreated, m)
 	return nil
 }
 
 // scheduleMaintenance answers POST /api/v1/status/maintenances: a
-// maintenance no rollout drives, that statuspage's Advance then starts and
-// ends with its window.
+// maintenance no rollout drives.
 func (s *Server) scheduleMaintenance(w http.ResponseWriter, r *http.Request) error {
 	var req api.NewMaintenance
 	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
-	if err := checkText("name", req.Name); err != nil {
-		return err
-	}
-	if err := checkText("body", req.Body); err != nil {
-		return err
-	}
-	now := s.now().UTC()
-	from, until := req.ScheduledFor.UTC(), req.ScheduledUntil.UTC()
-	switch {
-	case len(req.Components) == 0:
-		return fleet.Errorf(fleet.KindInvalid, "request body: components is empty: name the components the maintenance affects (see GET /api/v1/status)")
-	case from.IsZero() || until.IsZero():
-		return fleet.Errorf(fleet.KindInvalid, "request body: scheduled_for and scheduled_until are both needed, like \"2026-03-14T22:00:00Z\"")
-	case !until.After(from):
-		return fleet.Errorf(fleet.KindInvalid, "request body: scheduled_until %s is not after scheduled_for %s", until.Format(time.RFC3339), from.Format(time.RFC3339))
-	case !until.After(now):
-		return fleet.Errorf(fleet.KindInvalid, "request body: scheduled_until %s is already past", until.Format(time.RFC3339))
-	}
-	m := fleet.Maintenance{
-		ID: newStatusID(), Name: req.Name, Status: fleet.MaintenanceScheduled, Components: req.Components,
-		ScheduledFor: from, ScheduledUntil: until, CreatedAt: now, UpdatedAt: now,
-	}
-	// A window already open starts now, as customers would expect.
-	if !from.After(now) {
-		m.Status, m.StartedAt = fleet.MaintenanceInProgress, now
-	}
-	m.Updates = []fleet.StatusUpdate{{ID: newStatusID(), Status: string(m.Status), Body: req.Body, DisplayAt: now, CreatedAt: now, UpdatedAt: now}}
-	err := s.status.Update(r.Context(), func(st *fleet.Status) error {
-		for _, c := range req.Components {
-			if !slices.ContainsFunc(st.Components, func(k fleet.Component) bool { return k.ID == c }) {
-				return fleet.Errorf(fleet.KindInvalid, "request body: no component %q on the page (see GET /api/v1/status)", c)
-			}
-		}
-		st.Maintenance = append(st.Maintenance, m)
-		return nil
-	})
+	m, err := s.site.ScheduleMaintenance(r.Context(), req)
 	if err != nil {
 		return err
 	}
 	s.logStatusEdit(r.Context(), "maintenance scheduled", m.ID)
-	httpjson.Write(w, http.StatusCreated, maintenanceOut(m))
+	httpjson.Write(w, http.StatusCreated, m)
 	return nil
 }
 
@@ -432,129 +92,16 @@ func (s *Server) setComponentStatus(w http.ResponseWriter, r *http.Request) erro
 	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
-	override := fleet.ComponentStatus(req.Status)
-	switch {
-	case req.Status == api.AutoStatus:
-		override = ""
-	case !override.Valid():
-		return fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of auto, operational, under_maintenance, degraded_performance, partial_outage, major_outage", req.Status)
-	}
-	id, now := r.PathValue("id"), s.now().UTC()
-	var out api.StatusComponent
-	err := s.status.Update(r.Context(), func(st *fleet.Status) error {
-		i := slices.IndexFunc(st.Components, func(c fleet.Component) bool { return c.ID == id })
-		if i < 0 {
-			return fleet.Errorf(fleet.KindNotFound, "no component %s on the status page (see GET /api/v1/status)", id)
-		}
-		c := &st.Components[i]
-		if c.Override != override {
-			c.Override, c.UpdatedAt = override, now
-		}
-		out = componentOut(*c, st)
-		return nil
-	})
+	id := r.PathValue("id")
+	c, err := s.site.SetComponentStatus(r.Context(), id, req)
 	if err != nil {
 		return err
 	}
 	s.logStatusEdit(r.Context(), "component status set to "+req.Status, id)
-	httpjson.Write(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, c)
 	return nil
 }
 
 func (s *Server) logStatusEdit(ctx context.Context, what, id string) {
 	s.log.Info("status page: "+what, "request_id", requestID(ctx), "id", id, "by", info(ctx).actor())
-}
-
-// newStatusID is an ID for an incident or an update, of the 12 lower-case
-// letters and digits Statuspage's have.
-func newStatusID() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// publicServer serves the status page, read-only and without a token.
-func (s *Server) publicServer() (*http.Server, error) {
-	h, err := statuspage.Handler(statuspage.Options{Page: s.page, Source: s.status, History: s.uptime(), Now: s.now, Logger: s.log})
-	if err != nil {
-		return nil, fmt.Errorf("status page: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", h)
-	s.subscriptionRoutes(mux)
-	return &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}, nil
-}
-
-// StatusPageConfig is the status_page section of the daemon's config file:
-// what the public page says of itself.
-type StatusPageConfig struct {
-	// Name titles the page, like "Example Hosting".
-	Name string `yaml:"name"`
-	// URL is where customers reach the page, like
-	// https://status.example.net: the links of its JSON and feed and of the
-	// messages to subscribers point there.
-	URL string `yaml:"url"`
-	// TimeZone is the zone the page shows times in, like Europe/Paris; UTC
-	// when empty.
-	TimeZone string `yaml:"time_zone"`
-	// Language is the page's language for a browser that asks for none it
-	// has: en, fr or de; en when empty.
-	Language string `yaml:"language"`
-	Meta     yamlx.Meta
-}
-
-// check adds the section's problems to ps.
-func (c StatusPageConfig) check(file string, ps *yamlx.Problems) {
-	if c.Meta.Has("url") {
-		if err := checkPageURL(c.URL); err != nil {
-			ps.Add(file, c.Meta.At("url"), "status_page url %v", err)
-		}
-	}
-	if c.TimeZone != "" {
-		if _, err := time.LoadLocation(c.TimeZone); err != nil {
-			ps.Add(file, c.Meta.At("time_zone"), "status_page time_zone %q: not a time zone this machine knows, like Europe/Paris or UTC", c.TimeZone)
-		}
-	}
-	if c.Language != "" && !slices.Contains(pageLanguages, c.Language) {
-		ps.Add(file, c.Meta.At("language"), "status_page language %q: expected %s", c.Language, strings.Join(pageLanguages, ", "))
-	}
-}
-
-// checkPageURL checks the address of the status page.
-func checkPageURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%q: expected http(s)://host[/path], like https://status.example.net", s)
-	}
-	return nil
-}
-
-// Page is the page the section describes, once check found no problem.
-func (c StatusPageConfig) Page() statuspage.Page {
-	p := statuspage.Page{ID: pageID(c.URL + "\n" + c.Name), Name: c.Name, URL: c.URL, Language: c.Language}
-	if c.TimeZone != "" {
-		// check loaded it already; a zone gone since falls back to UTC.
-		p.TimeZone, _ = time.LoadLocation(c.TimeZone)
-	}
-	return p
-}
-
-// pageID is the page's page_id in the JSON: Statuspage's are 12 lower-case
-// letters and digits, and widgets keep them, so it is drawn from what names
-// the page, stable across restarts and the same on every daemon.
-func pageID(name string) string {
-	sum := sha256.Sum256([]byte(name))
-	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-	id := make([]byte, 12)
-	for i := range id {
-		id[i] = digits[int(sum[i])%len(digits)]
-	}
-	return string(id)
 }

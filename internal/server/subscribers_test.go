@@ -27,6 +27,7 @@ import (
 	"github.com/illico-dev/illico/internal/deliver/smtptest"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/notify"
+	"github.com/illico-dev/illico/internal/publicsite"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
 	"github.com/illico-dev/illico/internal/store"
@@ -55,7 +56,7 @@ func startSubscribers(t testing.TB, st *store.Store, sink *smtptest.Sink, keyFil
 	srv, err := server.New(server.Options{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Inventory: inventoryCopy(t),
 		Listen: "127.0.0.1:0", PublicListen: public, AdminTokenOut: stderr,
-		Subscribers: &server.SubscriberOptions{
+		Subscribers: &publicsite.SubscriberOptions{
 			PublicURL: "http://" + public, Mail: notify.MailConfig{Smarthost: sink.Addr(), From: "status@example.net"},
 			KeyFile: keyFile, AllowPrivateWebhooks: true, Poll: 50 * time.Millisecond, PerClient: rate,
 		},

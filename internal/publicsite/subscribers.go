@@ -1,4 +1,4 @@
-package server
+package publicsite
 
 // Subscribers of the public status page (docs/subscribers.md): the
 // subscription endpoints on the public listener, the link key that signs the
@@ -306,7 +306,7 @@ func bodyWithPage(body fleet.Text, page string) fleet.Text {
 }
 
 // subscriptionRoutes adds the public subscription endpoints to mux.
-func (s *Server) subscriptionRoutes(mux *http.ServeMux) {
+func (s *Site) subscriptionRoutes(mux *http.ServeMux) {
 	if s.subs == nil {
 		return
 	}
@@ -330,7 +330,7 @@ type subscriptionJSON struct {
 const maxSubscriptionBody = 16 << 10
 
 // subscribe answers POST /subscriptions alike for every address it takes.
-func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
+func (s *Site) subscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxSubscriptionBody)
 	var req subscriptionJSON
 	jsonBody := strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
@@ -370,7 +370,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	s.publicAnswer(w, r, http.StatusAccepted, req.Language, "subscribed")
 }
 
-func (s *Server) knownComponents(ctx context.Context, ids []string) error {
+func (s *Site) knownComponents(ctx context.Context, ids []string) error {
 	st, err := s.status.Status(ctx)
 	if err != nil {
 		return err
@@ -397,7 +397,7 @@ func language(accept string) string {
 }
 
 // confirmSubscription answers GET /subscriptions/confirm?token=….
-func (s *Server) confirmSubscription(w http.ResponseWriter, r *http.Request) {
+func (s *Site) confirmSubscription(w http.ResponseWriter, r *http.Request) {
 	lang := language(r.Header.Get("Accept-Language"))
 	if err := s.subs.svc.Confirm(r.Context(), r.URL.Query().Get("token")); err != nil {
 		s.publicError(w, r, err)
@@ -408,7 +408,7 @@ func (s *Server) confirmSubscription(w http.ResponseWriter, r *http.Request) {
 
 // unsubscribeForm answers GET /subscriptions/unsubscribe?token=… with a
 // button: mail scanners follow links, and must not unsubscribe anyone.
-func (s *Server) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
+func (s *Site) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
 	lang := language(r.Header.Get("Accept-Language"))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -424,7 +424,7 @@ var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype
 
 // unsubscribe answers POST /subscriptions/unsubscribe?token=…, the
 // one-click unsubscribe of RFC 8058 and the form's button.
-func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+func (s *Site) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	lang := language(r.Header.Get("Accept-Language"))
 	if err := s.subs.svc.Unsubscribe(r.Context(), r.URL.Query().Get("token")); err != nil {
 		s.publicError(w, r, err)
@@ -462,7 +462,7 @@ var publicTexts = map[string]map[string]string{
 
 // publicAnswer says what happened, in JSON to a client that sends or
 // accepts it, else in plain text.
-func (s *Server) publicAnswer(w http.ResponseWriter, r *http.Request, status int, lang, what string) {
+func (s *Site) publicAnswer(w http.ResponseWriter, r *http.Request, status int, lang, what string) {
 	texts, ok := publicTexts[lang]
 	if !ok {
 		texts = publicTexts["en"]
@@ -483,7 +483,7 @@ func wantsJSON(r *http.Request) bool {
 
 // publicError answers an anonymous client: what it got wrong, or that it
 // asks too often; an internal error goes to the log only.
-func (s *Server) publicError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Site) publicError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, "internal error"
 	switch {
 	case errors.Is(err, notify.ErrRateLimited):

@@ -1,4 +1,4 @@
-package server
+package publicsite
 
 import (
 	"context"
@@ -146,7 +146,7 @@ type dailyRuns interface {
 // hosts of the groups naming it. A probe that did not run that day counts
 // for nothing, and a day on which none ran has no data.
 type uptime struct {
-	runs      func() dailyRuns
+	runs      dailyRuns
 	targets   func() []*probe.Target
 	inventory func() *fleet.Inventory
 	now       func() time.Time
@@ -165,7 +165,7 @@ func (u *uptime) Daily(_ context.Context, component string, days int) ([]statusp
 	if days <= 0 {
 		return nil, nil
 	}
-	now, runs := u.now(), u.runs()
+	now, runs := u.now(), u.runs
 	sums, counts := make([]float64, days), make([]int, days)
 	for _, t := range u.targets() {
 		if t.Host == nil || !hosts[t.Host.Name] {
@@ -192,14 +192,4 @@ func (u *uptime) Daily(_ context.Context, component string, days int) ([]statusp
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-// uptime is the page's History. The page is made before the probes, so
-// it looks them up when asked.
-func (s *Server) uptime() *uptime {
-	return &uptime{
-		runs:      func() dailyRuns { return s.runs },
-		targets:   func() []*probe.Target { return s.monitor.Targets() },
-		inventory: s.inventory, now: s.now,
-	}
 }

@@ -1,4 +1,4 @@
-package server
+package publicsite
 
 import (
 	"context"
@@ -45,7 +45,7 @@ func TestUptimeDaily(t *testing.T) {
 		record("mail1", d, false)
 	}
 	u := &uptime{
-		runs:      func() dailyRuns { return mem },
+		runs:      mem,
 		targets:   func() []*probe.Target { return sshTargets(inv) },
 		inventory: func() *fleet.Inventory { return inv },
 		now:       func() time.Time { return now },
@@ -127,7 +127,7 @@ func TestHistoryAcrossRestarts(t *testing.T) {
 		if err := h.load(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		return h, &uptime{runs: func() dailyRuns { return mem }, targets: func() []*probe.Target { return sshTargets(inv) },
+		return h, &uptime{runs: mem, targets: func() []*probe.Target { return sshTargets(inv) },
 			inventory: func() *fleet.Inventory { return inv }, now: func() time.Time { return now }}
 	}
 	bars := func(u *uptime) []statuspage.Day {
@@ -190,7 +190,7 @@ func BenchmarkUptimeBars(b *testing.B) {
 		}
 		inv.Groups = append(inv.Groups, g)
 	}
-	u := &uptime{runs: func() dailyRuns { return mem }, targets: func() []*probe.Target { return targets },
+	u := &uptime{runs: mem, targets: func() []*probe.Target { return targets },
 		inventory: func() *fleet.Inventory { return inv }, now: func() time.Time { return today.Add(12 * time.Hour) }}
 	for b.Loop() {
 		for c := range components {
