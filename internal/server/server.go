@@ -1,9 +1,11 @@
 // Package server is illico's daemon, `illico serve`: the HTTP API over the
 // store and the loaded inventory, with token authentication, Prometheus
 // metrics and structured access logs, and the rollout engine that rolls
-// plans through the fleet. A Server is a value: New builds it and listens,
-// Run serves until its context ends, and a test can run the whole daemon
-// in-process on 127.0.0.1:0.
+// plans through the fleet. It wires the fleet's probes and alerts (package
+// monitor) and the public status page (package publicsite) to the engine
+// and the API. A Server is a value: New builds it and listens, Run serves
+// until its context ends, and a test can run the whole daemon in-process on
+// 127.0.0.1:0.
 package server
 
 import (
