@@ -303,7 +303,7 @@ func Load(file string, data []byte) (*Config, error) {
 // match is the routes that take alerts with labels l: the deepest matching
 // routes, in order, stopping at the first that does not continue.
 func (r *Route) match(l Labels) []*Route {
-	if !matchAll(r.Matchers, l) {
+	if !Matchers(r.Matchers).Match(l) {
 		return nil
 	}
 	var out []*Route

@@ -100,8 +100,25 @@ func (m *Matcher) Matches(l Labels) bool {
 
 func (m Matcher) String() string { return m.Name + string(m.Op) + strconv.Quote(m.Value) }
 
-// matchAll reports whether every matcher matches l.
-func matchAll(ms []Matcher, l Labels) bool {
+// Matchers match labels when every one of them does: a route's, a
+// silence's, or a plan's pause_on_alerts.
+type Matchers []Matcher
+
+// ParseMatchers reads matchers as ParseMatcher reads one.
+func ParseMatchers(ss []string) (Matchers, error) {
+	out := make(Matchers, 0, len(ss))
+	for _, s := range ss {
+		m, err := ParseMatcher(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Match reports whether every matcher matches l.
+func (ms Matchers) Match(l Labels) bool {
 	for i := range ms {
 		if !ms[i].Matches(l) {
 			return false

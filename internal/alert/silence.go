@@ -115,7 +115,7 @@ func (p *Pipeline) Maintain(m Maintenance) {
 
 func (p *Pipeline) silenced(a *Alert, now time.Time) bool {
 	for i := range p.silences {
-		if s := &p.silences[i]; s.Active(now) && matchAll(s.Matchers, a.Labels) {
+		if s := &p.silences[i]; s.Active(now) && Matchers(s.Matchers).Match(a.Labels) {
 			return true
 		}
 	}

@@ -540,7 +540,7 @@ func (al *alerting) endMaintenance(host, rolloutID string) {
 func (al *alerting) muting(a *alert.Alert, silences []alert.Silence, now time.Time) (ids []string, rolloutID string) {
 	for i := range silences {
 		s := &silences[i]
-		if s.Active(now) && Matchers(s.Matchers).Match(a.Labels) {
+		if s.Active(now) && alert.Matchers(s.Matchers).Match(a.Labels) {
 			ids = append(ids, s.ID)
 		}
 	}
@@ -583,36 +583,9 @@ func (al *alerting) list() []api.Alert {
 
 // SilenceFrom reads a silence back from the store.
 func SilenceFrom(st store.Silence) (alert.Silence, error) {
-	ms, err := ParseMatchers(st.Matchers)
+	ms, err := alert.ParseMatchers(st.Matchers)
 	if err != nil {
 		return alert.Silence{}, fmt.Errorf("silence %s: %w", st.ID, err)
 	}
 	return alert.Silence{ID: st.ID, Matchers: ms, StartsAt: st.StartsAt, EndsAt: st.EndsAt, CreatedBy: st.CreatedBy, Comment: st.Comment}, nil
-}
-
-// Matchers match labels when every one of them does: a silence's, or a
-// plan's pause_on_alerts.
-type Matchers []alert.Matcher
-
-// ParseMatchers reads matchers as alert.ParseMatcher reads one.
-func ParseMatchers(ss []string) (Matchers, error) {
-	out := make(Matchers, 0, len(ss))
-	for _, s := range ss {
-		m, err := alert.ParseMatcher(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
-}
-
-// Match reports whether every matcher matches l.
-func (ms Matchers) Match(l alert.Labels) bool {
-	for i := range ms {
-		if !ms[i].Matches(l) {
-			return false
-		}
-	}
-	return true
 }

@@ -183,7 +183,7 @@ func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
 		if ro.State != fleet.RolloutRunning || ro.Plan == nil || len(ro.Plan.Strategy.PauseOnAlerts) == 0 {
 			continue
 		}
-		ms, err := monitor.ParseMatchers(ro.Plan.Strategy.PauseOnAlerts)
+		ms, err := alert.ParseMatchers(ro.Plan.Strategy.PauseOnAlerts)
 		if err != nil {
 			continue // refused when the plan was read; a plan read before cannot pause
 		}
