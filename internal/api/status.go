@@ -9,8 +9,12 @@ import (
 // StatusPage is the answer to GET /api/v1/status: the status page as
 // stored, each component with the status the page shows.
 type StatusPage struct {
-	Version      uint64            `json:"version"`
-	UpdatedAt    time.Time         `json:"updated_at"`
+	Version   uint64    `json:"version"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// TimeZone is the IANA name of the zone the public page shows times
+	// in, like Europe/Paris; "UTC" when the config sets none. An editor
+	// takes and shows times in it, as customers will read them.
+	TimeZone     string            `json:"time_zone"`
 	Components   []StatusComponent `json:"components"`
 	Incidents    []Incident        `json:"incidents"`
 	Maintenances []Maintenance     `json:"maintenances"`

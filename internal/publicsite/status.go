@@ -170,7 +170,7 @@ func (s *Site) StatusPage(ctx context.Context) (api.StatusPage, error) {
 	if err != nil {
 		return api.StatusPage{}, err
 	}
-	out := api.StatusPage{Version: st.Version, UpdatedAt: st.UpdatedAt,
+	out := api.StatusPage{Version: st.Version, UpdatedAt: st.UpdatedAt, TimeZone: zoneName(s.page.TimeZone),
 		Components: []api.StatusComponent{}, Incidents: []api.Incident{}, Maintenances: []api.Maintenance{}}
 	for _, c := range st.Components {
 		out.Components = append(out.Components, componentOut(c, &st))
@@ -182,6 +182,14 @@ func (s *Site) StatusPage(ctx context.Context) (api.StatusPage, error) {
 		out.Maintenances = append(out.Maintenances, maintenanceOut(m))
 	}
 	return out, nil
+}
+
+// zoneName is the IANA name of the page's zone.
+func zoneName(tz *time.Location) string {
+	if tz == nil {
+		return time.UTC.String()
+	}
+	return tz.String()
 }
 
 // checkText refuses an empty text and one in a language the page lacks.
