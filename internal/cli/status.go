@@ -63,6 +63,13 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if *asJSON {
 		return printAPIJSON(e, page)
 	}
+	zone, err := time.LoadLocation(page.TimeZone)
+	if err != nil {
+		zone = time.UTC
+		fmt.Fprintf(e.stdout, "Times in UTC: this machine does not know the page's time zone, %s.\n\n", page.TimeZone)
+	} else {
+		fmt.Fprintf(e.stdout, "Times in %s, the page's time zone.\n\n", zone)
+	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "COMPONENT\tNAME\tSTATUS\tHOSTS")
 	for _, cp := range page.Components {
@@ -79,7 +86,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(tw, "ID\tSTATUS\tIMPACT\tCOMPONENTS\tOPENED\tTITLE")
 		for _, in := range page.Incidents {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Status, in.Impact, componentList(in.Components),
-				in.CreatedAt.UTC().Format("2006-01-02 15:04"), inLang(in.Name))
+				in.CreatedAt.In(zone).Format(clockLayout), inLang(in.Name))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -94,10 +101,24 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(tw, "ID\tSTATUS\tCOMPONENTS\tSCHEDULED\tROLLOUT\tTITLE")
 	for _, m := range page.Maintenances {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Status, componentList(m.Components),
-			m.ScheduledFor.UTC().Format("2006-01-02 15:04")+" → "+m.ScheduledUntil.UTC().Format("15:04"),
+			window(m.ScheduledFor.In(zone), m.ScheduledUntil.In(zone)),
 			cmp.Or(m.Rollout, "-"), inLang(m.Name))
 	}
 	return tw.Flush()
+}
+
+// clockLayout is how `illico status` prints a time, in the page's zone
+// its header names.
+const clockLayout = "2006-01-02 15:04"
+
+// window is a maintenance's window, its end's date left out when it is
+// the start's.
+func window(from, until time.Time) string {
+	end := until.Format(clockLayout)
+	if from.Format(time.DateOnly) == until.Format(time.DateOnly) {
+		end = until.Format("15:04")
+	}
+	return from.Format(clockLayout) + " → " + end
 }
 
 func componentList(s []string) string { return cmp.Or(strings.Join(s, ","), "-") }

@@ -1,13 +1,22 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	// The tests' zones do not depend on the machine's time zone database.
+	_ "time/tzdata"
 
 	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
+	"github.com/illico-dev/illico/internal/statuspage"
+	"github.com/illico-dev/illico/internal/store"
 )
 
 func TestStatusCommand(t *testing.T) {
@@ -52,6 +61,10 @@ func TestStatusCommand(t *testing.T) {
 	code, out, _ = daemonCLI(t, admin, "status")
 	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "Pannes réseau") || !strings.Contains(out, "web-cluster-01") {
 		t.Errorf("status after open: exit %d\n%s", code, out)
+	}
+	// A page without a zone is in UTC, and says so.
+	if !strings.HasPrefix(out, "Times in UTC, the page's time zone.\n") || !strings.Contains(out, page.Incidents[0].CreatedAt.UTC().Format("2006-01-02 15:04")) {
+		t.Errorf("status after open: not in UTC\n%s", out)
 	}
 
 	// Resolved incidents leave the listing.
@@ -160,4 +173,79 @@ func TestStatusMaintenanceAndComponentCommands(t *testing.T) {
 		})
 	}
 	d.CheckNoSecrets(t)
+}
+
+// startInZone starts a daemon whose status page is in zone, and returns
+// the environment that points the command line at it as an operator.
+func startInZone(t testing.TB, zone *time.Location) map[string]string {
+	t.Helper()
+	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	_, secret, err := st.CreateToken(t.Context(), "ops", store.RoleOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{
+		Logger: slog.New(slog.DiscardHandler), Store: st, Inventory: "../server/testdata/inventory.yaml",
+		Listen: "127.0.0.1:0", AdminTokenOut: io.Discard, StatusPage: statuspage.Page{TimeZone: zone},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	return map[string]string{"ILLICO_SERVER": "http://" + srv.Addr(), "ILLICO_TOKEN": secret.Reveal()}
+}
+
+func TestStatusInThePageTimeZone(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := startInZone(t, paris)
+	// A window that crosses midnight in Paris, but not in UTC.
+	from := time.Date(time.Now().Year()+1, time.July, 1, 22, 0, 0, 0, paris)
+	until := from.Add(3 * time.Hour)
+	code, out, errOut := daemonCLI(t, ops, "status", "maintenance", "schedule", "--name", "Switch replacement",
+		"--component", "web-cluster-01", "--from", from.UTC().Format(time.RFC3339), "--until", until.UTC().Format(time.RFC3339), "--body", "B")
+	if code != 0 {
+		t.Fatalf("schedule: exit %d: %s %s", code, out, errOut)
+	}
+	code, out, errOut = daemonCLI(t, ops, "status", "incident", "open", "--title", "Slow DNS", "--body", "Looking.", "--json")
+	var in api.Incident
+	if err := json.Unmarshal([]byte(out), &in); code != 0 || err != nil {
+		t.Fatalf("incident open: exit %d, %v: %s", code, err, errOut)
+	}
+
+	code, out, errOut = daemonCLI(t, ops, "status")
+	if code != 0 {
+		t.Fatalf("status: exit %d: %s", code, errOut)
+	}
+	first, _, _ := strings.Cut(out, "\n")
+	if first != "Times in Europe/Paris, the page's time zone." || strings.Count(out, "Europe/Paris") != 1 {
+		t.Errorf("the header does not name the zone once:\n%s", out)
+	}
+	for _, want := range []string{
+		from.Format("2006-01-02") + " 22:00 → " + until.Format("2006-01-02") + " 01:00",
+		in.CreatedAt.In(paris).Format("2006-01-02 15:04"),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q, in Paris time:\n%s", want, out)
+		}
+	}
+	code, out, _ = daemonCLI(t, ops, "status", "--json")
+	var page api.StatusPage
+	if err := json.Unmarshal([]byte(out), &page); code != 0 || err != nil || page.TimeZone != "Europe/Paris" {
+		t.Errorf("status --json: exit %d, %v, time_zone %q, want Europe/Paris", code, err, page.TimeZone)
+	}
 }
