@@ -21,6 +21,7 @@ import (
 	"github.com/illico-dev/illico/internal/dashboard"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
+	"github.com/illico-dev/illico/internal/statuspage"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -29,6 +30,9 @@ type clock struct{ ahead atomic.Int64 }
 
 func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.ahead.Load())) }
 func (c *clock) advance(d time.Duration) { c.ahead.Add(int64(d)) }
+
+// set puts the clock at t, from where it goes on.
+func (c *clock) set(t time.Time) { c.ahead.Store(int64(time.Until(t))) }
 
 // daemon is a whole daemon in-process, with its status page on a port of
 // its own, and tokens of each role.
@@ -41,6 +45,12 @@ type daemon struct {
 }
 
 func start(t testing.TB) *daemon {
+	t.Helper()
+	return startPage(t, statuspage.Page{})
+}
+
+// startPage starts a daemon whose status page says page of itself.
+func startPage(t testing.TB, page statuspage.Page) *daemon {
 	t.Helper()
 	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
 	if err != nil {
@@ -57,7 +67,7 @@ func start(t testing.TB) *daemon {
 	d := &daemon{clock: &clock{}, logs: &servertest.Buffer{}, store: st}
 	srv, err := server.New(server.Options{
 		Logger: slog.New(slog.NewTextHandler(d.logs, nil)), Now: d.clock.Now, Store: st, Inventory: inv,
-		Listen: "127.0.0.1:0", PublicListen: "127.0.0.1:0", AdminTokenOut: io.Discard,
+		Listen: "127.0.0.1:0", PublicListen: "127.0.0.1:0", AdminTokenOut: io.Discard, StatusPage: page,
 	})
 	if err != nil {
 		st.Close()

@@ -198,11 +198,15 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
-	"whenp": func(t *time.Time) string {
+	// at and atp show a time in its own zone, which the status editor
+	// puts its times in; its abbreviation tells the two 02:30 of an
+	// autumn night apart.
+	"at": func(t time.Time) string { return t.Format("2006-01-02 15:04 MST") },
+	"atp": func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		return t.Format("2006-01-02 15:04 MST")
 	},
 	"words":    func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"has":      slices.Contains[[]string],

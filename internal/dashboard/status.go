@@ -24,9 +24,7 @@ import (
 const recentDays = 7
 
 // localFormats are what a datetime-local field sends, with or without
-// seconds. The editor takes and shows times in UTC: the API does not say
-// the page's time zone, and a browser's own zone is the operator's, not
-// the customers'.
+// seconds, in the page's time zone.
 var localFormats = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
 
 // languages are those a status text may be written in, one field each,
@@ -41,6 +39,9 @@ var doneMessages = map[string]string{
 	"maintenance": "The maintenance is scheduled.",
 	"component":   "The component's status is set.",
 }
+
+// timeFields name the forms' time fields in the notes after a success.
+var timeFields = map[string]string{"from": "start", "until": "end"}
 
 // fieldError is what is wrong with one field of a form.
 type fieldError struct{ Field, Text string }
@@ -57,6 +58,17 @@ type statusForm struct {
 	Errors []fieldError
 	// Message is the API's refusal.
 	Message string
+	// zone is the one its times are typed in; firsts are those of them the
+	// clocks showed twice, read as the first.
+	zone   editorZone
+	firsts []firstOf
+}
+
+// firstOf is a time field the clocks showed twice, and the first instant
+// it was read as.
+type firstOf struct {
+	Field string
+	At    time.Time
 }
 
 func newStatusForm(key string, r *http.Request) *statusForm {
@@ -116,23 +128,36 @@ func (f *statusForm) text(prefix, what string) fleet.Text {
 	return t
 }
 
-// time reads the datetime-local field, in UTC. A field left empty is the
-// zero time, and an error unless optional.
+// time reads the datetime-local field in the form's zone. A field left
+// empty is the zero time, and an error unless optional.
 func (f *statusForm) time(field, what string, optional bool) time.Time {
 	v := strings.TrimSpace(f.values.Get(field))
 	if v == "" {
 		if !optional {
-			f.fail(field, "Give the %s, like 2026-03-14T22:00 (UTC).", what)
+			f.fail(field, "Give the %s, like 2026-03-14T22:00 (%s).", what, f.zone.label)
 		}
 		return time.Time{}
 	}
 	for _, layout := range localFormats {
-		// The zero time is how the API is told of no time at all.
-		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil && !t.IsZero() {
-			return t
+		w, err := time.ParseInLocation(layout, v, time.UTC)
+		if err != nil {
+			continue
 		}
+		t, twice, err := wallClock(w, f.zone.loc)
+		switch {
+		case err != nil:
+			f.fail(field, "The %s %q does not exist in %s: %v; give a time before or after.", what, v, f.zone.loc, err)
+			return time.Time{}
+		// The zero time is how the API is told of no time at all, and
+		// JSON has no year beyond 9999.
+		case t.IsZero() || t.UTC().Year() > 9999:
+			continue
+		case twice:
+			f.firsts = append(f.firsts, firstOf{Field: field, At: t})
+		}
+		return t
 	}
-	f.fail(field, "The %s %q is not a date and time; write it like 2026-03-14T22:00 (UTC).", what, v)
+	f.fail(field, "The %s %q is not a date and time; write it like 2026-03-14T22:00 (%s).", what, v, f.zone.label)
 	return time.Time{}
 }
 
@@ -151,14 +176,16 @@ type editorView struct {
 	// OpenResolved and OpenCompleted unfold the resolved incidents or the
 	// completed maintenances when the form that failed is among them.
 	OpenResolved, OpenCompleted bool
-	// Now and the proposed window of a new maintenance, in UTC.
-	Now, ScheduleStart, ScheduleEnd string
+	// Zone names the page's time zone, that every time is in, like Now
+	// and the proposed window of a new maintenance.
+	Zone, Now, ScheduleStart, ScheduleEnd string
 }
 
 // newEditorView sorts the page's incidents and maintenances as the editor
-// lists them, each timeline newest first.
-func newEditorView(st api.StatusPage, now time.Time, failed *statusForm) editorView {
-	v := editorView{Components: st.Components, Names: map[string]string{}, RecentDays: recentDays}
+// lists them, each timeline newest first, with their times in z.
+func newEditorView(st api.StatusPage, z editorZone, now time.Time, failed *statusForm) editorView {
+	v := editorView{Components: st.Components, Names: map[string]string{}, RecentDays: recentDays, Zone: z.label}
+	inZone(&st, z.loc)
 	for _, c := range st.Components {
 		v.Names[c.ID] = c.Name
 		if c.Override != "" {
@@ -195,11 +222,38 @@ func newEditorView(st api.StatusPage, now time.Time, failed *statusForm) editorV
 	slices.SortStableFunc(v.InProgress, soonest)
 	slices.SortStableFunc(v.Upcoming, soonest)
 	slices.SortStableFunc(v.Completed, func(a, b api.Maintenance) int { return b.ScheduledFor.Compare(a.ScheduledFor) })
-	// A window proposed from the next full hour, for two hours.
-	start := now.UTC().Truncate(time.Hour).Add(time.Hour)
-	v.Now = now.UTC().Format("2006-01-02 15:04 UTC")
-	v.ScheduleStart, v.ScheduleEnd = start.Format(localFormats[0]), start.Add(2*time.Hour).Format(localFormats[0])
+	// A window proposed from the next full hour of the zone, for two hours.
+	local := now.In(z.loc)
+	start := time.Date(local.Year(), local.Month(), local.Day(), local.Hour()+1, 0, 0, 0, z.loc)
+	v.Now = local.Format("2006-01-02 15:04 MST")
+	v.ScheduleStart, v.ScheduleEnd = start.Format(localFormats[0]), start.Add(2*time.Hour).In(z.loc).Format(localFormats[0])
 	return v
+}
+
+// inZone puts every time of st in loc, for the editor to show.
+func inZone(st *api.StatusPage, loc *time.Location) {
+	zoned := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		l := t.In(loc)
+		return &l
+	}
+	updates := func(us []api.StatusUpdate) {
+		for i := range us {
+			us[i].CreatedAt = us[i].CreatedAt.In(loc)
+		}
+	}
+	for i := range st.Incidents {
+		in := &st.Incidents[i]
+		in.CreatedAt, in.ResolvedAt = in.CreatedAt.In(loc), zoned(in.ResolvedAt)
+		updates(in.Updates)
+	}
+	for i := range st.Maintenances {
+		m := &st.Maintenances[i]
+		m.ScheduledFor, m.ScheduledUntil, m.CompletedAt = m.ScheduledFor.In(loc), m.ScheduledUntil.In(loc), zoned(m.CompletedAt)
+		updates(m.Updates)
+	}
 }
 
 func (d *Dashboard) status(w http.ResponseWriter, r *http.Request, s *session) {
@@ -213,12 +267,49 @@ func (d *Dashboard) showStatus(w http.ResponseWriter, r *http.Request, s *sessio
 		d.apiFailed(w, r, s, err)
 		return
 	}
+	now := d.now()
+	z := newEditorZone(st.TimeZone, now, d.log)
+	done := doneMessages[r.URL.Query().Get("done")]
+	var notes []string
+	if done != "" {
+		notes = firstNotes(r.URL.Query(), z)
+	}
 	d.render(w, r, code, "status", s, map[string]any{
-		"View": newEditorView(st, d.now(), failed), "Failed": failed, "Done": doneMessages[r.URL.Query().Get("done")],
+		"View": newEditorView(st, z, now, failed), "Failed": failed, "Done": done, "Notes": notes,
 		"IncidentStatuses": fleet.IncidentStatuses, "Impacts": fleet.Impacts,
 		"MaintenanceStatuses": fleet.MaintenanceStatuses, "ComponentStatuses": fleet.ComponentStatuses,
 		"Languages": languages,
 	})
+}
+
+// pageZone is the page's time zone, for a form's times; false when the
+// API failed, which w then says.
+func (d *Dashboard) pageZone(w http.ResponseWriter, r *http.Request, s *session) (editorZone, bool) {
+	var st api.StatusPage
+	if err := d.call(r, s, http.MethodGet, api.Prefix+"/status", nil, &st); err != nil {
+		d.apiFailed(w, r, s, err)
+		return editorZone{}, false
+	}
+	return newEditorZone(st.TimeZone, d.now(), d.log), true
+}
+
+// firstNotes say, after a success, which times of the form the clocks
+// showed twice, and which of the two was taken: the redirect carries them
+// as first=FIELD@INSTANT.
+func firstNotes(q url.Values, z editorZone) []string {
+	var notes []string
+	for _, v := range q["first"] {
+		field, at, _ := strings.Cut(v, "@")
+		what, known := timeFields[field]
+		t, err := time.Parse(time.RFC3339, at)
+		if !known || err != nil {
+			continue
+		}
+		t = t.In(z.loc)
+		notes = append(notes, fmt.Sprintf("The %s, %s, comes twice in %s as the clocks go back: the first was taken, %s (%s).",
+			what, t.Format("2006-01-02 15:04"), z.loc, t.Format("15:04 MST"), t.UTC().Format("15:04 UTC")))
+	}
+	return notes
 }
 
 // send posts the form's body to the API, then goes back to the editor at
@@ -238,7 +329,11 @@ func (d *Dashboard) send(w http.ResponseWriter, r *http.Request, s *session, f *
 		d.showStatus(w, r, s, api.Status(kind), f)
 		return
 	}
-	http.Redirect(w, r, "/dashboard/status?done="+done+"#"+anchor, http.StatusSeeOther)
+	q := url.Values{"done": {done}}
+	for _, first := range f.firsts {
+		q.Add("first", first.Field+"@"+first.At.UTC().Format(time.RFC3339))
+	}
+	http.Redirect(w, r, "/dashboard/status?"+q.Encode()+"#"+anchor, http.StatusSeeOther)
 }
 
 func statusPath(kind, id string) string {
@@ -265,7 +360,12 @@ func (d *Dashboard) updateIncident(w http.ResponseWriter, r *http.Request, s *se
 
 // scheduleMaintenance sends the form to POST /api/v1/status/maintenances.
 func (d *Dashboard) scheduleMaintenance(w http.ResponseWriter, r *http.Request, s *session) {
+	z, ok := d.pageZone(w, r, s)
+	if !ok {
+		return
+	}
 	f := newStatusForm("new-m", r)
+	f.zone = z
 	m := api.NewMaintenance{Name: f.text("name", "name"), Components: append([]string{}, r.PostForm["components"]...)}
 	if len(m.Components) == 0 {
 		f.fail("components", "Tick the components the maintenance affects.")
@@ -273,7 +373,7 @@ func (d *Dashboard) scheduleMaintenance(w http.ResponseWriter, r *http.Request, 
 	m.ScheduledFor = f.time("from", "start", false)
 	m.ScheduledUntil = f.time("until", "end", false)
 	if !m.ScheduledFor.IsZero() && !m.ScheduledUntil.IsZero() && !m.ScheduledUntil.After(m.ScheduledFor) {
-		f.fail("until", "The end must come after the start, %s UTC.", m.ScheduledFor.Format(localFormats[0]))
+		f.fail("until", "The end must come after the start, %s (%s).", m.ScheduledFor.In(f.zone.loc).Format(localFormats[0]), f.zone.label)
 	}
 	m.Body = f.text("body", "message")
 	d.send(w, r, s, f, api.Prefix+"/status/maintenances", m, "maintenance", "maintenances")
@@ -284,7 +384,12 @@ func (d *Dashboard) scheduleMaintenance(w http.ResponseWriter, r *http.Request, 
 // the window's.
 func (d *Dashboard) updateMaintenance(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
+	z, ok := d.pageZone(w, r, s)
+	if !ok {
+		return
+	}
 	f := newStatusForm("m-"+id, r)
+	f.zone = z
 	u := api.NewStatusUpdate{Status: r.PostFormValue("status"), Body: f.text("body", "message")}
 	if until := f.time("until", "new end", true); !until.IsZero() {
 		u.ScheduledUntil = &until

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/statuspage"
 )
 
 // apiStatus reads the page's status through the API, as a script would.
@@ -293,5 +294,84 @@ func TestResolvedIncidentsFoldAway(t *testing.T) {
 	b.login(d.operator)
 	if p := b.get("/dashboard/status"); strings.Contains(p.body, "Slow DNS") {
 		t.Errorf("an incident resolved 8 days ago is still listed")
+	}
+}
+
+func TestEditorInThePageTimeZone(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startPage(t, statuspage.Page{TimeZone: paris})
+	d.clock.set(time.Date(2026, time.June, 15, 10, 0, 0, 0, time.UTC))
+	b := d.browser(t)
+	token := csrf(t, b.login(d.operator))
+	at := func(from, until string) url.Values {
+		f := scheduleForm(token, time.Time{}, time.Time{})
+		f.Set("from", from)
+		f.Set("until", until)
+		return f
+	}
+
+	// html/template writes the offsets' + as &#43;.
+	p := b.get("/dashboard/status")
+	for _, want := range []string{"Europe/Paris, UTC&#43;02:00", "it is now 2026-06-15 12:00 CEST", "Start (Europe/Paris, UTC&#43;02:00)", `value="2026-06-15T13:00"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the editor lacks %q", want)
+		}
+	}
+
+	for _, tc := range []struct {
+		name, from, until string
+		field, want       string
+	}{
+		{"a start the clocks skip", "2026-03-29T02:30", "2026-03-29T04:00", "from",
+			"The start &#34;2026-03-29T02:30&#34; does not exist in Europe/Paris: the clocks go from 02:00 straight to 03:00 that night"},
+		{"no start", "", "2026-07-01T22:00", "from", "Give the start, like 2026-03-14T22:00 (Europe/Paris, UTC&#43;02:00)."},
+		{"an end before the start", "2026-07-01T22:00", "2026-07-01T21:00", "until", "The end must come after the start, 2026-07-01T22:00 (Europe/Paris, UTC&#43;02:00)."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := b.post("/dashboard/status/maintenances", at(tc.from, tc.until))
+			if p.status != http.StatusBadRequest {
+				t.Fatalf("answered %d, want 400", p.status)
+			}
+			i := strings.Index(p.body, `id="f-new-m-`+tc.field+`-err"`)
+			if i < 0 || !strings.Contains(p.body[i:], tc.want) {
+				t.Errorf("no error %q beside the field %s", tc.want, tc.field)
+			}
+		})
+	}
+
+	p = b.post("/dashboard/status/maintenances", at("2026-07-01T22:00", "2026-07-02T00:30"))
+	if p.status != http.StatusOK || !strings.Contains(p.body, "The maintenance is scheduled.") {
+		t.Fatalf("schedule: %d\n%s", p.status, p.body)
+	}
+	if strings.Contains(p.body, "comes twice") {
+		t.Errorf("the editor speaks of a time the clocks show twice, after a summer night")
+	}
+	if up := section(p.body, "upcoming"); !strings.Contains(up, "2026-07-01 22:00 CEST to 2026-07-02 00:30 CEST") {
+		t.Errorf("the maintenance is not shown in Paris time:\n%s", up)
+	}
+	st := d.apiStatus(t)
+	if len(st.Maintenances) != 1 || st.TimeZone != "Europe/Paris" {
+		t.Fatalf("the API has %d maintenances in %q, want 1 in Europe/Paris", len(st.Maintenances), st.TimeZone)
+	}
+	m := st.Maintenances[0]
+	if got := m.ScheduledFor.UTC().Format(time.RFC3339) + " " + m.ScheduledUntil.UTC().Format(time.RFC3339); got != "2026-07-01T20:00:00Z 2026-07-01T22:30:00Z" {
+		t.Errorf("the API has the window %s, want 20:00Z to 22:30Z", got)
+	}
+
+	// The clocks show 02:30 twice that night: the first is taken, and the
+	// editor says so.
+	p = b.post("/dashboard/status/maintenances/"+m.ID+"/updates", url.Values{"csrf": {token}, "status": {"scheduled"}, "until": {"2026-10-25T02:30"}, "body_en": {"Longer."}})
+	want := "The end, 2026-10-25 02:30, comes twice in Europe/Paris as the clocks go back: the first was taken, 02:30 CEST (00:30 UTC)."
+	if p.status != http.StatusOK || !strings.Contains(p.body, "The update is posted. "+want) {
+		t.Errorf("update: %d, without %q", p.status, want)
+	}
+	if up := section(p.body, "upcoming"); !strings.Contains(up, "to 2026-10-25 02:30 CEST") {
+		t.Errorf("the new end is not shown in Paris summer time:\n%s", up)
+	}
+	if m := d.apiStatus(t).Maintenances[0]; !m.ScheduledUntil.Equal(time.Date(2026, time.October, 25, 0, 30, 0, 0, time.UTC)) {
+		t.Errorf("the API has the end %s, want 00:30Z", m.ScheduledUntil)
 	}
 }
