@@ -149,6 +149,9 @@ type Component struct {
 	Position int
 	// Hosts are the hosts whose health makes the component's status.
 	Hosts []string
+	// Redundant says that its hosts serve behind a load balancer: its
+	// customers are served while one of them is up.
+	Redundant bool
 	// Override, when set, is the status an operator chose; it wins over
 	// the one derived from the hosts.
 	Override ComponentStatus

@@ -544,10 +544,16 @@ func (al *alerting) muting(a *alert.Alert, silences []alert.Silence, now time.Ti
 			ids = append(ids, s.ID)
 		}
 	}
-	if m, ok := al.maint[a.Labels[alert.LabelHost]]; ok && !now.Before(m.Start) && (m.End.IsZero() || now.Before(m.End.Add(al.grace))) {
-		rolloutID = m.Rollout
+	return ids, al.maintenance(a.Labels[alert.LabelHost], now)
+}
+
+// maintenance is the rollout that has host in maintenance at now, grace
+// included, or ""; al.mu is held.
+func (al *alerting) maintenance(host string, now time.Time) string {
+	if m, ok := al.maint[host]; ok && !now.Before(m.Start) && (m.End.IsZero() || now.Before(m.End.Add(al.grace))) {
+		return m.Rollout
 	}
-	return ids, rolloutID
+	return ""
 }
 
 // list is every alert raised: firing alerts first, newest first, then

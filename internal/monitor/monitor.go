@@ -138,6 +138,24 @@ func (m *Monitor) Down(ctx context.Context, hosts []*fleet.Host) map[string]stri
 // mute their alerts meanwhile.
 func (m *Monitor) RolloutEvent(ctx context.Context, ev rollout.Event) { m.alerts.rolloutEvent(ctx, ev) }
 
+// HostHealth is what the probes say of each host, for the status page.
+// Hosts without an answer yet are left out, and so are hosts a rollout has
+// in maintenance until their grace period ends: a drained host rebooting
+// on plan is no trouble for its customers, and the rollout tells the page
+// when they could notice.
+func (m *Monitor) HostHealth() map[string]fleet.HostHealth {
+	out := m.probes.hostHealth()
+	now := m.alerts.now()
+	m.alerts.mu.Lock()
+	defer m.alerts.mu.Unlock()
+	for h := range out {
+		if m.alerts.maintenance(h, now) != "" {
+			delete(out, h)
+		}
+	}
+	return out
+}
+
 // Targets is the probe targets in force.
 func (m *Monitor) Targets() []*probe.Target { return m.probes.current() }
 

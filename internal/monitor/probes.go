@@ -205,3 +205,46 @@ func (hl *health) current() []*probe.Target {
 	}
 	return out
 }
+
+// hostHealth is what the probes say of each host, for the status page:
+// down when a probe of what customers use (an http, tcp or command check)
+// is down, or when every probe of the host is; degraded when another probe
+// is down (its SSH, say: customers are served, the host is not well). A
+// host none of whose probes has an answer yet is left out.
+func (hl *health) hostHealth() map[string]fleet.HostHealth {
+	type tally struct{ known, down, served int }
+	hosts := map[string]*tally{}
+	for _, s := range hl.standings() {
+		if s.target.Host == nil {
+			continue
+		}
+		t := hosts[s.target.Host.Name]
+		if t == nil {
+			t = &tally{}
+			hosts[s.target.Host.Name] = t
+		}
+		switch s.status.State {
+		case probe.StateUp:
+			t.known++
+		case probe.StateDown:
+			t.known++
+			t.down++
+			if s.target.Def.Kind != probe.KindSSH {
+				t.served++
+			}
+		}
+	}
+	out := make(map[string]fleet.HostHealth, len(hosts))
+	for name, t := range hosts {
+		switch {
+		case t.known == 0:
+		case t.served > 0 || t.down == t.known:
+			out[name] = fleet.HostDown
+		case t.down > 0:
+			out[name] = fleet.HostDegraded
+		default:
+			out[name] = fleet.HostUp
+		}
+	}
+	return out
+}

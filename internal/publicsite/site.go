@@ -40,8 +40,11 @@ type Options struct {
 	// Targets the probes in force.
 	Runs    *probe.Memory
 	Targets func() []*probe.Target
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Health is what the probes say of each host; the components' statuses
+	// are derived from it. Nil leaves the hosts' health to the rollouts.
+	Health func() map[string]fleet.HostHealth
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Site is the status page and its subscriptions.
@@ -56,12 +59,13 @@ type Site struct {
 	// history keeps the probes' runs in the store, for uptime, the bars.
 	history *history
 	uptime  *uptime
+	health  func() map[string]fleet.HostHealth
 }
 
 // New reads the page's status from the store and gives it the components
 // of the inventory in force.
 func New(o Options) (*Site, error) {
-	s := &Site{log: o.Logger, now: o.Now, page: o.Page,
+	s := &Site{log: o.Logger, now: o.Now, page: o.Page, health: o.Health,
 		history: newHistory(o.Runs, o.Store, o.Logger, o.Now),
 		uptime:  &uptime{runs: o.Runs, targets: o.Targets, inventory: o.Inventory, now: o.Now}}
 	if o.Subscribers != nil {
@@ -116,6 +120,7 @@ func (s *Site) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.tick(ctx) })
 	wg.Go(func() { s.history.run(ctx) })
+	wg.Go(func() { s.followHealth(ctx) })
 	wg.Wait()
 	s.history.save(context.WithoutCancel(ctx))
 	stopSubs()

@@ -118,11 +118,12 @@ func syncComponents(st *fleet.Status, inv *fleet.Inventory, now time.Time) {
 			if !kept {
 				c = fleet.Component{ID: id, Showcase: true, CreatedAt: now, UpdatedAt: now}
 			}
-			c.Name, c.Position, c.Hosts = g.Component, len(comps)+1, nil
+			c.Name, c.Position, c.Hosts, c.Redundant = g.Component, len(comps)+1, nil, false
 			i = len(comps)
 			index[id] = i
 			comps = append(comps, c)
 		}
+		comps[i].Redundant = comps[i].Redundant || g.Balancer != nil
 		for _, m := range g.Members {
 			if !slices.Contains(comps[i].Hosts, m) {
 				comps[i].Hosts = append(comps[i].Hosts, m)

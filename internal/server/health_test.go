@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/client"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/inventory"
 	"github.com/illico-dev/illico/internal/lab"
@@ -208,6 +209,11 @@ func TestProbesAndAlertsOnALab(t *testing.T) {
 		await(t, d, "/api/v1/alerts", 5*time.Second, "an alert for "+frozen, func(as api.Alerts) bool {
 			return firingFor(as, frozen) != nil
 		})
+		// Its partner still serves the group behind HAProxy: the page says
+		// degraded, not an outage.
+		await(t, d, "/api/v1/status", 10*time.Second, frozen+"'s component degraded", func(sp api.StatusPage) bool {
+			return componentOf(sp, frozen) == "degraded_performance"
+		})
 		deadline := time.Now().Add(10 * time.Second)
 		for !slices.Contains(notified(h.since(0)), "ProbeDown@"+frozen) && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
@@ -223,6 +229,9 @@ func TestProbesAndAlertsOnALab(t *testing.T) {
 		})
 		await(t, d, "/api/v1/probes", 20*time.Second, "every probe up again", func(ps api.Probes) bool {
 			return !slices.ContainsFunc(ps.Probes, func(p api.Probe) bool { return p.State != "up" })
+		})
+		await(t, d, "/api/v1/status", 10*time.Second, frozen+"'s component operational again", func(sp api.StatusPage) bool {
+			return componentOf(sp, frozen) == "operational"
 		})
 		for i := 0; i < 100 && !slices.ContainsFunc(h.since(0), func(m api.AlertmanagerMessage) bool { return m.Status == "resolved" }); i++ {
 			time.Sleep(100 * time.Millisecond)
@@ -242,6 +251,26 @@ func TestProbesAndAlertsOnALab(t *testing.T) {
 		}
 		var ro api.Rollout
 		a.decode(t, &ro)
+		// What the page says of the components while the rollout runs: its
+		// hosts rebooting on plan are no outage.
+		seen := map[string]bool{}
+		watching, stopWatching := context.WithCancel(t.Context())
+		var watched sync.WaitGroup
+		watched.Go(func() {
+			// Not call: it fails the test, which only the test's goroutine may.
+			c, err := client.New(d.URL, d.AdminToken, nil)
+			if err != nil {
+				return
+			}
+			for watching.Err() == nil {
+				if sp, err := c.Status(watching); err == nil {
+					for _, c := range sp.Components {
+						seen[c.Status] = true
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
 		waitRollout(t, d, d.AdminToken, ro.ID, 20*time.Second, func(ro api.Rollout) bool { return ro.Counts["running"] > 0 })
 
 		am := func(labels map[string]string) api.Paused {
@@ -280,6 +309,16 @@ func TestProbesAndAlertsOnALab(t *testing.T) {
 		time.Sleep(7 * time.Second)
 		if got := notified(h.since(before)); len(got) > 0 {
 			t.Errorf("a rollout on plan sent alerts: %v", got)
+		}
+		stopWatching()
+		watched.Wait()
+		if len(seen) == 0 {
+			t.Error("the status page was never read during the rollout")
+		}
+		for st := range seen {
+			if st != "operational" && st != "under_maintenance" {
+				t.Errorf("during a rollout on plan, the page showed a component %s (all seen: %v)", st, seen)
+			}
 		}
 	})
 
@@ -493,4 +532,14 @@ func TestWaitHealthyFailsOnACondition(t *testing.T) {
 			}
 		})
 	}
+}
+
+// componentOf is the status the page gives the component host serves.
+func componentOf(sp api.StatusPage, host string) string {
+	for _, c := range sp.Components {
+		if slices.Contains(c.Hosts, host) {
+			return c.Status
+		}
+	}
+	return ""
 }

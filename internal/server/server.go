@@ -185,7 +185,8 @@ func New(opts Options) (*Server, error) {
 	runs := probe.NewMemory(1)
 	s.site, err = publicsite.New(publicsite.Options{Store: s.store, Page: opts.StatusPage, Inventory: s.inventory, Subscribers: subs,
 		// The page is made before the probes: it looks them up when asked.
-		Runs: runs, Targets: func() []*probe.Target { return s.monitor.Targets() }, Logger: s.log, Now: s.now})
+		Runs: runs, Targets: func() []*probe.Target { return s.monitor.Targets() },
+		Health: func() map[string]fleet.HostHealth { return s.monitor.HostHealth() }, Logger: s.log, Now: s.now})
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -13,7 +13,8 @@ import (
 //
 // Unplanned trouble grows with the share of hosts down: one host down of
 // many degrades the service, half of them or more is a partial outage, all
-// of them a major one. Hosts in maintenance are not counted as down: they
+// of them a major one. Behind a load balancer (Redundant), the hosts still
+// up serve every customer: hosts down only degrade it, until none is up. Hosts in maintenance are not counted as down: they
 // put the component under maintenance, as does an active maintenance that
 // no rollout drives (a rollout says host by host when customers could
 // notice). When both happen, the worse shows.
@@ -40,7 +41,7 @@ func Derive(c fleet.Component, hosts map[string]fleet.HostHealth, maintenance []
 	switch {
 	case known > 0 && down == known && inMaintenance == 0:
 		st = fleet.MajorOutage
-	case down > 0 && 2*down >= known+inMaintenance:
+	case down > 0 && 2*down >= known+inMaintenance && !c.Redundant:
 		st = fleet.PartialOutage
 	case down > 0 || degraded > 0:
 		st = fleet.DegradedPerformance

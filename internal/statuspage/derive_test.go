@@ -22,31 +22,35 @@ func TestDerive(t *testing.T) {
 		name        string
 		hosts       []fleet.HostHealth
 		override    fleet.ComponentStatus
+		redundant   bool
 		maintenance []fleet.Maintenance
 		want        fleet.ComponentStatus
 	}{
-		{"all up", []fleet.HostHealth{up, up, up}, "", nil, fleet.Operational},
-		{"no hosts", nil, "", nil, fleet.Operational},
-		{"unknown hosts", []fleet.HostHealth{"", ""}, "", nil, fleet.Operational},
-		{"one slow", []fleet.HostHealth{up, slow, up}, "", nil, fleet.DegradedPerformance},
-		{"one down of four", []fleet.HostHealth{up, down, up, up}, "", nil, fleet.DegradedPerformance},
-		{"half down", []fleet.HostHealth{up, down, up, down}, "", nil, fleet.PartialOutage},
-		{"all down", []fleet.HostHealth{down, down}, "", nil, fleet.MajorOutage},
-		{"one in maintenance", []fleet.HostHealth{maint, up, up}, "", nil, fleet.UnderMaintenance},
-		{"all in maintenance", []fleet.HostHealth{maint, maint}, "", nil, fleet.UnderMaintenance},
-		{"maintenance and an outage", []fleet.HostHealth{maint, down, down}, "", nil, fleet.PartialOutage},
-		{"maintenance and one slow", []fleet.HostHealth{maint, slow, up, up}, "", nil, fleet.DegradedPerformance},
-		{"hand-made maintenance under way", []fleet.HostHealth{up, up}, "", []fleet.Maintenance{active}, fleet.UnderMaintenance},
-		{"rollout maintenance, no host noticed yet", []fleet.HostHealth{up, up}, "", []fleet.Maintenance{byRollout}, fleet.Operational},
-		{"rollout maintenance, a host rebooting", []fleet.HostHealth{up, maint}, "", []fleet.Maintenance{byRollout}, fleet.UnderMaintenance},
-		{"scheduled maintenance", []fleet.HostHealth{up}, "", []fleet.Maintenance{scheduled}, fleet.Operational},
-		{"override wins", []fleet.HostHealth{down, down}, fleet.Operational, nil, fleet.Operational},
-		{"override to outage", []fleet.HostHealth{up}, fleet.MajorOutage, nil, fleet.MajorOutage},
-		{"invalid override ignored", []fleet.HostHealth{up}, "broken", nil, fleet.Operational},
+		{"all up", []fleet.HostHealth{up, up, up}, "", false, nil, fleet.Operational},
+		{"no hosts", nil, "", false, nil, fleet.Operational},
+		{"unknown hosts", []fleet.HostHealth{"", ""}, "", false, nil, fleet.Operational},
+		{"one slow", []fleet.HostHealth{up, slow, up}, "", false, nil, fleet.DegradedPerformance},
+		{"one down of four", []fleet.HostHealth{up, down, up, up}, "", false, nil, fleet.DegradedPerformance},
+		{"half down", []fleet.HostHealth{up, down, up, down}, "", false, nil, fleet.PartialOutage},
+		{"all down", []fleet.HostHealth{down, down}, "", false, nil, fleet.MajorOutage},
+		{"one in maintenance", []fleet.HostHealth{maint, up, up}, "", false, nil, fleet.UnderMaintenance},
+		{"all in maintenance", []fleet.HostHealth{maint, maint}, "", false, nil, fleet.UnderMaintenance},
+		{"maintenance and an outage", []fleet.HostHealth{maint, down, down}, "", false, nil, fleet.PartialOutage},
+		{"maintenance and one slow", []fleet.HostHealth{maint, slow, up, up}, "", false, nil, fleet.DegradedPerformance},
+		{"hand-made maintenance under way", []fleet.HostHealth{up, up}, "", false, []fleet.Maintenance{active}, fleet.UnderMaintenance},
+		{"rollout maintenance, no host noticed yet", []fleet.HostHealth{up, up}, "", false, []fleet.Maintenance{byRollout}, fleet.Operational},
+		{"rollout maintenance, a host rebooting", []fleet.HostHealth{up, maint}, "", false, []fleet.Maintenance{byRollout}, fleet.UnderMaintenance},
+		{"scheduled maintenance", []fleet.HostHealth{up}, "", false, []fleet.Maintenance{scheduled}, fleet.Operational},
+		{"override wins", []fleet.HostHealth{down, down}, fleet.Operational, false, nil, fleet.Operational},
+		{"override to outage", []fleet.HostHealth{up}, fleet.MajorOutage, false, nil, fleet.MajorOutage},
+		{"behind a load balancer, half down", []fleet.HostHealth{up, down}, "", true, nil, fleet.DegradedPerformance},
+		{"behind a load balancer, all but one down", []fleet.HostHealth{down, down, up}, "", true, nil, fleet.DegradedPerformance},
+		{"behind a load balancer, all down", []fleet.HostHealth{down, down}, "", true, nil, fleet.MajorOutage},
+		{"invalid override ignored", []fleet.HostHealth{up}, "broken", false, nil, fleet.Operational},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := fleet.Component{ID: "c", Override: tt.override}
+			c := fleet.Component{ID: "c", Override: tt.override, Redundant: tt.redundant}
 			health := map[string]fleet.HostHealth{}
 			for i, h := range tt.hosts {
 				name := string(rune('a' + i))
