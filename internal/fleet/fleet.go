@@ -99,8 +99,10 @@ var DefaultCommands = Commands{
 type Group struct {
 	Name   string
 	Budget Budget
-	// Component is the status-page component this group serves.
-	Component string
+	// Component is the status-page component this group serves, and
+	// ComponentGroup the heading it is listed under on the page, if any.
+	Component      string
+	ComponentGroup string
 	// Balancer places the group's members behind a load balancer, if any.
 	Balancer *Membership
 	Checks   []Check

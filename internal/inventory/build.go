@@ -30,10 +30,11 @@ func build(doc *document, c *checker, dir, home string) *fleet.Inventory {
 	groups := map[string]*fleet.Group{}
 	for _, g := range doc.Groups {
 		fg := &fleet.Group{
-			Name:      g.Name,
-			Budget:    budget(g),
-			Component: g.Component,
-			Checks:    checks(g.Checks),
+			Name:           g.Name,
+			Budget:         budget(g),
+			Component:      g.Component,
+			ComponentGroup: g.ComponentGroup,
+			Checks:         checks(g.Checks),
 		}
 		if lb := g.LoadBalancer; lb != nil {
 			fg.Balancer = &fleet.Membership{LoadBalancer: lb.Name, Backend: lb.Backend}

@@ -221,6 +221,9 @@ func groupNode(g *fleet.Group) *yaml.Node {
 	if g.Component != "" {
 		put(m, "component", text(g.Component))
 	}
+	if g.ComponentGroup != "" {
+		put(m, "component_group", text(g.ComponentGroup))
+	}
 	if b := g.Balancer; b != nil {
 		lb := pairs(true, "name", text(b.LoadBalancer))
 		put(lb, "backend", text(b.Backend))

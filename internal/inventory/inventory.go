@@ -88,6 +88,7 @@ type (
 		MaxUnavailable string         `yaml:"max_unavailable"`
 		MinAvailable   string         `yaml:"min_available"`
 		Component      string         `yaml:"component"`
+		ComponentGroup string         `yaml:"component_group"`
 		LoadBalancer   *membershipDoc `yaml:"load_balancer"`
 		Checks         []checkDoc     `yaml:"checks"`
 		Meta           yamlx.Meta

@@ -147,8 +147,8 @@ func TestLoadFleet(t *testing.T) {
 			{
 				Name:      "web-01",
 				Budget:    fleet.Budget{MaxUnavailable: q(50, true)},
-				Component: "Web cluster 01",
-				Balancer:  &fleet.Membership{LoadBalancer: "lb-gra", Backend: "be-web-01", Servers: map[string]string{"web-gra-01": "gra01"}},
+				Component: "Web cluster 01", ComponentGroup: "Shared hosting",
+				Balancer: &fleet.Membership{LoadBalancer: "lb-gra", Backend: "be-web-01", Servers: map[string]string{"web-gra-01": "gra01"}},
 				Checks: []fleet.Check{
 					{
 						Name: "site", Kind: fleet.CheckHTTP, Target: "http://${address}:8080/healthz?host=${name}", Method: "HEAD",

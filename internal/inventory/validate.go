@@ -50,8 +50,33 @@ func (c *checker) validate(doc *document) {
 	for _, g := range doc.Groups {
 		c.group(g, size[g.Name], lbNames)
 	}
+	c.componentGroups(doc.Groups)
 
 	c.hosts(doc, dcs, groups)
+}
+
+// componentGroups checks that the groups naming one component list it
+// under one heading: the page shows a component once.
+func (c *checker) componentGroups(groups []*groupDoc) {
+	first := map[string]*groupDoc{}
+	for _, g := range groups {
+		if strings.TrimSpace(g.Component) == "" {
+			continue
+		}
+		f, ok := first[g.Component]
+		if !ok {
+			first[g.Component] = g
+			continue
+		}
+		if g.ComponentGroup != f.ComponentGroup {
+			at := g.Meta.At("component_group")
+			if !g.Meta.Has("component_group") {
+				at = g.Meta.At("component")
+			}
+			c.add(at, "groups %s and %s serve component %q under different component_groups (%q and %q): give them the same",
+				f.Name, g.Name, g.Component, f.ComponentGroup, g.ComponentGroup)
+		}
+	}
 }
 
 func orStart(p yamlx.Pos) yamlx.Pos {
@@ -136,6 +161,13 @@ func (c *checker) group(g *groupDoc, size int, lbNames []string) {
 	}
 	if m.Has("component") && strings.TrimSpace(g.Component) == "" {
 		c.add(m.At("component"), "the component of group %s is empty", g.Name)
+	}
+	switch {
+	case !m.Has("component_group"):
+	case strings.TrimSpace(g.ComponentGroup) == "":
+		c.add(m.At("component_group"), "the component_group of group %s is empty", g.Name)
+	case strings.TrimSpace(g.Component) == "":
+		c.add(m.At("component_group"), "group %s has a component_group but no component to list under it", g.Name)
 	}
 	if lb := g.LoadBalancer; lb != nil {
 		switch {

@@ -98,14 +98,20 @@ func componentID(name string) string {
 
 // syncComponents makes the page's components those of inv: one per
 // component name, served by the members of every group naming it, in the
-// inventory's order. A component that left the inventory leaves the page;
-// its incidents and maintenances stay.
+// inventory's order, under the component groups the inventory names. A
+// component that left the inventory leaves the page; its incidents and
+// maintenances stay.
 func syncComponents(st *fleet.Status, inv *fleet.Inventory, now time.Time) {
 	old := map[string]fleet.Component{}
 	for _, c := range st.Components {
 		old[c.ID] = c
 	}
+	oldGroups := map[string]fleet.ComponentGroup{}
+	for _, g := range st.Groups {
+		oldGroups[g.ID] = g
+	}
 	var comps []fleet.Component
+	var groups []fleet.ComponentGroup
 	index := map[string]int{}
 	for _, g := range inv.Groups {
 		if g.Component == "" {
@@ -118,7 +124,20 @@ func syncComponents(st *fleet.Status, inv *fleet.Inventory, now time.Time) {
 			if !kept {
 				c = fleet.Component{ID: id, Showcase: true, CreatedAt: now, UpdatedAt: now}
 			}
-			c.Name, c.Position, c.Hosts, c.Redundant = g.Component, len(comps)+1, nil, false
+			c.Name, c.Position, c.Hosts, c.Redundant, c.Group = g.Component, len(comps)+1, nil, false, ""
+			if g.ComponentGroup != "" {
+				// Prefixed: the JSON lists groups among the components, and
+				// a group may be named like one.
+				c.Group = "group-" + componentID(g.ComponentGroup)
+				if !slices.ContainsFunc(groups, func(cg fleet.ComponentGroup) bool { return cg.ID == c.Group }) {
+					cg, kept := oldGroups[c.Group]
+					if !kept {
+						cg = fleet.ComponentGroup{ID: c.Group, CreatedAt: now, UpdatedAt: now}
+					}
+					cg.Name, cg.Position = g.ComponentGroup, len(groups)+1
+					groups = append(groups, cg)
+				}
+			}
 			i = len(comps)
 			index[id] = i
 			comps = append(comps, c)
@@ -130,7 +149,7 @@ func syncComponents(st *fleet.Status, inv *fleet.Inventory, now time.Time) {
 			}
 		}
 	}
-	st.Components = comps
+	st.Components, st.Groups = comps, groups
 }
 
 // Operator API for the status page.
