@@ -44,6 +44,7 @@ const (
 	varMaxUnavailable = "illico_max_unavailable"
 	varMinAvailable   = "illico_min_available"
 	varComponent      = "illico_component"
+	varComponentGroup = "illico_component_group"
 	varGroupPriority  = "ansible_group_priority"
 )
 

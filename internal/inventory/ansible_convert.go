@@ -226,6 +226,9 @@ func (a *ansible) illicoGroup(g *ansibleGroup, members []string) *fleet.Group {
 	if t, _, ok := a.text(v, owner, varComponent); ok {
 		fg.Component = strings.TrimSpace(t)
 	}
+	if t, _, ok := a.text(v, owner, varComponentGroup); ok && fg.Component != "" {
+		fg.ComponentGroup = strings.TrimSpace(t)
+	}
 	return fg
 }
 
