@@ -71,8 +71,9 @@ type Rollout struct {
 	ETASeconds float64 `json:"eta_seconds"`
 	Finishes   bool    `json:"finishes"`
 	// PerHostSeconds is a host's maintenance time: measured on the hosts
-	// done so far, guessed from the steps before.
+	// done so far, guessed from the steps before (PerHostGuessed).
 	PerHostSeconds float64 `json:"per_host_seconds"`
+	PerHostGuessed bool    `json:"per_host_guessed,omitempty"`
 	// Waiting says why each waiting host waits.
 	Waiting map[string]string `json:"waiting,omitempty"`
 }

@@ -290,7 +290,11 @@ func eta(ro api.Rollout) string {
 		return "cannot finish as the fleet stands"
 	}
 	left := seconds(ro.ETASeconds).Round(time.Second)
-	return fmt.Sprintf("%s (about %s; %s a host)", left, time.Now().Add(left).Format("15:04"), seconds(ro.PerHostSeconds).Round(time.Second))
+	perHost := seconds(ro.PerHostSeconds).Round(time.Second)
+	if ro.PerHostGuessed {
+		return fmt.Sprintf("%s (about %s; %s a host, guessed from the plan's steps until a host is done)", left, time.Now().Add(left).Format("15:04"), perHost)
+	}
+	return fmt.Sprintf("%s (about %s; %s a host)", left, time.Now().Add(left).Format("15:04"), perHost)
 }
 
 func clockTime(t *time.Time) string {

@@ -251,3 +251,14 @@ func TestRolloutStartWaitOnALab(t *testing.T) {
 		})
 	}
 }
+
+func TestETASaysWhenItIsAGuess(t *testing.T) {
+	ro := api.Rollout{Finishes: true, ETASeconds: 552, PerHostSeconds: 138, PerHostGuessed: true}
+	if got := eta(ro); !strings.Contains(got, "9m12s") || !strings.Contains(got, "2m18s a host, guessed from the plan's steps") {
+		t.Errorf("before any host is done: %q", got)
+	}
+	ro.PerHostGuessed, ro.ETASeconds, ro.PerHostSeconds = false, 30, 7.5
+	if got := eta(ro); !strings.Contains(got, "30s") || strings.Contains(got, "guessed") {
+		t.Errorf("once hosts are done: %q", got)
+	}
+}

@@ -89,7 +89,11 @@ func eta(ro api.Rollout) string {
 		return "It cannot finish as the fleet stands: see why the hosts wait."
 	}
 	left := time.Duration(ro.ETASeconds * float64(time.Second)).Round(time.Second)
-	return fmt.Sprintf("About %s left (%s per host).", left, time.Duration(ro.PerHostSeconds*float64(time.Second)).Round(time.Second))
+	perHost := time.Duration(ro.PerHostSeconds * float64(time.Second)).Round(time.Second)
+	if ro.PerHostGuessed {
+		return fmt.Sprintf("About %s left (%s per host, guessed from the plan's steps until a host is done).", left, perHost)
+	}
+	return fmt.Sprintf("About %s left (%s per host).", left, perHost)
 }
 
 // lastEvents reads a rollout's events, oldest first, and keeps the last.

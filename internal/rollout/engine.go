@@ -247,6 +247,9 @@ type Progress struct {
 	// PerHost is the time a host takes in maintenance: measured on the
 	// hosts done so far, guessed from the steps before.
 	PerHost time.Duration
+	// Guessed says that no host is done yet: PerHost, and so the ETA, come
+	// from the plan's steps, not from this fleet.
+	Guessed bool
 	// Waiting says why each waiting host waits.
 	Waiting map[string]string
 }
@@ -284,6 +287,8 @@ func (e *Engine) Progress(ctx context.Context, id string) (Progress, error) {
 	}
 	if n > 0 {
 		pr.PerHost = total / time.Duration(n)
+	} else {
+		pr.Guessed = true
 	}
 	names := make([]string, len(r.Hosts))
 	for i, h := range r.Hosts {

@@ -162,7 +162,7 @@ func apiRollout(pr rollout.Progress, withHosts bool) api.Rollout {
 		ID: r.ID, PlanFile: r.PlanFile, State: string(r.State), Reason: r.Reason, Urgent: r.Urgent,
 		Selector: r.Selector, Created: r.CreatedAt, Updated: r.UpdatedAt, Ended: httpjson.OptionalTime(r.EndedAt),
 		Counts:     map[string]int{},
-		ETASeconds: pr.ETA.Seconds(), Finishes: pr.Finishes, PerHostSeconds: pr.PerHost.Seconds(),
+		ETASeconds: pr.ETA.Seconds(), Finishes: pr.Finishes, PerHostSeconds: pr.PerHost.Seconds(), PerHostGuessed: pr.Guessed,
 		Waiting: pr.Waiting,
 	}
 	if p != nil {
