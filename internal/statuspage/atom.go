@@ -68,7 +68,7 @@ func renderAtom(v *view, l *locale) ([]byte, error) {
 	feed := atomFeed{
 		Lang:    l.Code,
 		ID:      "urn:illico:statuspage:" + v.page.ID,
-		Title:   l.Tf("page.title", v.page.Name),
+		Title:   pageTitle(l, v.page),
 		Updated: stamp(v.status.UpdatedAt),
 		Links: []atomLink{
 			{Rel: "self", Type: "application/atom+xml", Href: v.page.URL + "/history.atom?lang=" + l.Code},

@@ -2,6 +2,7 @@ package statuspage
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"fmt"
 	"html/template"
@@ -28,7 +29,7 @@ func parseTemplates() (*template.Template, error) {
 type pageData struct {
 	L                        *locale
 	Page                     Page
-	Title, CSS               string
+	Title, Brand, CSS        string
 	Langs                    []langLink
 	Indicator, IndicatorText string
 	Updated                  string
@@ -80,7 +81,8 @@ func (h html) render() ([]byte, error) {
 	v, l := h.v, h.l
 	d := pageData{
 		L: l, Page: v.page, CSS: h.css,
-		Title:         l.Tf("page.title", v.page.Name),
+		Title:         pageTitle(l, v.page),
+		Brand:         cmp.Or(v.page.Name, l.T("page.unnamed")),
 		Indicator:     v.indicate,
 		IndicatorText: l.T("indicator." + v.indicate),
 		Updated:       l.Tf("updated", l.DateTime(h.local(v.status.UpdatedAt))),
@@ -286,4 +288,13 @@ const cssPath = "/static/style.css"
 
 func (h *handler) renderHTML(v *view, l *locale) ([]byte, error) {
 	return html{v: v, l: l, cat: h.cat, css: h.cssPath, tmpl: h.tmpl, langs: h.langs}.render()
+}
+
+// pageTitle is the page's title: "Example Hosting status", or "Service
+// status" for a page the operator did not name.
+func pageTitle(l *locale, p Page) string {
+	if p.Name == "" {
+		return l.T("page.unnamed")
+	}
+	return l.Tf("page.title", p.Name)
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -364,5 +366,40 @@ func TestAtom(t *testing.T) {
 		if _, err := time.Parse(time.RFC3339, e.Updated); err != nil || e.ID == "" || e.Content.Body == "" {
 			t.Errorf("entry %+v", e)
 		}
+	}
+}
+
+// A page its operator did not name is titled in the reader's language, not
+// "Status status"; the JSON still gives widgets a name.
+func TestUnnamedPage(t *testing.T) {
+	h, err := Handler(Options{Source: NewMemory(fleet.Status{}, func() time.Time { return testNow }), Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for lang, want := range map[string]string{"en": "Service status", "fr": "État des services", "de": "Dienststatus"} {
+		resp, err := http.Get(srv.URL + "/?lang=" + lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, w := range []string{"<title>" + want + "</title>", `<p class="brand">` + want + "</p>", "<h1>" + want + "</h1>"} {
+			if !strings.Contains(string(body), w) {
+				t.Errorf("%s page lacks %s", lang, w)
+			}
+		}
+	}
+	resp, err := http.Get(srv.URL + "/api/v2/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sj struct {
+		Page struct{ Name string } `json:"page"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&sj); err != nil || sj.Page.Name != "Status" {
+		t.Errorf("status.json page name %q (%v), want Status", sj.Page.Name, err)
 	}
 }

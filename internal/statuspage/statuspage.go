@@ -98,9 +98,6 @@ func Handler(opts Options) (http.Handler, error) {
 	if opts.Page.TimeZone == nil {
 		opts.Page.TimeZone = time.UTC
 	}
-	if opts.Page.Name == "" {
-		opts.Page.Name = "Status"
-	}
 	opts.Page.URL = strings.TrimSuffix(opts.Page.URL, "/")
 	cat, err := loadCatalog()
 	if err != nil {
