@@ -44,9 +44,9 @@ type Enqueuer interface {
 // tokens. The Service and the Sender must share one, with the same key.
 type Links struct {
 	// Key makes the unsubscribe tokens: the store keeps only their hashes,
-	// and a message carries a token recomputed from the key, so the
-	// database alone unsubscribes nobody. It must stay the same across
-	// restarts, or the links already sent stop working.
+	// and a message carries a token recomputed from the key. It must stay
+	// the same across restarts, and be the same for every daemon on one
+	// database, or the links already sent stop working.
 	Key fleet.Secret
 	// BaseURL is the public status page, like https://status.example.net.
 	BaseURL string

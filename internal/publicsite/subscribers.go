@@ -36,10 +36,11 @@ type SubscriberOptions struct {
 	// https://status.example.net: the links in the messages point there.
 	PublicURL string
 	Mail      notify.MailConfig
-	// KeyFile keeps the key that signs the unsubscribe links, created on
-	// first start (mode 0600). It must survive restarts, or the links
-	// already sent stop working.
-	KeyFile string
+	// OldKeyFile is where daemons kept the key that signs the unsubscribe
+	// links before it moved into the store. While the store has no key,
+	// this file's is taken into it, so that the links already sent keep
+	// working; once the store has one, the file is not read again.
+	OldKeyFile string
 	// AllowPrivateWebhooks lets webhooks reach loopback and private
 	// addresses. Off, an anonymous subscriber cannot make the daemon post
 	// into its own network; tests and labs turn it on.
@@ -59,9 +60,11 @@ type subscribers struct {
 }
 
 func newSubscribers(o SubscriberOptions, st *store.Store, log *slog.Logger, now func() time.Time) (*subscribers, error) {
-	key, err := linkKey(o.KeyFile)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	key, err := linkKey(ctx, st, o.OldKeyFile, log)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("subscribers: %w", err)
 	}
 	links := notify.Links{Key: key, BaseURL: o.PublicURL}
 	mailer, err := notify.NewMailer(o.Mail, now)
@@ -93,41 +96,64 @@ func (s *subscribers) run(ctx context.Context) {
 	<-done
 }
 
-// linkKey reads the link key from path, or creates it there.
-func linkKey(path string) (fleet.Secret, error) {
+// linkKeyName names the link key among the store's secrets.
+const linkKeyName = "link_key"
+
+// secrets keeps the daemon's secrets, shared by every daemon on the
+// database.
+type secrets interface {
+	Secret(ctx context.Context, name string) (fleet.Secret, error)
+	CreateSecret(ctx context.Context, name string, value fleet.Secret) (fleet.Secret, bool, error)
+}
+
+// linkKey returns the key that signs the unsubscribe links, kept in st so
+// that every daemon on the database signs alike. The first daemon to start
+// makes it, or takes the one in oldFile, where it was kept before.
+func linkKey(ctx context.Context, st secrets, oldFile string, log *slog.Logger) (fleet.Secret, error) {
+	key, err := st.Secret(ctx, linkKeyName)
+	if err == nil {
+		return key, nil
+	}
+	if fleet.KindOf(err) != fleet.KindNotFound {
+		return "", err
+	}
+	fromFile, err := oldLinkKey(oldFile)
+	if err != nil {
+		return "", err
+	}
+	key = fromFile
+	if key == "" {
+		b := make([]byte, notify.MinKeyLength)
+		rand.Read(b) // never fails: crypto/rand aborts rather than return weak bytes
+		key = fleet.Secret(hex.EncodeToString(b))
+	}
+	kept, created, err := st.CreateSecret(ctx, linkKeyName, key)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("keep the link key: %w", err)
+	case created && fromFile != "":
+		log.Info("the link key is now kept in the database; the file is no longer read and can be deleted", "file", oldFile)
+	case !created && fromFile != "" && kept != fromFile:
+		log.Warn("another daemon stored a link key first: the one of this file was not taken, and the links it signed no longer unsubscribe", "file", oldFile)
+	}
+	return kept, nil
+}
+
+// oldLinkKey reads the link key of path, "" when there is no such file.
+func oldLinkKey(path string) (fleet.Secret, error) {
 	if path == "" {
-		return "", errors.New("subscribers: no file to keep the link key in")
+		return "", nil
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		b = make([]byte, notify.MinKeyLength)
-		rand.Read(b) // never fails: crypto/rand aborts rather than return weak bytes
-		b = []byte(hex.EncodeToString(b))
-		// O_EXCL: of two daemons starting at once, one key wins and the
-		// other reads it.
-		f, cerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(cerr, fs.ErrExist) {
-			return linkKey(path)
-		}
-		if cerr != nil {
-			return "", fleet.Errorf(fleet.KindInvalid, "create the link key %s: %v", path, cerr)
-		}
-		_, werr := f.Write(append(b, '\n'))
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			os.Remove(path)
-			return "", fmt.Errorf("write the link key %s: %w", path, werr)
-		}
-		return fleet.Secret(b), nil
+		return "", nil
 	}
 	if err != nil {
-		return "", fleet.Errorf(fleet.KindInvalid, "read the link key: %v", err)
+		return "", fleet.Errorf(fleet.KindInvalid, "read the old link key: %v", err)
 	}
 	key := strings.TrimSpace(string(b))
 	if len(key) < notify.MinKeyLength {
-		return "", fleet.Errorf(fleet.KindInvalid, "link key %s: shorter than %d bytes; remove it to make a new one (the links already sent stop working)", path, notify.MinKeyLength)
+		return "", fleet.Errorf(fleet.KindInvalid, "old link key %s: shorter than %d bytes; remove it to make a new key (the links already sent stop working)", path, notify.MinKeyLength)
 	}
 	return fleet.Secret(key), nil
 }

@@ -231,9 +231,9 @@ func (c Config) Subscribers() *publicsite.SubscriberOptions {
 		return nil
 	}
 	return &publicsite.SubscriberOptions{
-		PublicURL: c.StatusPage.URL,
-		Mail:      notify.MailConfig{Smarthost: c.SMTP.Address, From: c.SMTP.From, Username: c.SMTP.Username, Password: c.SMTP.Password},
-		KeyFile:   filepath.Join(c.Data, "link.key"),
+		PublicURL:  c.StatusPage.URL,
+		Mail:       notify.MailConfig{Smarthost: c.SMTP.Address, From: c.SMTP.From, Username: c.SMTP.Username, Password: c.SMTP.Password},
+		OldKeyFile: filepath.Join(c.Data, "link.key"),
 	}
 }
 

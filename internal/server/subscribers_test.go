@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -31,18 +30,21 @@ import (
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
 	"github.com/illico-dev/illico/internal/store"
+	"github.com/illico-dev/illico/internal/store/pgtest"
 )
 
 // subsDaemon is a daemon with its status page and subscribers.
 type subsDaemon struct {
 	publicDaemon
 	stop func()
+	logs *servertest.Buffer
 }
 
 // startSubscribers starts a daemon on st whose subscribers are mailed
 // through sink; stop ends it, and the test's end does if stop was not
-// called.
-func startSubscribers(t testing.TB, st *store.Store, sink *smtptest.Sink, keyFile string, rate notify.Rate) subsDaemon {
+// called. oldKeyFile is where the link key was kept before the store had
+// it, usually nowhere.
+func startSubscribers(t testing.TB, st *store.Store, sink *smtptest.Sink, oldKeyFile string, rate notify.Rate) subsDaemon {
 	t.Helper()
 	stderr, logs := &servertest.Buffer{}, &servertest.Buffer{}
 	// The public URL is known only once listening: a free port is picked
@@ -58,7 +60,7 @@ func startSubscribers(t testing.TB, st *store.Store, sink *smtptest.Sink, keyFil
 		Listen: "127.0.0.1:0", PublicListen: public, AdminTokenOut: stderr,
 		Subscribers: &publicsite.SubscriberOptions{
 			PublicURL: "http://" + public, Mail: notify.MailConfig{Smarthost: sink.Addr(), From: "status@example.net"},
-			KeyFile: keyFile, AllowPrivateWebhooks: true, Poll: 50 * time.Millisecond, PerClient: rate,
+			OldKeyFile: oldKeyFile, AllowPrivateWebhooks: true, Poll: 50 * time.Millisecond, PerClient: rate,
 		},
 	})
 	if err != nil {
@@ -86,7 +88,7 @@ func startSubscribers(t testing.TB, st *store.Store, sink *smtptest.Sink, keyFil
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				d.AdminToken = strings.TrimSpace(tokenIn(stderr.String()))
-				return subsDaemon{publicDaemon: d, stop: stop}
+				return subsDaemon{publicDaemon: d, stop: stop, logs: logs}
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -95,7 +97,7 @@ func startSubscribers(t testing.TB, st *store.Store, sink *smtptest.Sink, keyFil
 	return subsDaemon{}
 }
 
-func openSQLite(t testing.TB, dsn string) *store.Store {
+func openStore(t testing.TB, dsn string) *store.Store {
 	t.Helper()
 	st, err := store.Open(t.Context(), dsn)
 	if err != nil {
@@ -194,8 +196,8 @@ func (h *signedHook) payloads() []notify.Payload {
 
 func TestSubscribers(t *testing.T) {
 	sink := smtptest.Start(t, 0)
-	st := openSQLite(t, sqlite(t))
-	d := startSubscribers(t, st, sink, filepath.Join(t.TempDir(), "link.key"), notify.Rate{Burst: 4, Every: time.Hour})
+	st := openStore(t, sqlite(t))
+	d := startSubscribers(t, st, sink, "", notify.Rate{Burst: 4, Every: time.Hour})
 	const component = "web-cluster-01"
 
 	// An e-mail subscriber, in French, confirms by the link mailed to it.
@@ -325,8 +327,7 @@ func TestSubscribersRestartMidSend(t *testing.T) {
 	const subscribers = 64
 	sink := smtptest.Start(t, 100*time.Millisecond)
 	dsn := sqlite(t)
-	key := filepath.Join(t.TempDir(), "link.key")
-	st := openSQLite(t, dsn)
+	st := openStore(t, dsn)
 	for i := range subscribers {
 		sub, err := st.SaveSubscriber(t.Context(), store.Subscriber{Kind: store.SubscriberEmail, Address: fmt.Sprintf("u%d@example.net", i),
 			Language: "en", Nonce: fmt.Sprintf("nonce-%d", i)}, fmt.Sprintf("confirm-%d", i), fmt.Sprintf("unsubscribe-%d", i))
@@ -337,7 +338,7 @@ func TestSubscribersRestartMidSend(t *testing.T) {
 			t.Fatal(err, sub)
 		}
 	}
-	d := startSubscribers(t, st, sink, key, notify.Rate{})
+	d := startSubscribers(t, st, sink, "", notify.Rate{})
 	a := call(t, d.Daemon, "POST", "/api/v1/status/incidents", d.AdminToken, map[string]any{
 		"name": map[string]string{"en": "Outage"}, "body": map[string]string{"en": "Down."}})
 	if a.status != http.StatusCreated {
@@ -351,8 +352,8 @@ func TestSubscribersRestartMidSend(t *testing.T) {
 	}
 	t.Logf("%d of %d mailed before the restart", sent(), subscribers)
 	st.Close()
-	st2 := openSQLite(t, dsn)
-	startSubscribers(t, st2, sink, key, notify.Rate{})
+	st2 := openStore(t, dsn)
+	startSubscribers(t, st2, sink, "", notify.Rate{})
 	until(t, "every subscriber's mail", func() bool { return sent() == subscribers })
 	counts, err := st2.QueueCounts(t.Context())
 	if err != nil {
@@ -407,7 +408,7 @@ func TestSubscriberConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := c.Subscribers()
-	if o == nil || o.PublicURL != "https://status.example.net" || o.Mail.Smarthost != "smtp.example.net:587" || o.Mail.Password.Reveal() != "hunter2hunter2" || o.KeyFile != filepath.Join(dir, "data", "link.key") {
+	if o == nil || o.PublicURL != "https://status.example.net" || o.Mail.Smarthost != "smtp.example.net:587" || o.Mail.Password.Reveal() != "hunter2hunter2" || o.OldKeyFile != filepath.Join(dir, "data", "link.key") {
 		t.Errorf("subscriber options %+v", o)
 	}
 	if fmt.Sprintf("%v %+v", c, o) != strings.ReplaceAll(fmt.Sprintf("%v %+v", c, o), "hunter2", "") {
@@ -418,48 +419,118 @@ func TestSubscriberConfig(t *testing.T) {
 	}
 }
 
-// TestLinkKeyKept checks that the link key is made once, private, and kept
-// across restarts: links mailed before a restart work after it.
-func TestLinkKeyKept(t *testing.T) {
+func TestLinkKeySharedSQLite(t *testing.T) { testLinkKeyShared(t, sqlite) }
+
+func TestLinkKeySharedPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	testLinkKeyShared(t, pgtest.Start)
+}
+
+// Daemons on one database sign the unsubscribe links with one key, kept in
+// it: a link mailed by one daemon unsubscribes a subscription another took,
+// across restarts too.
+func testLinkKeyShared(t *testing.T, dsn func(t testing.TB) string) {
 	sink := smtptest.Start(t, 0)
-	dsn := sqlite(t)
-	key := filepath.Join(t.TempDir(), "link.key")
-	st := openSQLite(t, dsn)
-	d := startSubscribers(t, st, sink, key, notify.Rate{})
-	if code, body := d.post(t, "POST", "/subscriptions", "application/json", `{"kind":"email","address":"bob@example.net","language":"de"}`); code != http.StatusAccepted {
-		t.Fatalf("subscribe: %d %s", code, body)
+	db := dsn(t)
+	a := startSubscribers(t, openStore(t, db), sink, "", notify.Rate{})
+	b := startSubscribers(t, openStore(t, db), sink, "", notify.Rate{})
+	admin := a.AdminToken
+	// bob subscribes on a, carol on b; each confirms on the other.
+	for _, sub := range []struct {
+		addr     string
+		on, then subsDaemon
+	}{{"bob@example.net", a, b}, {"carol@example.net", b, a}} {
+		if code, body := sub.on.post(t, "POST", "/subscriptions", "application/json", `{"kind":"email","address":"`+sub.addr+`"}`); code != http.StatusAccepted {
+			t.Fatalf("subscribe %s: %d %s", sub.addr, code, body)
+		}
+		until(t, "the confirmation of "+sub.addr, func() bool { return len(sink.Messages(sub.addr)) == 1 })
+		confirm := regexp.MustCompile(`/subscriptions/confirm\?token=[a-z0-9]+`).FindString(mailBody(t, sink.Messages(sub.addr)[0]))
+		if code, body := sub.then.post(t, "GET", confirm, "", ""); code != http.StatusOK {
+			t.Fatalf("confirm %s: %d %s", sub.addr, code, body)
+		}
 	}
-	until(t, "the confirmation", func() bool { return len(sink.Messages("bob@example.net")) == 1 })
-	confirm := regexp.MustCompile(`/subscriptions/confirm\?token=[a-z0-9]+`).FindString(mailBody(t, sink.Messages("bob@example.net")[0]))
-	if code, body := d.post(t, "GET", confirm, "", ""); code != http.StatusOK {
-		t.Fatalf("confirm: %d %s", code, body)
+	unsubscribe := func(d subsDaemon, addr, by string) {
+		t.Helper()
+		msgs := sink.Messages(addr)
+		link := regexp.MustCompile(`List-Unsubscribe: <[^>]*(/subscriptions/unsubscribe\?token=[^>]+)>`).FindStringSubmatch(msgs[len(msgs)-1])
+		if link == nil {
+			t.Fatalf("no unsubscribe link in the mail to %s", addr)
+		}
+		if code, body := d.post(t, "POST", link[1], "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click"); code != http.StatusOK {
+			t.Errorf("unsubscribe %s with the link mailed %s: %d %s", addr, by, code, body)
+		}
 	}
-	a := call(t, d.Daemon, "POST", "/api/v1/status/incidents", d.AdminToken, map[string]any{
-		"name": map[string]string{"en": "Outage"}, "body": map[string]string{"en": "Down."}})
-	if a.status != http.StatusCreated {
-		t.Fatalf("open an incident: %d %s", a.status, a.body)
+	incident := func(d subsDaemon, name string) {
+		t.Helper()
+		r := call(t, d.Daemon, "POST", "/api/v1/status/incidents", admin, map[string]any{
+			"name": map[string]string{"en": name}, "body": map[string]string{"en": "Down."}})
+		if r.status != http.StatusCreated {
+			t.Fatalf("open an incident: %d %s", r.status, r.body)
+		}
 	}
-	until(t, "the notification", func() bool { return len(sink.Messages("bob@example.net")) == 2 })
-	d.stop()
-	fi, err := os.Stat(key)
+
+	// With b stopped, a mails both: carol's link, signed by a, undoes the
+	// subscription b took.
+	b.stop()
+	incident(a, "Outage")
+	until(t, "the notifications", func() bool {
+		return len(sink.Messages("bob@example.net")) == 2 && len(sink.Messages("carol@example.net")) == 2
+	})
+	unsubscribe(a, "carol@example.net", "by the daemon that did not take the subscription")
+
+	// Restarted, with a stopped, b mails bob: its link, signed by b, undoes
+	// the subscription a took.
+	a.stop()
+	b = startSubscribers(t, openStore(t, db), sink, "", notify.Rate{})
+	b.AdminToken = admin
+	incident(b, "Another outage")
+	until(t, "the notification to bob", func() bool { return len(sink.Messages("bob@example.net")) == 3 })
+	unsubscribe(b, "bob@example.net", "after a restart, by the daemon that did not take the subscription")
+	if n := len(sink.Messages("carol@example.net")); n != 2 {
+		t.Errorf("carol got %d mails after unsubscribing, want 2", n)
+	}
+}
+
+// TestLinkKeyFromOldFile checks the upgrade from a daemon that kept the
+// link key in a file: the links it mailed keep working, the key moves into
+// the store, and the file is not needed any more.
+func TestLinkKeyFromOldFile(t *testing.T) {
+	sink := smtptest.Start(t, 0)
+	st := openStore(t, sqlite(t))
+	file := filepath.Join(t.TempDir(), "link.key")
+	old := notify.Links{Key: fleet.Secret(strings.Repeat("0123456789abcdef", 4)), BaseURL: "https://status.example.net"}
+	if err := os.WriteFile(file, []byte(old.Key.Reveal()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// bob subscribed, and was mailed a link, before the upgrade.
+	sub, err := st.SaveSubscriber(t.Context(), store.Subscriber{Kind: store.SubscriberEmail, Address: "bob@example.net", Language: "en", Nonce: "bob's nonce"},
+		store.HashSecret("confirm"), store.HashSecret(old.UnsubscribeToken("bob's nonce")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("link key mode %v, want 0600", fi.Mode().Perm())
+	if _, err := st.ConfirmSubscriber(t.Context(), store.HashSecret("confirm")); err != nil {
+		t.Fatal(err, sub)
 	}
-	before, _ := os.ReadFile(key)
 
-	d = startSubscribers(t, st, sink, key, notify.Rate{})
-	after, _ := os.ReadFile(key)
-	if !bytes.Equal(before, after) {
-		t.Fatal("the link key changed across a restart")
+	d := startSubscribers(t, st, sink, file, notify.Rate{})
+	d.stop()
+	if n := strings.Count(d.logs.String(), "the link key is now kept in the database"); n != 1 {
+		t.Errorf("the move of the link key logged %d times, want once:\n%s", n, d.logs)
 	}
-	unsub := regexp.MustCompile(`List-Unsubscribe: <[^>]*(/subscriptions/unsubscribe\?token=[^>]+)>`).FindStringSubmatch(sink.Messages("bob@example.net")[1])
-	if unsub == nil {
-		t.Fatal("no unsubscribe link")
+	if strings.Contains(d.logs.String(), old.Key.Reveal()) {
+		t.Error("the link key is in the log")
 	}
-	if code, body := d.post(t, "POST", unsub[1], "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click"); code != http.StatusOK {
-		t.Errorf("unsubscribe after a restart: %d %s", code, body)
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	d = startSubscribers(t, st, sink, file, notify.Rate{})
+	if strings.Contains(d.logs.String(), "link key") {
+		t.Errorf("the restart logged of the link key:\n%s", d.logs)
+	}
+	link := old.UnsubscribeURL("bob's nonce")
+	if code, body := d.post(t, "POST", strings.TrimPrefix(link, old.BaseURL), "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click"); code != http.StatusOK {
+		t.Errorf("unsubscribe with a link mailed before the upgrade: %d %s", code, body)
 	}
 }
