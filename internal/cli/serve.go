@@ -75,6 +75,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Alerts:         cfg.Alerts,
 		Subscribers:    cfg.Subscribers(),
 		StatusPage:     cfg.StatusPage.Page(),
+		TrustedProxies: cfg.TrustedProxies,
 		Version:        Version,
 	})
 	if err != nil {

@@ -1,14 +1,18 @@
 package dashboard_test
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/illico-dev/illico/internal/clientip"
+	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -147,6 +151,71 @@ func TestLoginThrottle(t *testing.T) {
 	}
 	if p := first.loginAs("bob", alicePassword); p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "1m20s") {
 		t.Errorf("after failure 9 from the address: %d:\n%s", p.status, p.body)
+	}
+}
+
+// TestLoginThrottleBehindAProxy checks that failed logins are counted per
+// customer behind a trusted proxy, by X-Forwarded-For, and per peer for
+// a peer not trusted, whatever it says.
+func TestLoginThrottleBehindAProxy(t *testing.T) {
+	proxy, err := clientip.ParseNetwork("127.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startWith(t, server.Options{TrustedProxies: clientip.Trusted{proxy}})
+	d.account(t, "alice", store.RoleOperator)
+	viaProxy, direct := d.browserFrom(t, "127.0.0.2"), d.browserFrom(t, "127.0.0.3")
+	n := 0
+	// fail fails a login as a name of its own, so that only the address
+	// is counted, and returns the status.
+	fail := func(b *browser, xff string) int {
+		t.Helper()
+		n++
+		return b.post("/dashboard/login", url.Values{"name": {fmt.Sprintf("user%d", n)}, "password": {"wrong horse battery"}},
+			"X-Forwarded-For", xff).status
+	}
+	login := func(b *browser, xff string) int {
+		t.Helper()
+		return b.post("/dashboard/login", url.Values{"name": {"alice"}, "password": {alicePassword}}, "X-Forwarded-For", xff).status
+	}
+
+	// Five failures lock customer A, through the proxy; not customer B.
+	for i := range 5 {
+		if got := fail(viaProxy, "203.0.113.1"); got != http.StatusUnauthorized {
+			t.Fatalf("customer A, failure %d: %d, want 401", i+1, got)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		b    *browser
+		xff  string
+		want int
+	}{
+		{"customer A", viaProxy, "203.0.113.1", http.StatusTooManyRequests},
+		{"customer A claiming another address to the left", viaProxy, "198.51.100.7, 203.0.113.1", http.StatusTooManyRequests},
+		{"customer B through the same proxy", viaProxy, "203.0.113.2", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := login(tc.b, tc.xff); got != tc.want {
+				t.Errorf("%d, want %d", got, tc.want)
+			}
+		})
+	}
+	if !strings.Contains(d.logs.String(), `msg="dashboard login failed" remote=203.0.113.1`) {
+		t.Errorf("the log does not name customer A:\n%s", d.logs)
+	}
+	if !regexp.MustCompile(`msg=request .*path=/dashboard/login .*remote=203\.0\.113\.2 peer=127\.0\.0\.2:`).MatchString(d.logs.String()) {
+		t.Errorf("the request log does not name customer B and the proxy:\n%s", d.logs)
+	}
+
+	// A peer not trusted is counted by its own address, whatever it says.
+	for i := range 5 {
+		if got := fail(direct, fmt.Sprintf("203.0.113.%d", 10+i)); got != http.StatusUnauthorized {
+			t.Fatalf("a peer not trusted, failure %d: %d, want 401", i+1, got)
+		}
+	}
+	if got := login(direct, "203.0.113.99"); got != http.StatusTooManyRequests {
+		t.Errorf("a peer not trusted, with yet another X-Forwarded-For: %d, want 429", got)
 	}
 }
 

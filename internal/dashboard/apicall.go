@@ -35,7 +35,8 @@ func (a *answer) Write(b []byte) (int, error) {
 }
 
 // apiRequest is a request to the API as the session's principal, on
-// behalf of r (its context and client address, for the daemon's log).
+// behalf of r (its context, and its peer and X-Forwarded-For, for the
+// client in the daemon's log).
 func (d *Dashboard) apiRequest(r *http.Request, s *session, method, path string, body io.Reader) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(r.Context(), method, path, body)
 	if err != nil {
@@ -43,6 +44,9 @@ func (d *Dashboard) apiRequest(r *http.Request, s *session, method, path string,
 	}
 	req = d.as(req, s.principal)
 	req.RemoteAddr, req.Host = r.RemoteAddr, r.Host
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		req.Header["X-Forwarded-For"] = xff
+	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

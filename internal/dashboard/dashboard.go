@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/illico-dev/illico/internal/clientip"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -82,6 +83,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Lifetime bounds a session; DefaultLifetime when zero.
 	Lifetime time.Duration
+	// Proxies are the reverse proxies in front of the daemon whose
+	// X-Forwarded-For names the client failed logins are counted by; none
+	// by default.
+	Proxies clientip.Trusted
 }
 
 // Dashboard serves the pages under Prefix.
@@ -93,6 +98,7 @@ type Dashboard struct {
 	now      func() time.Time
 	sessions *sessions
 	throttle *throttle
+	proxies  clientip.Trusted
 	// hashing bounds the password checks running at once: each takes
 	// tens of megabytes for tens of milliseconds.
 	hashing chan struct{}
@@ -105,7 +111,7 @@ func New(opts Options) (*Dashboard, error) {
 	if opts.Auth == nil || opts.API == nil || opts.As == nil {
 		return nil, errors.New("dashboard: an authenticator, the API and its principal hook are required")
 	}
-	d := &Dashboard{auth: opts.Auth, api: opts.API, as: opts.As, log: opts.Logger,
+	d := &Dashboard{auth: opts.Auth, api: opts.API, as: opts.As, log: opts.Logger, proxies: opts.Proxies,
 		hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)

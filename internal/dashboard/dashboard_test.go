@@ -52,6 +52,13 @@ func start(t testing.TB) *daemon {
 // startPage starts a daemon whose status page says page of itself.
 func startPage(t testing.TB, page statuspage.Page) *daemon {
 	t.Helper()
+	return startWith(t, server.Options{StatusPage: page})
+}
+
+// startWith starts a daemon with o's options, over those every test's
+// daemon has: its clock, store, inventory, log and listeners.
+func startWith(t testing.TB, o server.Options) *daemon {
+	t.Helper()
 	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -65,10 +72,9 @@ func startPage(t testing.TB, page statuspage.Page) *daemon {
 		t.Fatal(err)
 	}
 	d := &daemon{clock: &clock{}, logs: &servertest.Buffer{}, store: st}
-	srv, err := server.New(server.Options{
-		Logger: slog.New(slog.NewTextHandler(d.logs, nil)), Now: d.clock.Now, Store: st, Inventory: inv,
-		Listen: "127.0.0.1:0", PublicListen: "127.0.0.1:0", AdminTokenOut: io.Discard, StatusPage: page,
-	})
+	o.Logger, o.Now, o.Store, o.Inventory = slog.New(slog.NewTextHandler(d.logs, nil)), d.clock.Now, st, inv
+	o.Listen, o.PublicListen, o.AdminTokenOut = "127.0.0.1:0", "127.0.0.1:0", io.Discard
+	srv, err := server.New(o)
 	if err != nil {
 		st.Close()
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -162,15 +161,6 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 	d.render(w, r, http.StatusOK, "login", nil, map[string]any{"Message": msg})
 }
 
-// clientAddress is the address logins are throttled by: the peer's IP.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // login checks a token, or an account's name and password, and starts a
 // session. Failures are throttled per client address and per account
 // name. Neither the token nor the password is repeated back or logged,
@@ -179,13 +169,14 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	token := r.PostFormValue("token")
 	name := strings.ToLower(strings.TrimSpace(r.PostFormValue("name")))
 	byAccount := token == ""
-	keys := []string{"address " + clientAddress(r)}
+	client := d.proxies.Client(r)
+	keys := []string{"address " + client}
 	if byAccount {
 		keys = append(keys, "account "+name)
 	}
 	data := map[string]any{"Name": name, "Account": byAccount}
 	if wait := d.throttle.wait(keys...); wait > 0 {
-		d.log.Warn("dashboard login refused: too many failures", "remote", r.RemoteAddr, "wait", wait)
+		d.log.Warn("dashboard login refused: too many failures", "remote", client, "wait", wait)
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())))
 		data["Message"] = fmt.Sprintf("Too many attempts; try again in %s.", wait)
 		d.render(w, r, http.StatusTooManyRequests, "login", nil, data)
@@ -214,7 +205,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		} else {
 			d.throttle.fail(keys...)
 			// Not the name: people type their password into it.
-			d.log.Info("dashboard login failed", "remote", r.RemoteAddr, "account", byAccount)
+			d.log.Info("dashboard login failed", "remote", client, "account", byAccount)
 		}
 		d.render(w, r, status, "login", nil, data)
 		return
@@ -224,7 +215,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	id, _ := d.sessions.create(p)
 	setCookie(w, r, id, int(d.sessions.lifetime.Seconds()))
-	d.log.Info("dashboard login", string(p.Kind), p.Name, "id", p.ID, "role", p.Role, "remote", r.RemoteAddr)
+	d.log.Info("dashboard login", string(p.Kind), p.Name, "id", p.ID, "role", p.Role, "remote", client)
 	http.Redirect(w, r, "/dashboard/rollouts", http.StatusSeeOther)
 }
 

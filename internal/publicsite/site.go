@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/illico-dev/illico/internal/clientip"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/statuspage"
@@ -43,8 +44,12 @@ type Options struct {
 	// Health is what the probes say of each host; the components' statuses
 	// are derived from it. Nil leaves the hosts' health to the rollouts.
 	Health func() map[string]fleet.HostHealth
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Proxies are the reverse proxies in front of the public listener
+	// whose X-Forwarded-For names the client the limits count; none by
+	// default.
+	Proxies clientip.Trusted
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Site is the status page and its subscriptions.
@@ -60,12 +65,13 @@ type Site struct {
 	history *history
 	uptime  *uptime
 	health  func() map[string]fleet.HostHealth
+	proxies clientip.Trusted
 }
 
 // New reads the page's status from the store and gives it the components
 // of the inventory in force.
 func New(o Options) (*Site, error) {
-	s := &Site{log: o.Logger, now: o.Now, page: o.Page, health: o.Health,
+	s := &Site{log: o.Logger, now: o.Now, page: o.Page, health: o.Health, proxies: o.Proxies,
 		history: newHistory(o.Runs, o.Store, o.Logger, o.Now),
 		uptime:  &uptime{runs: o.Runs, targets: o.Targets, inventory: o.Inventory, now: o.Now}}
 	if o.Subscribers != nil {

@@ -383,11 +383,7 @@ func (s *Site) subscribe(w http.ResponseWriter, r *http.Request) {
 		s.publicError(w, r, err)
 		return
 	}
-	client, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		client = r.RemoteAddr
-	}
-	err = s.subs.svc.Subscribe(r.Context(), client, notify.Request{Kind: store.SubscriberKind(req.Kind), Address: strings.TrimSpace(req.Address),
+	err := s.subs.svc.Subscribe(r.Context(), s.proxies.Client(r), notify.Request{Kind: store.SubscriberKind(req.Kind), Address: strings.TrimSpace(req.Address),
 		Language: req.Language, Components: req.Components, Secret: req.Secret})
 	if err != nil {
 		s.publicError(w, r, err)

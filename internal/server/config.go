@@ -10,6 +10,15 @@ package server
 //	# customers (put it behind your reverse proxy).
 //	public_listen: 127.0.0.1:8081
 //
+//	# The reverse proxies in front of both listeners (IPs or CIDRs). From
+//	# them, the client is the right-most address of X-Forwarded-For that is
+//	# not one of them, for the limits per client (subscriptions, dashboard
+//	# logins) and the request log; from anyone else the header is ignored.
+//	# Empty by default: the client is the TCP peer. The proxies must append
+//	# to X-Forwarded-For (HAProxy: option forwardfor; nginx:
+//	# $proxy_add_x_forwarded_for); Forwarded is not read.
+//	trusted_proxies: [127.0.0.1, 10.0.0.0/8]
+//
 //	# The data directory: the SQLite database (illico.db) lives here. A
 //	# relative path is relative to this file's directory.
 //	data: ./illico-data
@@ -69,6 +78,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/illico-dev/illico/internal/clientip"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/notify"
 	"github.com/illico-dev/illico/internal/publicsite"
@@ -86,6 +96,7 @@ type Config struct {
 	AdminTokenFile string                      `yaml:"admin_token_file"`
 	Alerts         string                      `yaml:"alerts"`
 	PublicURL      string                      `yaml:"public_url"`
+	TrustedProxies clientip.Trusted            `yaml:"trusted_proxies"`
 	StatusPage     publicsite.StatusPageConfig `yaml:"status_page"`
 	SMTP           SMTPConfig                  `yaml:"smtp"`
 	Log            LogConfig                   `yaml:"log"`

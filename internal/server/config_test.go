@@ -47,6 +47,18 @@ func TestParseConfig(t *testing.T) {
 			}
 			return ""
 		}},
+		{"trusted proxies", "trusted_proxies: [127.0.0.1, 10.0.0.0/8, 'fd00::/8']\n", func(c server.Config) string {
+			if got := fmt.Sprint(c.TrustedProxies); got != "[127.0.0.1/32 10.0.0.0/8 fd00::/8]" {
+				return "trusted proxies " + got
+			}
+			return ""
+		}},
+		{"no proxy trusted by default", "", func(c server.Config) string {
+			if len(c.TrustedProxies) != 0 {
+				return fmt.Sprint("trusted proxies ", c.TrustedProxies)
+			}
+			return ""
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := server.ParseConfig(file, []byte(tc.yaml))
@@ -77,6 +89,12 @@ func TestConfigProblems(t *testing.T) {
 		{"empty path", "inventory: ''\n", []string{"illico.yaml:1:12: inventory is empty"}},
 		{"wrong type", "data: [a, b]\n", []string{"illico.yaml:1:7: expected a text value, got a list"}},
 		{"syntax", "listen: [\n", []string{"illico.yaml:"}},
+		{"bad trusted proxies", "trusted_proxies:\n  - 10.0.0.0/8\n  - 10.1.2.3/8\n  - proxy.example.net\n  - 0.0.0.0/0\n", []string{
+			`illico.yaml:3:5: trusted proxy "10.1.2.3/8": bits are set past the prefix length; did you mean 10.0.0.0/8?`,
+			`illico.yaml:4:5: trusted proxy "proxy.example.net": expected an IP address or a CIDR`,
+			`illico.yaml:5:5: trusted proxy "0.0.0.0/0": that is every address`,
+		}},
+		{"trusted proxies not a list", "trusted_proxies: 10.0.0.0/8\n", []string{"illico.yaml:1:18: expected a list"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := server.ParseConfig("illico.yaml", []byte(tc.yaml))

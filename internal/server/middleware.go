@@ -82,7 +82,9 @@ func (rec *recorder) Write(b []byte) (int, error) {
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
 // observe gives each request an id (echoed as X-Request-Id), then logs it
-// and counts it by route pattern and status. The secret of a token never
+// and counts it by route pattern and status. Its remote is the client, past
+// the trusted proxies; peer, the proxy it came through, is logged only when
+// there are proxies to trust. The secret of a token never
 // reaches the log: only the token's id does.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +106,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		s.metrics.duration.WithLabelValues(route, code).Observe(elapsed.Seconds())
 		attrs := []any{
 			"request_id", ri.id, "method", r.Method, "path", r.URL.Path, "route", route,
-			"status", rec.status, "bytes", rec.bytes, "duration", elapsed.Round(time.Microsecond), "remote", r.RemoteAddr,
+			"status", rec.status, "bytes", rec.bytes, "duration", elapsed.Round(time.Microsecond), "remote", s.proxies.Client(r),
+		}
+		if len(s.proxies) > 0 {
+			attrs = append(attrs, "peer", r.RemoteAddr)
 		}
 		switch {
 		case ri.account != nil:

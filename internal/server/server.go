@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/illico-dev/illico/internal/clientip"
 	"github.com/illico-dev/illico/internal/dashboard"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/inventory"
@@ -80,6 +81,10 @@ type Options struct {
 	// StatusPage is what the public status page says of itself: its name,
 	// URL, time zone and default language.
 	StatusPage statuspage.Page
+	// TrustedProxies are the reverse proxies in front of both listeners,
+	// whose X-Forwarded-For names the client that the limits per client
+	// count and the request log shows; none by default.
+	TrustedProxies clientip.Trusted
 }
 
 // Server is the daemon.
@@ -95,6 +100,7 @@ type Server struct {
 	ln        net.Listener
 	http      *http.Server
 	metrics   *metrics
+	proxies   clientip.Trusted
 
 	inv      atomic.Pointer[loaded]
 	reloadMu sync.Mutex
@@ -143,6 +149,7 @@ func New(opts Options) (*Server, error) {
 		shutdown:  opts.ShutdownTimeout,
 		tokenOut:  opts.AdminTokenOut,
 		tokenFile: opts.AdminTokenFile,
+		proxies:   opts.TrustedProxies,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -186,7 +193,7 @@ func New(opts Options) (*Server, error) {
 	s.site, err = publicsite.New(publicsite.Options{Store: s.store, Page: opts.StatusPage, Inventory: s.inventory, Subscribers: subs,
 		// The page is made before the probes: it looks them up when asked.
 		Runs: runs, Targets: func() []*probe.Target { return s.monitor.Targets() },
-		Health: func() map[string]fleet.HostHealth { return s.monitor.HostHealth() }, Logger: s.log, Now: s.now})
+		Health: func() map[string]fleet.HostHealth { return s.monitor.HostHealth() }, Proxies: s.proxies, Logger: s.log, Now: s.now})
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -196,7 +203,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	// The dashboard calls the API in-process, through s.http's handler.
-	if s.dashboard, err = dashboard.New(dashboard.Options{Auth: s.store, Now: s.now, Logger: s.log, As: asPrincipal,
+	if s.dashboard, err = dashboard.New(dashboard.Options{Auth: s.store, Now: s.now, Logger: s.log, As: asPrincipal, Proxies: s.proxies,
 		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.http.Handler.ServeHTTP(w, r) })}); err != nil {
 		s.closeListeners()
 		return nil, err

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/illico-dev/illico/internal/clientip"
 	"github.com/illico-dev/illico/internal/deliver/smtptest"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/notify"
@@ -46,6 +47,13 @@ type subsDaemon struct {
 // it, usually nowhere.
 func startSubscribers(t testing.TB, st *store.Store, sink *smtptest.Sink, oldKeyFile string, rate notify.Rate) subsDaemon {
 	t.Helper()
+	return startSubscribersBehind(t, st, sink, oldKeyFile, rate, nil)
+}
+
+// startSubscribersBehind is startSubscribers behind the reverse proxies
+// proxies.
+func startSubscribersBehind(t testing.TB, st *store.Store, sink *smtptest.Sink, oldKeyFile string, rate notify.Rate, proxies clientip.Trusted) subsDaemon {
+	t.Helper()
 	stderr, logs := &servertest.Buffer{}, &servertest.Buffer{}
 	// The public URL is known only once listening: a free port is picked
 	// first, and given to the daemon.
@@ -57,7 +65,7 @@ func startSubscribers(t testing.TB, st *store.Store, sink *smtptest.Sink, oldKey
 	probe.Close()
 	srv, err := server.New(server.Options{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Inventory: inventoryCopy(t),
-		Listen: "127.0.0.1:0", PublicListen: public, AdminTokenOut: stderr,
+		Listen: "127.0.0.1:0", PublicListen: public, AdminTokenOut: stderr, TrustedProxies: proxies,
 		Subscribers: &publicsite.SubscriberOptions{
 			PublicURL: "http://" + public, Mail: notify.MailConfig{Smarthost: sink.Addr(), From: "status@example.net"},
 			OldKeyFile: oldKeyFile, AllowPrivateWebhooks: true, Poll: 50 * time.Millisecond, PerClient: rate,
@@ -315,6 +323,62 @@ func TestSubscribers(t *testing.T) {
 	defer h.mu.Unlock()
 	if h.bad != 0 {
 		t.Errorf("%d webhooks badly signed", h.bad)
+	}
+}
+
+// TestSubscribersBehindAProxy checks that the limit per client counts the
+// customers behind a trusted proxy one by one, by X-Forwarded-For, and
+// that a peer not trusted is counted by its own address whatever it says.
+func TestSubscribersBehindAProxy(t *testing.T) {
+	sink := smtptest.Start(t, 0)
+	st := openStore(t, sqlite(t))
+	proxy, err := clientip.ParseNetwork("127.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startSubscribersBehind(t, st, sink, "", notify.Rate{Burst: 2, Every: time.Hour}, clientip.Trusted{proxy})
+	n := 0
+	subscribe := func(from string, xff ...string) int {
+		t.Helper()
+		n++
+		req, err := http.NewRequestWithContext(t.Context(), "POST", d.public+"/subscriptions",
+			strings.NewReader(fmt.Sprintf(`{"kind":"email","address":"user%d@example.net"}`, n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		for _, v := range xff {
+			req.Header.Add("X-Forwarded-For", v)
+		}
+		dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
+		client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext}}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		name, from string
+		xff        []string
+		want       int
+	}{
+		{"customer A through the proxy", "127.0.0.2", []string{"203.0.113.1"}, http.StatusAccepted},
+		{"customer A again", "127.0.0.2", []string{"203.0.113.1"}, http.StatusAccepted},
+		{"customer A once too often", "127.0.0.2", []string{"203.0.113.1"}, http.StatusTooManyRequests},
+		{"customer A claiming another address to the left", "127.0.0.2", []string{"198.51.100.7, 203.0.113.1"}, http.StatusTooManyRequests},
+		{"customer A claiming another address on a line of its own", "127.0.0.2", []string{"198.51.100.7", "203.0.113.1"}, http.StatusTooManyRequests},
+		{"customer B through the same proxy", "127.0.0.2", []string{"203.0.113.2"}, http.StatusAccepted},
+		{"customer B over IPv6", "127.0.0.2", []string{"[2001:db8::2]:51000"}, http.StatusAccepted},
+		{"a peer not trusted", "127.0.0.3", []string{"203.0.113.3"}, http.StatusAccepted},
+		{"the same peer, another header", "127.0.0.3", []string{"203.0.113.4"}, http.StatusAccepted},
+		{"the same peer, once too often", "127.0.0.3", []string{"203.0.113.5"}, http.StatusTooManyRequests},
+		{"the proxy itself, without the header", "127.0.0.2", nil, http.StatusAccepted},
+	} {
+		if got := subscribe(tc.from, tc.xff...); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }
 
