@@ -11,14 +11,8 @@ import (
 )
 
 func apiAccount(a store.Account) api.Account {
-	out := api.Account{Name: a.Name, Role: string(a.Role), Created: a.Created, PasswordChanged: a.PasswordChanged}
-	if !a.LastLogin.IsZero() {
-		out.LastLogin = &a.LastLogin
-	}
-	if !a.Disabled.IsZero() {
-		out.Disabled = &a.Disabled
-	}
-	return out
+	return api.Account{Name: a.Name, Role: string(a.Role), Created: a.Created, PasswordChanged: a.PasswordChanged,
+		LastLogin: httpjson.OptionalTime(a.LastLogin), Disabled: httpjson.OptionalTime(a.Disabled)}
 }
 
 // listAccounts answers GET /api/v1/accounts.

@@ -163,14 +163,8 @@ func notFound[T any](thing, name string, items []T, key func(T) string) error {
 }
 
 func apiToken(t store.Token) api.Token {
-	out := api.Token{ID: t.ID, Name: t.Name, Role: string(t.Role), Created: t.Created}
-	if !t.LastUsed.IsZero() {
-		out.LastUsed = &t.LastUsed
-	}
-	if !t.Revoked.IsZero() {
-		out.Revoked = &t.Revoked
-	}
-	return out
+	return api.Token{ID: t.ID, Name: t.Name, Role: string(t.Role), Created: t.Created,
+		LastUsed: httpjson.OptionalTime(t.LastUsed), Revoked: httpjson.OptionalTime(t.Revoked)}
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
