@@ -150,3 +150,15 @@ func parseEntry(s string) (netip.Addr, bool) {
 // listener is the same client as over IPv4, and a zone names the
 // receiver's interface, not the client.
 func normal(a netip.Addr) netip.Addr { return a.Unmap().WithZone("") }
+
+// LimitKey is what limits per client count a client as: its IPv4 address,
+// or the /64 network of its IPv6 address, since one customer's line gets a
+// whole /64 and could otherwise rotate through it past every limit. A
+// client that is not an address is its own key.
+func LimitKey(client string) string {
+	a, err := netip.ParseAddr(client)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return client
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+}

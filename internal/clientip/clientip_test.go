@@ -164,3 +164,18 @@ func BenchmarkClient(b *testing.B) {
 		}
 	}
 }
+
+func TestLimitKey(t *testing.T) {
+	for _, tt := range []struct{ client, want string }{
+		{"192.0.2.7", "192.0.2.7"},
+		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"::ffff:192.0.2.7", "::ffff:192.0.2.7"},
+		{"pipe", "pipe"},
+	} {
+		if got := clientip.LimitKey(tt.client); got != tt.want {
+			t.Errorf("LimitKey(%q) = %q, want %q", tt.client, got, tt.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/illico-dev/illico/internal/clientip"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/store"
 )
@@ -170,7 +171,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	name := strings.ToLower(strings.TrimSpace(r.PostFormValue("name")))
 	byAccount := token == ""
 	client := d.proxies.Client(r)
-	keys := []string{"address " + client}
+	keys := []string{"address " + clientip.LimitKey(client)}
 	if byAccount {
 		keys = append(keys, "account "+name)
 	}

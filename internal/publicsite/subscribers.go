@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/illico-dev/illico/internal/clientip"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/notify"
@@ -383,7 +384,7 @@ func (s *Site) subscribe(w http.ResponseWriter, r *http.Request) {
 		s.publicError(w, r, err)
 		return
 	}
-	err := s.subs.svc.Subscribe(r.Context(), s.proxies.Client(r), notify.Request{Kind: store.SubscriberKind(req.Kind), Address: strings.TrimSpace(req.Address),
+	err := s.subs.svc.Subscribe(r.Context(), clientip.LimitKey(s.proxies.Client(r)), notify.Request{Kind: store.SubscriberKind(req.Kind), Address: strings.TrimSpace(req.Address),
 		Language: req.Language, Components: req.Components, Secret: req.Secret})
 	if err != nil {
 		s.publicError(w, r, err)
