@@ -235,3 +235,24 @@ func TestMaintenance(t *testing.T) {
 		t.Errorf("the alert does not name the rollout: %v", a.Annotations)
 	}
 }
+
+// A host seen healthy after its maintenance is back: trouble that begins
+// then is new and pages as usual, while what began in the maintenance
+// still has its grace period.
+func TestTroubleAfterAHostIsBack(t *testing.T) {
+	b := newBench(t)
+	b.p.Maintain(Maintenance{Host: "a-000", Rollout: "r-7", Step: "reboot", Start: b.now})
+	b.p.Maintain(Maintenance{Host: "a-001", Rollout: "r-7", Step: "reboot", Start: b.now})
+	b.down("a-001")
+	expect(t, "rebooting on plan", b.wait(time.Minute))
+	end := b.now
+	b.p.Maintain(Maintenance{Host: "a-000", Rollout: "r-7", Step: "reboot", Start: t0, End: end, Back: end})
+	b.p.Maintain(Maintenance{Host: "a-001", Rollout: "r-7", Step: "reboot", Start: t0, End: end})
+	b.wait(10 * time.Second)
+	b.down("a-000")
+	ns := b.wait(time.Minute)
+	expect(t, "new trouble after the host was back", ns, "+a-000")
+	if a := ns[0].Firing[0]; a.Annotations["rollout"] != "" {
+		t.Errorf("new trouble is blamed on the rollout: %v", a.Annotations)
+	}
+}

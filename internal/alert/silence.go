@@ -48,6 +48,10 @@ type Maintenance struct {
 	Step    string
 	Start   time.Time
 	End     time.Time
+	// Back is when every probe of the host was seen up after End: from
+	// then on, trouble that begins is new, not the maintenance's, and the
+	// grace period mutes it no longer.
+	Back time.Time
 }
 
 func (m *Maintenance) until(grace time.Duration) time.Time {
@@ -60,6 +64,12 @@ func (m *Maintenance) until(grace time.Duration) time.Time {
 func (m *Maintenance) mutes(now time.Time, grace time.Duration) bool {
 	u := m.until(grace)
 	return !now.Before(m.Start) && (u.IsZero() || now.Before(u))
+}
+
+// Mutes reports whether the maintenance mutes, at now, the host's alert
+// that began at started.
+func (m *Maintenance) Mutes(started, now time.Time, grace time.Duration) bool {
+	return m.mutes(now, grace) && (m.Back.IsZero() || !started.After(m.Back))
 }
 
 // AddSilence records s and returns it with its id, numbered in order when
@@ -125,14 +135,14 @@ func (p *Pipeline) silenced(a *Alert, now time.Time) bool {
 // inMaintenance reports whether a host alert is muted by a rollout at now.
 func (p *Pipeline) inMaintenance(a *Alert, now time.Time) bool {
 	m, ok := p.maint[a.Labels[LabelHost]]
-	return ok && m.mutes(now, p.grace)
+	return ok && m.Mutes(a.StartsAt, now, p.grace)
 }
 
 // overstayed is the maintenance a firing alert began in and outlived: the
 // host did not come back within the grace period.
 func (p *Pipeline) overstayed(a *Alert, now time.Time) (Maintenance, bool) {
 	m, ok := p.maint[a.Labels[LabelHost]]
-	if !ok || m.mutes(now, p.grace) || a.StartsAt.Before(m.Start) {
+	if !ok || m.mutes(now, p.grace) || a.StartsAt.Before(m.Start) || !m.Back.IsZero() && a.StartsAt.After(m.Back) {
 		return Maintenance{}, false
 	}
 	u := m.until(p.grace)

@@ -87,8 +87,10 @@ type alerting struct {
 	raised map[string]*raisedAlert
 	// maint is each host's latest maintenance, open or ended; plans the
 	// plans of the rollouts that have hosts in maintenance.
-	maint  map[string]alert.Maintenance
-	plans  map[string]*fleet.Plan
+	maint map[string]alert.Maintenance
+	plans map[string]*fleet.Plan
+	// allUp says whether every probe of a host is up; the probes set it.
+	allUp  func(host string) bool
 	queues map[string]chan alert.Notification
 }
 
@@ -138,6 +140,14 @@ func (al *alerting) probeChanged(c probe.Change) {
 	}
 	if old := al.raised[fp]; old != nil && old.alert.Firing() {
 		old.alert.EndsAt = a.EndsAt
+	}
+}
+
+// probeUp is the probes' OnChange beside probeChanged: a host whose
+// probes are all up again after its maintenance is back.
+func (al *alerting) probeUp(c probe.Change) {
+	if c.To == probe.StateUp && c.Target.Host != nil {
+		al.back(c.Target.Host.Name)
 	}
 }
 
@@ -531,6 +541,9 @@ func (al *alerting) endMaintenance(host, rolloutID string) {
 		return
 	}
 	m.End = al.now()
+	if al.allUp != nil && al.allUp(host) {
+		m.Back = m.End
+	}
 	al.maint[host] = m
 	al.pipe.Maintain(m)
 }
@@ -544,16 +557,31 @@ func (al *alerting) muting(a *alert.Alert, silences []alert.Silence, now time.Ti
 			ids = append(ids, s.ID)
 		}
 	}
-	return ids, al.maintenance(a.Labels[alert.LabelHost], now)
+	return ids, al.maintenance(a.Labels[alert.LabelHost], a.StartsAt, now)
 }
 
-// maintenance is the rollout that has host in maintenance at now, grace
-// included, or ""; al.mu is held.
-func (al *alerting) maintenance(host string, now time.Time) string {
-	if m, ok := al.maint[host]; ok && !now.Before(m.Start) && (m.End.IsZero() || now.Before(m.End.Add(al.grace))) {
+// maintenance is the rollout whose maintenance of host mutes, at now, its
+// trouble that began at started, or ""; al.mu is held.
+func (al *alerting) maintenance(host string, started, now time.Time) string {
+	if m, ok := al.maint[host]; ok && m.Mutes(started, now, al.grace) {
 		return m.Rollout
 	}
 	return ""
+}
+
+// back notes that host's probes are all up after its maintenance ended, if
+// they are: its grace period is over. allUp says whether every probe of a
+// host is up.
+func (al *alerting) back(host string) {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	m, ok := al.maint[host]
+	if !ok || m.End.IsZero() || !m.Back.IsZero() || al.allUp == nil || !al.allUp(host) {
+		return
+	}
+	m.Back = al.now()
+	al.maint[host] = m
+	al.pipe.Maintain(m)
 }
 
 // list is every alert raised: firing alerts first, newest first, then

@@ -68,10 +68,16 @@ func New(o Options) *Monitor {
 		cfg.SetDefaults()
 	}
 	al := newAlerting(cfg, o.Inventory, o.Store, o.Client, o.Logger, o.Now, o.Delivered)
+	hl := &health{prober: o.Probe, interval: o.Interval, now: o.Now, runs: o.Recorder,
+		onChange: func(c probe.Change) {
+			al.probeChanged(c)
+			al.probeUp(c)
+		}}
+	al.allUp = hl.allUp
 	return &Monitor{
 		inv:    o.Inventory,
 		alerts: al,
-		probes: &health{prober: o.Probe, interval: o.Interval, onChange: al.probeChanged, now: o.Now, runs: o.Recorder},
+		probes: hl,
 		// The same probes as the scheduler's, run once.
 		checker: probe.NewHealth(o.Probe, o.Interval),
 	}
@@ -149,7 +155,7 @@ func (m *Monitor) HostHealth() map[string]fleet.HostHealth {
 	m.alerts.mu.Lock()
 	defer m.alerts.mu.Unlock()
 	for h := range out {
-		if m.alerts.maintenance(h, now) != "" {
+		if m.alerts.maintenance(h, now, now) != "" {
 			delete(out, h)
 		}
 	}

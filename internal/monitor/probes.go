@@ -248,3 +248,18 @@ func (hl *health) hostHealth() map[string]fleet.HostHealth {
 	}
 	return out
 }
+
+// allUp reports whether host has probes and every one of them is up.
+func (hl *health) allUp(host string) bool {
+	n := 0
+	for _, s := range hl.standings() {
+		if s.target.Host == nil || s.target.Host.Name != host {
+			continue
+		}
+		if s.status.State != probe.StateUp {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}

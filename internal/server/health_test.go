@@ -71,7 +71,7 @@ receivers:
     webhook: {url: %q}
     attempts: 2
     backoff: 100ms
-maintenance_grace: 5s
+maintenance_grace: 15s
 `, url)
 	if err := os.WriteFile(alerts, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -306,7 +306,7 @@ func TestProbesAndAlertsOnALab(t *testing.T) {
 		}
 		waitRollout(t, d, d.AdminToken, ro.ID, 70*time.Second, func(ro api.Rollout) bool { return ro.Ended != nil })
 		// Past the grace and a group wait: any alert would have gone out.
-		time.Sleep(7 * time.Second)
+		time.Sleep(17 * time.Second)
 		if got := notified(h.since(before)); len(got) > 0 {
 			t.Errorf("a rollout on plan sent alerts: %v", got)
 		}
@@ -320,6 +320,54 @@ func TestProbesAndAlertsOnALab(t *testing.T) {
 				t.Errorf("during a rollout on plan, the page showed a component %s (all seen: %v)", st, seen)
 			}
 		}
+	})
+
+	t.Run("trouble right after a maintenance", func(t *testing.T) {
+		// Back from its maintenance, a host that breaks again within the
+		// grace period is new trouble: the grace hides it neither from the
+		// receiver nor from the page, and does not blame the rollout.
+		before := h.count()
+		again := hosts[2]
+		a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, labPlan(t, l, "urgent-openssl.yaml", again))
+		if a.status != http.StatusCreated {
+			t.Fatalf("start: %d %s", a.status, a.body)
+		}
+		var ro api.Rollout
+		a.decode(t, &ro)
+		waitRollout(t, d, d.AdminToken, ro.ID, 30*time.Second, func(ro api.Rollout) bool { return ro.Ended != nil })
+		if _, err := l.Fault(again, lab.FaultFreeze); err != nil {
+			t.Fatal(err)
+		}
+		alerted := await(t, d, "/api/v1/alerts", 15*time.Second, "an alert for "+again, func(as api.Alerts) bool {
+			return firingFor(as, again) != nil
+		})
+		if a := firingFor(alerted, again); a.Maintenance != "" {
+			t.Errorf("trouble after the rollout is muted by it: %+v", a)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for !slices.Contains(notified(h.since(before)), "ProbeDown@"+again) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		msgs := h.since(before)
+		if !slices.Contains(notified(msgs), "ProbeDown@"+again) {
+			t.Fatalf("the receiver was not told %s is down: %v", again, notified(msgs))
+		}
+		for _, m := range msgs {
+			for _, a := range m.Alerts {
+				if a.Labels["host"] == again && a.Annotations["rollout"] != "" {
+					t.Errorf("new trouble is blamed on rollout %s: %v", a.Annotations["rollout"], a.Annotations)
+				}
+			}
+		}
+		await(t, d, "/api/v1/status", 10*time.Second, again+"'s component degraded", func(sp api.StatusPage) bool {
+			return componentOf(sp, again) == "degraded_performance"
+		})
+		if _, err := l.Heal(again); err != nil {
+			t.Fatal(err)
+		}
+		await(t, d, "/api/v1/probes", 20*time.Second, "every probe up again", func(ps api.Probes) bool {
+			return !slices.ContainsFunc(ps.Probes, func(p api.Probe) bool { return p.State != "up" })
+		})
 	})
 
 	t.Run("host that does not return", func(t *testing.T) {
@@ -338,7 +386,7 @@ func TestProbesAndAlertsOnALab(t *testing.T) {
 		if a.status != http.StatusCreated {
 			t.Fatalf("start: %d %s", a.status, a.body)
 		}
-		deadline := time.Now().Add(40 * time.Second)
+		deadline := time.Now().Add(50 * time.Second)
 		for !slices.Contains(notified(h.since(before)), "ProbeDown@"+lost) && time.Now().Before(deadline) {
 			time.Sleep(200 * time.Millisecond)
 		}
