@@ -569,6 +569,19 @@ func (al *alerting) maintenance(host string, started, now time.Time) string {
 	return ""
 }
 
+// leaveOutMaintained deletes from health the hosts a rollout has in
+// maintenance now, grace included.
+func (al *alerting) leaveOutMaintained(health map[string]fleet.HostHealth) {
+	now := al.now()
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	for h := range health {
+		if al.maintenance(h, now, now) != "" {
+			delete(health, h)
+		}
+	}
+}
+
 // back notes that host's probes are all up after its maintenance ended, if
 // they are: its grace period is over. allUp says whether every probe of a
 // host is up.

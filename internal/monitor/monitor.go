@@ -151,14 +151,7 @@ func (m *Monitor) RolloutEvent(ctx context.Context, ev rollout.Event) { m.alerts
 // when they could notice.
 func (m *Monitor) HostHealth() map[string]fleet.HostHealth {
 	out := m.probes.hostHealth()
-	now := m.alerts.now()
-	m.alerts.mu.Lock()
-	defer m.alerts.mu.Unlock()
-	for h := range out {
-		if m.alerts.maintenance(h, now, now) != "" {
-			delete(out, h)
-		}
-	}
+	m.alerts.leaveOutMaintained(out)
 	return out
 }
 

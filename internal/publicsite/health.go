@@ -3,35 +3,9 @@ package publicsite
 import (
 	"context"
 	"maps"
-	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
 )
-
-// healthEvery is how often the page takes the hosts' health from the
-// probes. The probes' thresholds already wait for a state to hold; this
-// only bounds how late the page shows it.
-const healthEvery = 2 * time.Second
-
-// followHealth gives the page the hosts' health from the probes until ctx
-// ends, so that the components' statuses follow what the probes see.
-func (s *Site) followHealth(ctx context.Context) {
-	if s.health == nil {
-		return
-	}
-	tick := time.NewTicker(healthEvery)
-	defer tick.Stop()
-	for {
-		if err := s.syncHealth(ctx, s.health()); err != nil && ctx.Err() == nil {
-			s.log.Error("status page: take the hosts' health from the probes", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
 
 // syncHealth sets each component host's health to what the probes say,
 // except for a host in maintenance: the rollout that put it there says

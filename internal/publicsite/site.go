@@ -126,7 +126,6 @@ func (s *Site) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.tick(ctx) })
 	wg.Go(func() { s.history.run(ctx) })
-	wg.Go(func() { s.followHealth(ctx) })
 	wg.Wait()
 	s.history.save(context.WithoutCancel(ctx))
 	stopSubs()

@@ -42,7 +42,8 @@ func (s *Site) openStatus(st statuspage.StatusStore, inv *fleet.Inventory) error
 
 // tick keeps the page's status moving until ctx ends: every statusTick,
 // it looks at the stored version, for the page to show another daemon's
-// change, and starts and ends the maintenances operators scheduled.
+// change, starts and ends the maintenances operators scheduled, and takes
+// the hosts' health from the probes.
 func (s *Site) tick(ctx context.Context) {
 	tick := time.NewTicker(statusTick)
 	defer tick.Stop()
@@ -52,6 +53,11 @@ func (s *Site) tick(ctx context.Context) {
 		}
 		if err := s.advance(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("status page: move the scheduled maintenances on", "err", err)
+		}
+		if s.health != nil {
+			if err := s.syncHealth(ctx, s.health()); err != nil && ctx.Err() == nil {
+				s.log.Error("status page: take the hosts' health from the probes", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
