@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/quotedprintable"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/illico-dev/illico/internal/deliver/smtptest"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/notify"
 	"github.com/illico-dev/illico/internal/store"
@@ -86,20 +86,6 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// body decodes the quoted-printable body of a mail.
-func body(t testing.TB, mail string) string {
-	t.Helper()
-	_, b, ok := strings.Cut(mail, "\n\n") // the sink reads lines without their CR
-	if !ok {
-		t.Fatalf("no body in:\n%s", mail)
-	}
-	out, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(b)))
-	if err != nil {
-		t.Fatalf("body: %v", err)
-	}
-	return string(out)
-}
-
 var confirmLink = regexp.MustCompile(`https://status\.example\.net/subscriptions/confirm\?token=([a-z0-9]+)`)
 
 func TestEmailOptInAndUnsubscribe(t *testing.T) {
@@ -114,7 +100,7 @@ func TestEmailOptInAndUnsubscribe(t *testing.T) {
 	if !strings.Contains(mail, "Subject: =?utf-8?q?Confirmez") {
 		t.Errorf("confirmation not in French:\n%s", mail)
 	}
-	m := confirmLink.FindStringSubmatch(body(t, mail))
+	m := confirmLink.FindStringSubmatch(smtptest.Body(t, mail))
 	if m == nil {
 		t.Fatalf("no confirmation link in:\n%s", mail)
 	}
@@ -140,7 +126,7 @@ func TestEmailOptInAndUnsubscribe(t *testing.T) {
 	cancel()
 	<-done
 	got := e.sink.messages("alice@example.net")[1]
-	if !strings.Contains(body(t, got), "En panne") {
+	if !strings.Contains(smtptest.Body(t, got), "En panne") {
 		t.Errorf("notification lacks its body:\n%s", got)
 	}
 	for _, want := range []string{"Subject: Panne", "List-Unsubscribe: <https://status.example.net/subscriptions/unsubscribe?token=",
@@ -173,7 +159,7 @@ func TestNoEnumeration(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the confirmation", func() bool { return len(e.sink.messages("bob@example.net")) == 1 })
-	m := confirmLink.FindStringSubmatch(body(t, e.sink.messages("bob@example.net")[0]))
+	m := confirmLink.FindStringSubmatch(smtptest.Body(t, e.sink.messages("bob@example.net")[0]))
 	if err := e.svc.Confirm(c, m[1]); err != nil {
 		t.Fatal(err)
 	}

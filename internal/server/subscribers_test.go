@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -146,20 +145,6 @@ func until(t testing.TB, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// mailBody decodes a mail's quoted-printable body.
-func mailBody(t testing.TB, m string) string {
-	t.Helper()
-	_, b, ok := strings.Cut(m, "\n\n")
-	if !ok {
-		t.Fatalf("no body in:\n%s", m)
-	}
-	out, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
-}
-
 func mailSubject(t testing.TB, m string) string {
 	t.Helper()
 	s := regexp.MustCompile(`(?m)^Subject: (.*)$`).FindStringSubmatch(m)
@@ -215,7 +200,7 @@ func TestSubscribers(t *testing.T) {
 		t.Fatalf("subscribe: %d %s", code, answer)
 	}
 	until(t, "the confirmation mail", func() bool { return len(sink.Messages("alice@example.net")) == 1 })
-	confirm := regexp.MustCompile(regexp.QuoteMeta(d.public) + `/subscriptions/confirm\?token=[a-z0-9]+`).FindString(mailBody(t, sink.Messages("alice@example.net")[0]))
+	confirm := regexp.MustCompile(regexp.QuoteMeta(d.public) + `/subscriptions/confirm\?token=[a-z0-9]+`).FindString(smtptest.Body(t, sink.Messages("alice@example.net")[0]))
 	if confirm == "" {
 		t.Fatalf("no confirmation link in:\n%s", sink.Messages("alice@example.net")[0])
 	}
@@ -280,7 +265,7 @@ func TestSubscribers(t *testing.T) {
 	if s := mailSubject(t, mail); s != "[Enquête en cours] Courrier lent" {
 		t.Errorf("subject %q", s)
 	}
-	if b := mailBody(t, mail); !strings.Contains(b, "Nous regardons.") || !strings.Contains(b, "Web cluster 01") || !strings.Contains(b, d.public) {
+	if b := smtptest.Body(t, mail); !strings.Contains(b, "Nous regardons.") || !strings.Contains(b, "Web cluster 01") || !strings.Contains(b, d.public) {
 		t.Errorf("body:\n%s", b)
 	}
 	until(t, "the webhook's notification", func() bool { return len(h.payloads()) == 2 })
@@ -510,7 +495,7 @@ func testLinkKeyShared(t *testing.T, dsn func(t testing.TB) string) {
 			t.Fatalf("subscribe %s: %d %s", sub.addr, code, body)
 		}
 		until(t, "the confirmation of "+sub.addr, func() bool { return len(sink.Messages(sub.addr)) == 1 })
-		confirm := regexp.MustCompile(`/subscriptions/confirm\?token=[a-z0-9]+`).FindString(mailBody(t, sink.Messages(sub.addr)[0]))
+		confirm := regexp.MustCompile(`/subscriptions/confirm\?token=[a-z0-9]+`).FindString(smtptest.Body(t, sink.Messages(sub.addr)[0]))
 		if code, body := sub.then.post(t, "GET", confirm, "", ""); code != http.StatusOK {
 			t.Fatalf("confirm %s: %d %s", sub.addr, code, body)
 		}

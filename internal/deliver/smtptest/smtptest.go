@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"io"
 	"math/big"
+	"mime/quotedprintable"
 	"net"
 	"net/textproto"
 	"strings"
@@ -243,4 +244,18 @@ func (s *Sink) Counts() map[string]int {
 		out[a] = len(m)
 	}
 	return out
+}
+
+// Body decodes the quoted-printable body of a mail the sink received.
+func Body(t testing.TB, mail string) string {
+	t.Helper()
+	_, b, ok := strings.Cut(mail, "\n\n") // the sink reads lines without their CR
+	if !ok {
+		t.Fatalf("no body in:\n%s", mail)
+	}
+	out, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(b)))
+	if err != nil {
+		t.Fatalf("mail body: %v", err)
+	}
+	return string(out)
 }
