@@ -15,7 +15,7 @@ import (
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
-	"github.com/illico-dev/illico/internal/statuspage"
+	"github.com/illico-dev/illico/internal/statuspage/page"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -190,7 +190,7 @@ func startInZone(t testing.TB, zone *time.Location) map[string]string {
 	}
 	srv, err := server.New(server.Options{
 		Logger: slog.New(slog.DiscardHandler), Store: st, Inventory: "../server/testdata/inventory.yaml",
-		Listen: "127.0.0.1:0", AdminTokenOut: io.Discard, StatusPage: statuspage.Page{TimeZone: zone},
+		Listen: "127.0.0.1:0", AdminTokenOut: io.Discard, StatusPage: page.Page{TimeZone: zone},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func (d *daemon) account(t testing.TB, name string, role store.Role) store.Accou
 	return a
 }
 
-func (b *browser) loginAs(name, password string) page {
+func (b *browser) loginAs(name, password string) answer {
 	b.t.Helper()
 	return b.post("/dashboard/login", url.Values{"name": {name}, "password": {password}})
 }
@@ -55,7 +55,7 @@ func TestAccountLogin(t *testing.T) {
 	if bad.status != http.StatusUnauthorized || unknown.status != http.StatusUnauthorized {
 		t.Fatalf("a wrong password: %d, an unknown name: %d; want 401 both", bad.status, unknown.status)
 	}
-	for _, p := range []page{bad, unknown} {
+	for _, p := range []answer{bad, unknown} {
 		if !strings.Contains(p.body, "do not match an account") || strings.Contains(p.body, alicePassword) || strings.Contains(p.body, "wrong horse") {
 			t.Errorf("a failed login says:\n%s", p.body)
 		}

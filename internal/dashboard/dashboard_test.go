@@ -21,7 +21,7 @@ import (
 	"github.com/illico-dev/illico/internal/dashboard"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
-	"github.com/illico-dev/illico/internal/statuspage"
+	"github.com/illico-dev/illico/internal/statuspage/page"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -46,13 +46,13 @@ type daemon struct {
 
 func start(t testing.TB) *daemon {
 	t.Helper()
-	return startPage(t, statuspage.Page{})
+	return startPage(t, page.Page{})
 }
 
 // startPage starts a daemon whose status page says page of itself.
-func startPage(t testing.TB, page statuspage.Page) *daemon {
+func startPage(t testing.TB, p page.Page) *daemon {
 	t.Helper()
-	return startWith(t, server.Options{StatusPage: page})
+	return startWith(t, server.Options{StatusPage: p})
 }
 
 // startWith starts a daemon with o's options, over those every test's
@@ -122,14 +122,14 @@ func (d *daemon) browser(t testing.TB) *browser {
 	return &browser{t: t, d: d, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
 }
 
-// page is an answer: its final URL, status and body.
-type page struct {
+// answer is an answer: its final URL, status and body.
+type answer struct {
 	url    string
 	status int
 	body   string
 }
 
-func (b *browser) do(req *http.Request) page {
+func (b *browser) do(req *http.Request) answer {
 	b.t.Helper()
 	resp, err := b.http.Do(req)
 	if err != nil {
@@ -140,10 +140,10 @@ func (b *browser) do(req *http.Request) page {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return page{url: resp.Request.URL.Path, status: resp.StatusCode, body: string(body)}
+	return answer{url: resp.Request.URL.Path, status: resp.StatusCode, body: string(body)}
 }
 
-func (b *browser) get(path string) page {
+func (b *browser) get(path string) answer {
 	b.t.Helper()
 	req, err := http.NewRequest(http.MethodGet, b.d.url+path, nil)
 	if err != nil {
@@ -152,7 +152,7 @@ func (b *browser) get(path string) page {
 	return b.do(req)
 }
 
-func (b *browser) post(path string, form url.Values, header ...string) page {
+func (b *browser) post(path string, form url.Values, header ...string) answer {
 	b.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, b.d.url+path, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -165,7 +165,7 @@ func (b *browser) post(path string, form url.Values, header ...string) page {
 	return b.do(req)
 }
 
-func (b *browser) login(token string) page {
+func (b *browser) login(token string) answer {
 	b.t.Helper()
 	p := b.post("/dashboard/login", url.Values{"token": {token}})
 	if p.status != http.StatusOK || p.url != "/dashboard/rollouts" {
@@ -176,7 +176,7 @@ func (b *browser) login(token string) page {
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 
-func csrf(t testing.TB, p page) string {
+func csrf(t testing.TB, p answer) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(p.body)
 	if m == nil {
@@ -315,9 +315,9 @@ func startLater(t testing.TB, d *daemon) string {
 }
 
 // waitPage gets path until its body has want.
-func (b *browser) waitPage(path, want string) page {
+func (b *browser) waitPage(path, want string) answer {
 	b.t.Helper()
-	var p page
+	var p answer
 	for range 200 {
 		if p = b.get(path); strings.Contains(p.body, want) {
 			return p

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/api"
-	"github.com/illico-dev/illico/internal/statuspage"
+	"github.com/illico-dev/illico/internal/statuspage/page"
 )
 
 // apiStatus reads the page's status through the API, as a script would.
@@ -302,7 +302,7 @@ func TestEditorInThePageTimeZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := startPage(t, statuspage.Page{TimeZone: paris})
+	d := startPage(t, page.Page{TimeZone: paris})
 	d.clock.set(time.Date(2026, time.June, 15, 10, 0, 0, 0, time.UTC))
 	b := d.browser(t)
 	token := csrf(t, b.login(d.operator))

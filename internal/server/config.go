@@ -80,8 +80,8 @@ import (
 
 	"github.com/illico-dev/illico/internal/clientip"
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/notify"
-	"github.com/illico-dev/illico/internal/publicsite"
+	"github.com/illico-dev/illico/internal/statuspage/site"
+	"github.com/illico-dev/illico/internal/statuspage/subscribers"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
 
@@ -91,15 +91,15 @@ type Config struct {
 	PublicListen string `yaml:"public_listen"`
 	Data         string `yaml:"data"`
 	// DB is a secret: a PostgreSQL URL may carry a password.
-	DB             fleet.Secret                `yaml:"db"`
-	Inventory      string                      `yaml:"inventory"`
-	AdminTokenFile string                      `yaml:"admin_token_file"`
-	Alerts         string                      `yaml:"alerts"`
-	PublicURL      string                      `yaml:"public_url"`
-	TrustedProxies clientip.Trusted            `yaml:"trusted_proxies"`
-	StatusPage     publicsite.StatusPageConfig `yaml:"status_page"`
-	SMTP           SMTPConfig                  `yaml:"smtp"`
-	Log            LogConfig                   `yaml:"log"`
+	DB             fleet.Secret          `yaml:"db"`
+	Inventory      string                `yaml:"inventory"`
+	AdminTokenFile string                `yaml:"admin_token_file"`
+	Alerts         string                `yaml:"alerts"`
+	PublicURL      string                `yaml:"public_url"`
+	TrustedProxies clientip.Trusted      `yaml:"trusted_proxies"`
+	StatusPage     site.StatusPageConfig `yaml:"status_page"`
+	SMTP           SMTPConfig            `yaml:"smtp"`
+	Log            LogConfig             `yaml:"log"`
 	Meta           yamlx.Meta
 }
 
@@ -237,13 +237,13 @@ func checkSubscribers(file string, c *Config, ps *yamlx.Problems) {
 
 // Subscribers is what the daemon needs to take subscribers, nil when the
 // file names no SMTP server.
-func (c Config) Subscribers() *publicsite.SubscriberOptions {
+func (c Config) Subscribers() *site.SubscriberOptions {
 	if !c.Meta.Has("smtp") || c.StatusPage.URL == "" {
 		return nil
 	}
-	return &publicsite.SubscriberOptions{
+	return &site.SubscriberOptions{
 		PublicURL:  c.StatusPage.URL,
-		Mail:       notify.MailConfig{Smarthost: c.SMTP.Address, From: c.SMTP.From, Username: c.SMTP.Username, Password: c.SMTP.Password},
+		Mail:       subscribers.MailConfig{Smarthost: c.SMTP.Address, From: c.SMTP.From, Username: c.SMTP.Username, Password: c.SMTP.Password},
 		OldKeyFile: filepath.Join(c.Data, "link.key"),
 	}
 }

@@ -406,23 +406,23 @@ func TestProbesAndAlertsOnALab(t *testing.T) {
 	})
 }
 
-// site is a host's health endpoint as a check sees it: JSON whose status
+// hostSite is a host's health endpoint as a check sees it: JSON whose status
 // each host may turn to degraded, counting the answers of each kind.
-type site struct {
+type hostSite struct {
 	mu       sync.Mutex
 	degraded map[string]bool
 	answers  map[string]int // "host ok" or "host degraded"
 }
 
-func newSite(t testing.TB) (*site, string) {
+func newSite(t testing.TB) (*hostSite, string) {
 	t.Helper()
-	s := &site{degraded: map[string]bool{}, answers: map[string]int{}}
+	s := &hostSite{degraded: map[string]bool{}, answers: map[string]int{}}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return s, srv.URL
 }
 
-func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *hostSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := r.URL.Query().Get("host")
 	s.mu.Lock()
 	status := "ok"
@@ -437,14 +437,14 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // set turns host's status to degraded or back to ok, and returns how many
 // answers of the new kind it had given before.
-func (s *site) set(host string, degraded bool) int {
+func (s *hostSite) set(host string, degraded bool) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.degraded[host] = degraded
 	return s.answers[host+" "+map[bool]string{false: "ok", true: "degraded"}[degraded]]
 }
 
-func (s *site) count(host, status string) int {
+func (s *hostSite) count(host, status string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.answers[host+" "+status]

@@ -2,7 +2,7 @@
 // store and the loaded inventory, with token authentication, Prometheus
 // metrics and structured access logs, and the rollout engine that rolls
 // plans through the fleet. It wires the fleet's probes and alerts (package
-// monitor) and the public status page (package publicsite) to the engine
+// monitor) and the public status page (package statuspage/site) to the engine
 // and the API. A Server is a value: New builds it and listens, Run serves
 // until its context ends, and a test can run the whole daemon in-process on
 // 127.0.0.1:0.
@@ -30,11 +30,11 @@ import (
 	"github.com/illico-dev/illico/internal/lb"
 	"github.com/illico-dev/illico/internal/monitor"
 	"github.com/illico-dev/illico/internal/probe"
-	"github.com/illico-dev/illico/internal/publicsite"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/sshx"
-	"github.com/illico-dev/illico/internal/statusdrive"
-	"github.com/illico-dev/illico/internal/statuspage"
+	"github.com/illico-dev/illico/internal/statuspage/drive"
+	"github.com/illico-dev/illico/internal/statuspage/page"
+	"github.com/illico-dev/illico/internal/statuspage/site"
 	"github.com/illico-dev/illico/internal/store"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
@@ -77,10 +77,10 @@ type Options struct {
 	ProbeInterval time.Duration
 	// Subscribers, with a public listener, lets customers subscribe to the
 	// status page by e-mail or webhook; nil for no subscriptions.
-	Subscribers *publicsite.SubscriberOptions
+	Subscribers *site.SubscriberOptions
 	// StatusPage is what the public status page says of itself: its name,
 	// URL, time zone and default language.
-	StatusPage statuspage.Page
+	StatusPage page.Page
 	// TrustedProxies are the reverse proxies in front of both listeners,
 	// whose X-Forwarded-For names the client that the limits per client
 	// count and the request log shows; none by default.
@@ -117,8 +117,8 @@ type Server struct {
 	// site is the public status page and its subscriptions; driver keeps
 	// it in step with the rollouts. public serves it on publicLn, when
 	// there is one.
-	site     *publicsite.Site
-	driver   *statusdrive.Driver
+	site     *site.Site
+	driver   *drive.Driver
 	publicLn net.Listener
 	public   *http.Server
 
@@ -184,13 +184,13 @@ func New(opts Options) (*Server, error) {
 		return nil, fleet.Errorf(fleet.KindUnavailable, "listen on %s: %v", opts.Listen, err)
 	}
 	s.ln = ln
-	var subs *publicsite.SubscriberOptions
+	var subs *site.SubscriberOptions
 	if opts.PublicListen != "" {
 		subs = opts.Subscribers
 	}
 	// Only the daily buckets are read: one raw record per probe is enough.
 	runs := probe.NewMemory(1)
-	s.site, err = publicsite.New(publicsite.Options{Store: s.store, Page: opts.StatusPage, Inventory: s.inventory, Subscribers: subs,
+	s.site, err = site.New(site.Options{Store: s.store, Page: opts.StatusPage, Inventory: s.inventory, Subscribers: subs,
 		// The page is made before the probes: it looks them up when asked.
 		Runs: runs, Targets: func() []*probe.Target { return s.monitor.Targets() },
 		Health: func() map[string]fleet.HostHealth { return s.monitor.HostHealth() }, Proxies: s.proxies, Logger: s.log, Now: s.now})
@@ -248,7 +248,7 @@ func New(opts Options) (*Server, error) {
 		Logger:    s.log,
 		Now:       s.now,
 	})
-	s.driver = statusdrive.New(statusdrive.Options{
+	s.driver = drive.New(drive.Options{
 		Progress: s.engine.Progress, Update: s.site.Update, Status: s.site.Status, Notices: s.site.Notices(), Now: s.now, Logger: s.log,
 	})
 	return s, nil

@@ -8,7 +8,7 @@ import (
 	"github.com/illico-dev/illico/internal/httpjson"
 )
 
-// The operators' API for the status page: package publicsite changes the
+// The operators' API for the status page: package statuspage/site changes the
 // page; these handlers read the requests, log who changed what, and answer.
 
 // getStatus answers GET /api/v1/status: the page's status as stored, each

@@ -24,7 +24,7 @@ import (
 	"github.com/illico-dev/illico/internal/lab/labtest"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
-	"github.com/illico-dev/illico/internal/statuspage"
+	"github.com/illico-dev/illico/internal/statuspage/page"
 	"github.com/illico-dev/illico/internal/store"
 	"github.com/illico-dev/illico/internal/store/pgtest"
 )
@@ -47,7 +47,7 @@ func startPublic(t testing.TB, inventory string) publicDaemon {
 type publicOptions struct {
 	dsn, inventory string
 	now            func() time.Time // nil: time.Now
-	page           statuspage.Page
+	page           page.Page
 }
 
 // startPublicWith starts a daemon with its status page; stop ends it, and
@@ -450,7 +450,7 @@ func TestMaintenanceByHand(t *testing.T) {
 	var offset atomic.Int64 // the daemon's clock runs this far ahead
 	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	d, _ := startPublicWith(t, publicOptions{dsn: sqlite(t), inventory: inventoryCopy(t), now: now,
-		page: statuspage.Page{Name: "Example Hosting", URL: "https://status.example.net", Language: "fr"}})
+		page: page.Page{Name: "Example Hosting", URL: "https://status.example.net", Language: "fr"}})
 	admin := d.AdminToken
 	from := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	good := api.NewMaintenance{Name: fleet.Text{"en": "Network work"}, Components: []string{"web-cluster-01"},
@@ -622,19 +622,19 @@ func TestRolloutMaintenanceSurvivesARestart(t *testing.T) {
 func TestStatusPageConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml string
-		want       statuspage.Page // Name, URL and Language
+		want       page.Page // Name, URL and Language
 		zone       string
 		problems   []string
 	}{
-		{"none", "", statuspage.Page{}, "", nil},
+		{"none", "", page.Page{}, "", nil},
 		{"all", "status_page: {name: Example Hosting, url: 'https://status.example.net', time_zone: Europe/Paris, language: fr}\n",
-			statuspage.Page{Name: "Example Hosting", URL: "https://status.example.net", Language: "fr"}, "Europe/Paris", nil},
-		{"public_url alone still works", "public_url: https://status.example.net\n", statuspage.Page{URL: "https://status.example.net"}, "", nil},
-		{"both names", "public_url: https://a.example.net\nstatus_page: {url: 'https://b.example.net'}\n", statuspage.Page{}, "",
+			page.Page{Name: "Example Hosting", URL: "https://status.example.net", Language: "fr"}, "Europe/Paris", nil},
+		{"public_url alone still works", "public_url: https://status.example.net\n", page.Page{URL: "https://status.example.net"}, "", nil},
+		{"both names", "public_url: https://a.example.net\nstatus_page: {url: 'https://b.example.net'}\n", page.Page{}, "",
 			[]string{"illico.yaml:1:13: public_url is the older name of status_page.url: keep status_page.url only"}},
-		{"bad values", "status_page: {url: status.example.net, time_zone: Mars/Olympus, language: it}\n", statuspage.Page{}, "",
+		{"bad values", "status_page: {url: status.example.net, time_zone: Mars/Olympus, language: it}\n", page.Page{}, "",
 			[]string{`illico.yaml:1:20: status_page url "status.example.net"`, `status_page time_zone "Mars/Olympus"`, `status_page language "it": expected de, en, fr`}},
-		{"a typo", "status_page: {nmae: x}\n", statuspage.Page{}, "", []string{`did you mean "name"`}},
+		{"a typo", "status_page: {nmae: x}\n", page.Page{}, "", []string{`did you mean "name"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := server.ParseConfig("illico.yaml", []byte(tc.yaml))

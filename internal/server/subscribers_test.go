@@ -25,10 +25,10 @@ import (
 	"github.com/illico-dev/illico/internal/clientip"
 	"github.com/illico-dev/illico/internal/deliver/smtptest"
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/notify"
-	"github.com/illico-dev/illico/internal/publicsite"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
+	"github.com/illico-dev/illico/internal/statuspage/site"
+	"github.com/illico-dev/illico/internal/statuspage/subscribers"
 	"github.com/illico-dev/illico/internal/store"
 	"github.com/illico-dev/illico/internal/store/pgtest"
 )
@@ -44,14 +44,14 @@ type subsDaemon struct {
 // through sink; stop ends it, and the test's end does if stop was not
 // called. oldKeyFile is where the link key was kept before the store had
 // it, usually nowhere.
-func startSubscribers(t testing.TB, st *store.Store, sink *smtptest.Sink, oldKeyFile string, rate notify.Rate) subsDaemon {
+func startSubscribers(t testing.TB, st *store.Store, sink *smtptest.Sink, oldKeyFile string, rate subscribers.Rate) subsDaemon {
 	t.Helper()
 	return startSubscribersBehind(t, st, sink, oldKeyFile, rate, nil)
 }
 
 // startSubscribersBehind is startSubscribers behind the reverse proxies
 // proxies.
-func startSubscribersBehind(t testing.TB, st *store.Store, sink *smtptest.Sink, oldKeyFile string, rate notify.Rate, proxies clientip.Trusted) subsDaemon {
+func startSubscribersBehind(t testing.TB, st *store.Store, sink *smtptest.Sink, oldKeyFile string, rate subscribers.Rate, proxies clientip.Trusted) subsDaemon {
 	t.Helper()
 	stderr, logs := &servertest.Buffer{}, &servertest.Buffer{}
 	// The public URL is known only once listening: a free port is picked
@@ -65,8 +65,8 @@ func startSubscribersBehind(t testing.TB, st *store.Store, sink *smtptest.Sink, 
 	srv, err := server.New(server.Options{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Inventory: inventoryCopy(t),
 		Listen: "127.0.0.1:0", PublicListen: public, AdminTokenOut: stderr, TrustedProxies: proxies,
-		Subscribers: &publicsite.SubscriberOptions{
-			PublicURL: "http://" + public, Mail: notify.MailConfig{Smarthost: sink.Addr(), From: "status@example.net"},
+		Subscribers: &site.SubscriberOptions{
+			PublicURL: "http://" + public, Mail: subscribers.MailConfig{Smarthost: sink.Addr(), From: "status@example.net"},
 			OldKeyFile: oldKeyFile, AllowPrivateWebhooks: true, Poll: 50 * time.Millisecond, PerClient: rate,
 		},
 	})
@@ -162,7 +162,7 @@ func mailSubject(t testing.TB, m string) string {
 type signedHook struct {
 	secret fleet.Secret
 	mu     sync.Mutex
-	got    []notify.Payload
+	got    []subscribers.Payload
 	bad    int
 }
 
@@ -172,8 +172,8 @@ func (h *signedHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.Write(b)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var p notify.Payload
-	if r.Header.Get(notify.SignatureHeader) != "sha256="+hex.EncodeToString(m.Sum(nil)) || json.Unmarshal(b, &p) != nil {
+	var p subscribers.Payload
+	if r.Header.Get(subscribers.SignatureHeader) != "sha256="+hex.EncodeToString(m.Sum(nil)) || json.Unmarshal(b, &p) != nil {
 		h.bad++
 		w.WriteHeader(http.StatusBadRequest)
 		return
@@ -181,16 +181,16 @@ func (h *signedHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.got = append(h.got, p)
 }
 
-func (h *signedHook) payloads() []notify.Payload {
+func (h *signedHook) payloads() []subscribers.Payload {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]notify.Payload(nil), h.got...)
+	return append([]subscribers.Payload(nil), h.got...)
 }
 
 func TestSubscribers(t *testing.T) {
 	sink := smtptest.Start(t, 0)
 	st := openStore(t, sqlite(t))
-	d := startSubscribers(t, st, sink, "", notify.Rate{Burst: 4, Every: time.Hour})
+	d := startSubscribers(t, st, sink, "", subscribers.Rate{Burst: 4, Every: time.Hour})
 	const component = "web-cluster-01"
 
 	// An e-mail subscriber, in French, confirms by the link mailed to it.
@@ -321,7 +321,7 @@ func TestSubscribersBehindAProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := startSubscribersBehind(t, st, sink, "", notify.Rate{Burst: 2, Every: time.Hour}, clientip.Trusted{proxy})
+	d := startSubscribersBehind(t, st, sink, "", subscribers.Rate{Burst: 2, Every: time.Hour}, clientip.Trusted{proxy})
 	n := 0
 	subscribe := func(from string, xff ...string) int {
 		t.Helper()
@@ -373,11 +373,11 @@ func TestSubscribersRestartMidSend(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: mails go out one by one")
 	}
-	const subscribers = 64
+	const many = 64
 	sink := smtptest.Start(t, 100*time.Millisecond)
 	dsn := sqlite(t)
 	st := openStore(t, dsn)
-	for i := range subscribers {
+	for i := range many {
 		sub, err := st.SaveSubscriber(t.Context(), store.Subscriber{Kind: store.SubscriberEmail, Address: fmt.Sprintf("u%d@example.net", i),
 			Language: "en", Nonce: fmt.Sprintf("nonce-%d", i)}, fmt.Sprintf("confirm-%d", i), fmt.Sprintf("unsubscribe-%d", i))
 		if err != nil {
@@ -387,7 +387,7 @@ func TestSubscribersRestartMidSend(t *testing.T) {
 			t.Fatal(err, sub)
 		}
 	}
-	d := startSubscribers(t, st, sink, "", notify.Rate{})
+	d := startSubscribers(t, st, sink, "", subscribers.Rate{})
 	a := call(t, d.Daemon, "POST", "/api/v1/status/incidents", d.AdminToken, map[string]any{
 		"name": map[string]string{"en": "Outage"}, "body": map[string]string{"en": "Down."}})
 	if a.status != http.StatusCreated {
@@ -396,21 +396,21 @@ func TestSubscribersRestartMidSend(t *testing.T) {
 	sent := func() int { return len(sink.Counts()) }
 	until(t, "the first mails", func() bool { return sent() > 0 })
 	d.stop()
-	if n := sent(); n >= subscribers {
+	if n := sent(); n >= many {
 		t.Fatalf("all %d mails went out before the stop: slow the sink down", n)
 	}
-	t.Logf("%d of %d mailed before the restart", sent(), subscribers)
+	t.Logf("%d of %d mailed before the restart", sent(), many)
 	st.Close()
 	st2 := openStore(t, dsn)
-	startSubscribers(t, st2, sink, "", notify.Rate{})
-	until(t, "every subscriber's mail", func() bool { return sent() == subscribers })
+	startSubscribers(t, st2, sink, "", subscribers.Rate{})
+	until(t, "every subscriber's mail", func() bool { return sent() == many })
 	counts, err := st2.QueueCounts(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	until(t, "the queue recorded as sent", func() bool {
 		counts, err = st2.QueueCounts(t.Context())
-		return err == nil && counts[store.NotificationSent] == subscribers
+		return err == nil && counts[store.NotificationSent] == many
 	})
 	for addr, n := range sink.Counts() {
 		if n != 1 {
@@ -483,8 +483,8 @@ func TestLinkKeySharedPostgres(t *testing.T) {
 func testLinkKeyShared(t *testing.T, dsn func(t testing.TB) string) {
 	sink := smtptest.Start(t, 0)
 	db := dsn(t)
-	a := startSubscribers(t, openStore(t, db), sink, "", notify.Rate{})
-	b := startSubscribers(t, openStore(t, db), sink, "", notify.Rate{})
+	a := startSubscribers(t, openStore(t, db), sink, "", subscribers.Rate{})
+	b := startSubscribers(t, openStore(t, db), sink, "", subscribers.Rate{})
 	admin := a.AdminToken
 	// bob subscribes on a, carol on b; each confirms on the other.
 	for _, sub := range []struct {
@@ -532,7 +532,7 @@ func testLinkKeyShared(t *testing.T, dsn func(t testing.TB) string) {
 	// Restarted, with a stopped, b mails bob: its link, signed by b, undoes
 	// the subscription a took.
 	a.stop()
-	b = startSubscribers(t, openStore(t, db), sink, "", notify.Rate{})
+	b = startSubscribers(t, openStore(t, db), sink, "", subscribers.Rate{})
 	b.AdminToken = admin
 	incident(b, "Another outage")
 	until(t, "the notification to bob", func() bool { return len(sink.Messages("bob@example.net")) == 3 })
@@ -549,7 +549,7 @@ func TestLinkKeyFromOldFile(t *testing.T) {
 	sink := smtptest.Start(t, 0)
 	st := openStore(t, sqlite(t))
 	file := filepath.Join(t.TempDir(), "link.key")
-	old := notify.Links{Key: fleet.Secret(strings.Repeat("0123456789abcdef", 4)), BaseURL: "https://status.example.net"}
+	old := subscribers.Links{Key: fleet.Secret(strings.Repeat("0123456789abcdef", 4)), BaseURL: "https://status.example.net"}
 	if err := os.WriteFile(file, []byte(old.Key.Reveal()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -563,7 +563,7 @@ func TestLinkKeyFromOldFile(t *testing.T) {
 		t.Fatal(err, sub)
 	}
 
-	d := startSubscribers(t, st, sink, file, notify.Rate{})
+	d := startSubscribers(t, st, sink, file, subscribers.Rate{})
 	d.stop()
 	if n := strings.Count(d.logs.String(), "the link key is now kept in the database"); n != 1 {
 		t.Errorf("the move of the link key logged %d times, want once:\n%s", n, d.logs)
@@ -574,7 +574,7 @@ func TestLinkKeyFromOldFile(t *testing.T) {
 	if err := os.Remove(file); err != nil {
 		t.Fatal(err)
 	}
-	d = startSubscribers(t, st, sink, file, notify.Rate{})
+	d = startSubscribers(t, st, sink, file, subscribers.Rate{})
 	if strings.Contains(d.logs.String(), "link key") {
 		t.Errorf("the restart logged of the link key:\n%s", d.logs)
 	}

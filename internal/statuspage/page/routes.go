@@ -1,0 +1,35 @@
+package page
+
+import (
+	"net/http"
+)
+
+// routes is every endpoint of the public page; all of them read only.
+func (h *handler) routes() http.Handler {
+	h.langs = h.cat.languages()
+	const (
+		pageCache = "public, max-age=10"
+		jsonType  = "application/json; charset=utf-8"
+	)
+	json := func(doc func(v2) v2Doc) func(*view, *locale) ([]byte, error) {
+		return func(v *view, l *locale) ([]byte, error) { return renderJSON(doc(v2{v: v, l: l})) }
+	}
+	h.endpoints = []endpoint{
+		{path: "/{$}", contentType: "text/html; charset=utf-8", cacheControl: pageCache, render: h.renderHTML},
+		{path: "/history.atom", contentType: "application/atom+xml; charset=utf-8", cacheControl: pageCache, cors: true, render: renderAtom},
+		{path: "/api/v2/summary.json", contentType: jsonType, cacheControl: pageCache, cors: true, render: json(v2.summary)},
+		{path: "/api/v2/status.json", contentType: jsonType, cacheControl: pageCache, cors: true, render: json(v2.statusDoc)},
+		{path: "/api/v2/components.json", contentType: jsonType, cacheControl: pageCache, cors: true, render: json(v2.componentsDoc)},
+		{path: "/api/v2/incidents.json", contentType: jsonType, cacheControl: pageCache, cors: true, render: json(v2.incidentsDoc)},
+		{path: "/api/v2/incidents/unresolved.json", contentType: jsonType, cacheControl: pageCache, cors: true, render: json(v2.unresolvedDoc)},
+		{path: "/api/v2/scheduled-maintenances.json", contentType: jsonType, cacheControl: pageCache, cors: true, render: json(v2.maintenanceDoc)},
+		{path: "/api/v2/scheduled-maintenances/upcoming.json", contentType: jsonType, cacheControl: pageCache, cors: true, render: json(v2.upcomingDoc)},
+		{path: "/api/v2/scheduled-maintenances/active.json", contentType: jsonType, cacheControl: pageCache, cors: true, render: json(v2.activeDoc)},
+	}
+	mux := http.NewServeMux()
+	for i, ep := range h.endpoints {
+		mux.Handle("GET "+ep.path, h.serve(i))
+	}
+	mux.HandleFunc("GET "+cssPath, func(w http.ResponseWriter, r *http.Request) { writeEntry(w, r, h.css) })
+	return mux
+}

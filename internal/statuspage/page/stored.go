@@ -1,0 +1,164 @@
+package page
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/store"
+)
+
+// StatusStore keeps the status; *store.Store is one.
+type StatusStore interface {
+	StatusVersion(ctx context.Context) (uint64, error)
+	Status(ctx context.Context) (fleet.Status, error)
+	UpdateStatus(ctx context.Context, change func(tx *store.Tx, st *fleet.Status) error) (fleet.Status, error)
+}
+
+// Stored is the Source of a daemon: the status lives in the store, so that
+// it survives a restart and daemons sharing a database show the same page.
+//
+// Version is asked on every request of the page, so it reads a number in
+// memory: the version of this daemon's last change or last look at the
+// store. Refresh looks, and the daemon calls it every few seconds, to
+// notice the changes of another daemon on the same database.
+type Stored struct {
+	store StatusStore
+	now   func() time.Time
+
+	version atomic.Uint64
+	mu      sync.Mutex // guards last
+	last    fleet.Status
+}
+
+// NewStored reads the status from st; now dates the pruning of old
+// incidents and maintenances.
+func NewStored(ctx context.Context, st StatusStore, now func() time.Time) (*Stored, error) {
+	s := &Stored{store: st, now: now}
+	cur, err := st.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.remember(cur)
+	return s, nil
+}
+
+// Version implements Source.
+func (s *Stored) Version() uint64 { return s.version.Load() }
+
+// Status implements Source: the status as of Version, read again from the
+// store only when Version moved past the copy in memory.
+func (s *Stored) Status(ctx context.Context) (fleet.Status, error) {
+	s.mu.Lock()
+	if s.last.Version == s.version.Load() {
+		defer s.mu.Unlock()
+		return s.last.Clone(), nil
+	}
+	s.mu.Unlock()
+	cur, err := s.store.Status(ctx)
+	if err != nil {
+		return fleet.Status{}, err
+	}
+	return s.remember(cur).Clone(), nil
+}
+
+// Refresh reads the stored version, for Version to tell the page of
+// another daemon's change.
+func (s *Stored) Refresh(ctx context.Context) error {
+	v, err := s.store.StatusVersion(ctx)
+	if err != nil {
+		return err
+	}
+	s.raise(v)
+	return nil
+}
+
+// raise moves the version up to v, never down: a slow reader must not hide
+// a newer change.
+func (s *Stored) raise(v uint64) {
+	for {
+		cur := s.version.Load()
+		if v <= cur || s.version.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+// remember keeps st if it is the newest status seen, and returns the newest.
+func (s *Stored) remember(st fleet.Status) *fleet.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st.Version >= s.last.Version {
+		s.last = st
+	}
+	s.raise(s.last.Version)
+	return &s.last
+}
+
+// Update changes the status with change, all or nothing, and returns once
+// the change is stored.
+func (s *Stored) Update(ctx context.Context, change func(*fleet.Status) error) error {
+	return s.UpdateTx(ctx, func(_ *store.Tx, st *fleet.Status) error { return change(st) })
+}
+
+// UpdateTx is Update with the store's transaction, for what must be stored
+// with the change or not at all.
+func (s *Stored) UpdateTx(ctx context.Context, change func(tx *store.Tx, st *fleet.Status) error) error {
+	cur, err := s.store.UpdateStatus(ctx, func(tx *store.Tx, st *fleet.Status) error {
+		if err := change(tx, st); err != nil {
+			return err
+		}
+		prune(st)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.remember(cur)
+	return nil
+}
+
+// prune forgets the resolved incidents and completed maintenances the page
+// can no longer show (it lists the listLimit most recent), so that the
+// stored document does not grow with every rollout. Open ones stay, however
+// old: a rollout or an operator still has to close them.
+func prune(st *fleet.Status) {
+	st.Incidents = pruned(st.Incidents, func(in fleet.Incident) (time.Time, bool) {
+		return in.CreatedAt, in.Status == fleet.Resolved
+	})
+	st.Maintenance = pruned(st.Maintenance, func(m fleet.Maintenance) (time.Time, bool) {
+		return m.ScheduledFor, m.Status == fleet.MaintenanceCompleted
+	})
+}
+
+// pruned keeps the items open, and those among the listLimit most recent
+// by the time the page sorts them by; it keeps their order.
+func pruned[T any](items []T, key func(T) (time.Time, bool)) []T {
+	if len(items) <= listLimit {
+		return items
+	}
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ta, _ := key(items[a])
+		tb, _ := key(items[b])
+		return tb.Compare(ta)
+	})
+	drop := make([]bool, len(items))
+	for rank, i := range order {
+		_, ended := key(items[i])
+		drop[i] = ended && rank >= listLimit
+	}
+	out := items[:0:0]
+	for i, it := range items {
+		if !drop[i] {
+			out = append(out, it)
+		}
+	}
+	return out
+}

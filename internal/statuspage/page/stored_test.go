@@ -1,0 +1,133 @@
+package page_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/statuspage/page"
+	"github.com/illico-dev/illico/internal/store"
+	"github.com/illico-dev/illico/internal/store/pgtest"
+)
+
+func openStore(t testing.TB, dsn string) *store.Store {
+	t.Helper()
+	s, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newStored(t testing.TB, s *store.Store) *page.Stored {
+	t.Helper()
+	st, err := page.NewStored(t.Context(), s, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// Two daemons on one database: each sees its own change at once, and the
+// other's once it refreshes.
+func TestStored(t *testing.T) {
+	for name, dsn := range map[string]func(testing.TB) string{
+		"sqlite":   func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "illico.db") },
+		"postgres": pgtest.Start,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dsn := dsn(t)
+			a, b := newStored(t, openStore(t, dsn)), newStored(t, openStore(t, dsn))
+			ctx := t.Context()
+			open := func(id string) func(*fleet.Status) error {
+				return func(st *fleet.Status) error {
+					st.Incidents = append(st.Incidents, fleet.Incident{ID: id, Status: fleet.Investigating})
+					return nil
+				}
+			}
+			if err := a.Update(ctx, open("i1")); err != nil {
+				t.Fatal(err)
+			}
+			if a.Version() != 1 || b.Version() != 0 {
+				t.Fatalf("after a's change: versions %d and %d, want 1 and 0 (b has not looked)", a.Version(), b.Version())
+			}
+			if err := b.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Version() != 1 || got.Version != 1 || len(got.Incidents) != 1 {
+				t.Fatalf("b after a refresh: version %d, status %+v", b.Version(), got)
+			}
+			// b changes on top of a's change, without losing it.
+			if err := b.Update(ctx, open("i2")); err != nil {
+				t.Fatal(err)
+			}
+			refused := errors.New("refused")
+			if err := a.Update(ctx, func(st *fleet.Status) error { st.Incidents = nil; return refused }); !errors.Is(err, refused) {
+				t.Fatalf("a refused change: %v", err)
+			}
+			if err := a.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got, err = a.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Version() != 2 || len(got.Incidents) != 2 || got.Incidents[0].ID != "i1" || got.Incidents[1].ID != "i2" {
+				t.Errorf("a after both changes: version %d, incidents %+v", a.Version(), got.Incidents)
+			}
+			// A copy handed out is the reader's own.
+			got.Incidents[0].ID = "changed"
+			if again, _ := a.Status(ctx); again.Incidents[0].ID != "i1" {
+				t.Error("a change to a returned status reached the source")
+			}
+		})
+	}
+}
+
+// The page is served from a Stored source, and shows a change another
+// daemon made once the source refreshed.
+func TestStoredServes(t *testing.T) {
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "illico.db")
+	other, src := openStore(t, dsn), newStored(t, openStore(t, dsn))
+	h, err := page.Handler(page.Options{Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = other.UpdateStatus(t.Context(), func(_ *store.Tx, st *fleet.Status) error {
+		st.Components = []fleet.Component{{ID: "web", Name: "Web", Position: 1, Override: fleet.MajorOutage}}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := src.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/api/v2/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `"indicator":"critical"`) {
+		t.Errorf("status.json after another daemon's change: %s", body)
+	}
+}
