@@ -12,7 +12,9 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 )
 
 // The control API is how everything outside the lab process drives it:
@@ -24,10 +26,10 @@ import (
 func (l *Lab) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/info", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, l.Info())
+		httpjson.Write(w, http.StatusOK, l.Info())
 	})
 	mux.HandleFunc("GET /v1/hosts", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, l.Status(r.Context()))
+		httpjson.Write(w, http.StatusOK, l.Status(r.Context()))
 	})
 	mux.HandleFunc("POST /v1/hosts/{name}/reboot", func(w http.ResponseWriter, r *http.Request) {
 		h, err := l.host(r.PathValue("name"))
@@ -38,11 +40,11 @@ func (l *Lab) routes() http.Handler {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusAccepted, Result{Hosts: []string{h.spec.Name}})
+		httpjson.Write(w, http.StatusAccepted, Result{Hosts: []string{h.spec.Name}})
 	})
 	mux.HandleFunc("POST /v1/fault", func(w http.ResponseWriter, r *http.Request) {
 		var req faultRequest
-		if err := readJSON(r, &req); err != nil {
+		if err := readJSON(w, r, &req); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -51,11 +53,11 @@ func (l *Lab) routes() http.Handler {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, Result{Hosts: hosts})
+		httpjson.Write(w, http.StatusOK, Result{Hosts: hosts})
 	})
 	mux.HandleFunc("POST /v1/heal", func(w http.ResponseWriter, r *http.Request) {
 		var req faultRequest
-		if err := readJSON(r, &req); err != nil {
+		if err := readJSON(w, r, &req); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -64,11 +66,11 @@ func (l *Lab) routes() http.Handler {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, Result{Hosts: hosts})
+		httpjson.Write(w, http.StatusOK, Result{Hosts: hosts})
 	})
 	mux.HandleFunc("POST /v1/stop", func(w http.ResponseWriter, _ *http.Request) {
 		l.requestStop()
-		writeJSON(w, http.StatusAccepted, Result{})
+		httpjson.Write(w, http.StatusAccepted, Result{})
 	})
 	return loopbackOnly(mux)
 }
@@ -95,52 +97,16 @@ type Result struct {
 	Hosts []string `json:"hosts"`
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-	Kind  string `json:"kind"`
-}
-
-// kindStatus is the one table between error kinds and HTTP status codes,
-// read both ways: by the server to answer, by the client to rebuild the kind.
-func kindStatus() map[fleet.Kind]int {
-	return map[fleet.Kind]int{
-		fleet.KindInternal:     http.StatusInternalServerError,
-		fleet.KindInvalid:      http.StatusBadRequest,
-		fleet.KindNotFound:     http.StatusNotFound,
-		fleet.KindConflict:     http.StatusConflict,
-		fleet.KindUnauthorized: http.StatusUnauthorized,
-		fleet.KindForbidden:    http.StatusForbidden,
-		fleet.KindUnavailable:  http.StatusServiceUnavailable,
-	}
-}
-
-func kindOf(status int) fleet.Kind {
-	for k, s := range kindStatus() {
-		if s == status {
-			return k
-		}
-	}
-	return fleet.KindInternal
-}
-
+// writeError answers with err in the API's error body, its status from
+// the one table in package api, so the lab's errors read like the daemon's.
 func writeError(w http.ResponseWriter, err error) {
 	k := fleet.KindOf(err)
-	writeJSON(w, kindStatus()[k], errorBody{Error: err.Error(), Kind: k.String()})
+	httpjson.Write(w, api.Status(k), api.ErrorBody{Error: api.Error{Kind: k.String(), Message: err.Error()}})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func readJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fleet.Errorf(fleet.KindInvalid, "bad request body: %v", err)
-	}
-	return nil
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	return httpjson.Decode(r, v)
 }
 
 // Client drives a running lab through its control API, from any process.
@@ -227,11 +193,11 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("lab control API: %w", err)
 	}
 	if resp.StatusCode >= 300 {
-		var e errorBody
-		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = fmt.Sprintf("lab control API: %s %s: %s", method, path, resp.Status)
+		var e api.ErrorBody
+		if json.Unmarshal(data, &e) != nil || e.Error.Message == "" {
+			return &fleet.Error{Kind: api.KindOfStatus(resp.StatusCode), Msg: fmt.Sprintf("lab control API: %s %s: %s", method, path, resp.Status)}
 		}
-		return &fleet.Error{Kind: kindOf(resp.StatusCode), Msg: e.Error}
+		return &fleet.Error{Kind: api.ParseKind(e.Error.Kind), Msg: e.Error.Message}
 	}
 	if out == nil {
 		return nil

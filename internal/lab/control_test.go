@@ -39,7 +39,9 @@ func TestControlLoopbackOnly(t *testing.T) {
 }
 
 func TestClientKeepsErrorKinds(t *testing.T) {
-	for kind := range kindStatus() {
+	kinds := []fleet.Kind{fleet.KindInternal, fleet.KindInvalid, fleet.KindNotFound, fleet.KindConflict,
+		fleet.KindUnauthorized, fleet.KindForbidden, fleet.KindUnavailable}
+	for _, kind := range kinds {
 		t.Run(kind.String(), func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				writeError(w, fleet.Errorf(kind, "web-gra-01 is frozen"))
@@ -51,6 +53,16 @@ func TestClientKeepsErrorKinds(t *testing.T) {
 			}
 		})
 	}
+	t.Run("no error body", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusBadGateway)
+		}))
+		defer srv.Close()
+		_, err := NewClient(strings.TrimPrefix(srv.URL, "http://"), srv.Client()).Heal(t.Context(), "web-gra-01")
+		if fleet.KindOf(err) != fleet.KindUnavailable || !strings.Contains(err.Error(), "502") {
+			t.Errorf("error %v (kind %s), want one of kind unavailable naming the status", err, fleet.KindOf(err))
+		}
+	})
 	t.Run("no lab", func(t *testing.T) {
 		_, err := Dial(t.TempDir(), http.DefaultClient)
 		if fleet.KindOf(err) != fleet.KindNotFound {
