@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/illico-dev/illico/internal/sshd"
 )
 
 // pidFiles is DIR/run: one file per process the lab started, holding its pid
@@ -69,41 +70,23 @@ func (e pidEntry) alive() bool {
 // procStart returns when a process started, in clock ticks since boot, from
 // /proc/PID/stat; a zombie counts as gone.
 func procStart(pid int) (uint64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := sshd.ReadProcStat(pid)
 	if err != nil {
 		return 0, err
 	}
-	// The command name is in parentheses and may hold spaces and parentheses.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0, errors.New("unreadable /proc stat")
-	}
-	f := strings.Fields(string(data[i+1:]))
-	// f[0] is field 3 (state), so field 22 (starttime) is f[19].
-	if len(f) < 20 {
-		return 0, errors.New("short /proc stat")
-	}
-	if f[0] == "Z" || f[0] == "X" {
+	if st.Gone() {
 		return 0, errors.New("zombie")
 	}
-	return strconv.ParseUint(f[19], 10, 64)
+	return st.Start()
 }
 
-// procSession returns the session id of a process (field 6 of /proc/PID/stat).
+// procSession returns the session id of a process.
 func procSession(pid int) (int, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := sshd.ReadProcStat(pid)
 	if err != nil {
 		return 0, err
 	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0, errors.New("unreadable /proc stat")
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 4 {
-		return 0, errors.New("short /proc stat")
-	}
-	return strconv.Atoi(f[3])
+	return st.Session()
 }
 
 // procPids lists every process id on the machine.

@@ -1,39 +1,81 @@
 package sshd
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
 
-func TestParentOf(t *testing.T) {
+func TestProcStat(t *testing.T) {
+	// A real line's shape: fields 1 to 22 and beyond.
+	full := "4242 (sshd: root@notty) S 42 4242 77 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 200"
 	tests := []struct {
-		stat string
-		want int
-		ok   bool
+		stat    string
+		parent  int // -1: an error
+		session int
+		start   int64
+		gone    bool
 	}{
-		{"1234 (sshd) S 1 1234 1234 0 -1", 1, true},
-		{"99 (sshd: root@notty) S 42 99 99 0", 42, true},
-		{"7 (a) b) (c) R 3 7 7", 3, true},
-		{"7 (no close paren S 3", 0, false},
-		{"7 (x) S", 0, false},
-		{"7 (x) S abc", 0, false},
-		{"", 0, false},
+		{full, 42, 77, 987654, false},
+		{strings.Replace(full, ") S ", ") Z ", 1), 42, 77, 987654, true},
+		{strings.Replace(full, "(sshd: root@notty)", "(a) b) (c)", 1), 42, 77, 987654, false},
+		{"1234 (sshd) S 1 1234 1234 0 -1", 1, 1234, -1, false},
+		{"99 (sshd: root@notty) S 42 99 99 0", 42, 99, -1, false},
+		{"7 (a) b) (c) R 3 7 7", 3, 7, -1, false},
+		{"7 (no close paren S 3", -1, -1, -1, false},
+		{"7 (x) S", -1, -1, -1, false},
+		{"7 (x) S abc", -1, -1, -1, false},
+		{"", -1, -1, -1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.stat, func(t *testing.T) {
-			got, ok := parentOf([]byte(tt.stat))
-			if got != tt.want || ok != tt.ok {
-				t.Errorf("parentOf = %d, %v; want %d, %v", got, ok, tt.want, tt.ok)
+			st, err := ParseProcStat([]byte(tt.stat))
+			if err != nil {
+				if tt.parent != -1 {
+					t.Fatalf("ParseProcStat: %v", err)
+				}
+				return
+			}
+			if got, err := st.Parent(); tt.parent == -1 && err == nil || tt.parent != -1 && got != tt.parent {
+				t.Errorf("Parent = %d, %v; want %d", got, err, tt.parent)
+			}
+			if got, err := st.Session(); tt.session == -1 && err == nil || tt.session != -1 && got != tt.session {
+				t.Errorf("Session = %d, %v; want %d", got, err, tt.session)
+			}
+			if got, err := st.Start(); tt.start == -1 && err == nil || tt.start != -1 && int64(got) != tt.start {
+				t.Errorf("Start = %d, %v; want %d", got, err, tt.start)
+			}
+			if st.Gone() != tt.gone {
+				t.Errorf("Gone = %v, want %v", st.Gone(), tt.gone)
 			}
 		})
 	}
+	t.Run("this process", func(t *testing.T) {
+		st, err := ReadProcStat(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err := st.Parent(); err != nil || p != os.Getppid() {
+			t.Errorf("Parent = %d, %v; want %d", p, err, os.Getppid())
+		}
+		if _, err := st.Start(); err != nil || st.Gone() {
+			t.Errorf("Start: %v, Gone %v", err, st.Gone())
+		}
+	})
 }
 
-func FuzzParentOf(f *testing.F) {
+func FuzzProcStat(f *testing.F) {
 	f.Add([]byte("1234 (sshd) S 1 1234 1234 0 -1"))
 	f.Add([]byte("7 (a) b) R 3"))
 	f.Fuzz(func(t *testing.T, stat []byte) {
-		parentOf(stat)
+		st, err := ParseProcStat(stat)
+		if err != nil {
+			return
+		}
+		st.Gone()
+		st.Parent()
+		st.Session()
+		st.Start()
 	})
 }
 

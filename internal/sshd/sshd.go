@@ -430,28 +430,13 @@ func childrenByParent() (map[int][]int, error) {
 		if err != nil {
 			continue
 		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		st, err := ReadProcStat(p)
 		if err != nil {
 			continue // gone meanwhile
 		}
-		if ppid, ok := parentOf(data); ok {
+		if ppid, err := st.Parent(); err == nil {
 			children[ppid] = append(children[ppid], p)
 		}
 	}
 	return children, nil
-}
-
-// parentOf reads the parent pid from a /proc/PID/stat line; the command
-// name in parentheses may itself hold spaces and parentheses.
-func parentOf(stat []byte) (int, bool) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, false
-	}
-	fields := strings.Fields(string(stat[i+1:]))
-	if len(fields) < 2 {
-		return 0, false
-	}
-	ppid, err := strconv.Atoi(fields[1])
-	return ppid, err == nil
 }
