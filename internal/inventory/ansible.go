@@ -470,7 +470,7 @@ func (a *ansible) loadVarsFile(p string, into vars) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		a.errorf(where{file: p, pos: nodePos(n)}, "expected a mapping of variables, got %s", describeNode(n))
+		a.errorf(where{file: p, pos: nodePos(n)}, "expected a mapping of variables, got %s", yamlx.Describe(n))
 		return
 	}
 	a.yamlVars(p, n, into)

@@ -47,7 +47,7 @@ func syntaxProblem(file string, err error) yamlx.Problem {
 // each with hosts, children and vars.
 func (a *ansible) parseYAML(top *yaml.Node) {
 	if top.Kind != yaml.MappingNode {
-		a.errorf(a.at(top), "an Ansible YAML inventory is a mapping of groups (usually all:), got %s", describeNode(top))
+		a.errorf(a.at(top), "an Ansible YAML inventory is a mapping of groups (usually all:), got %s", yamlx.Describe(top))
 		return
 	}
 	for i := 0; i+1 < len(top.Content); i += 2 {
@@ -77,7 +77,7 @@ func (a *ansible) yamlGroup(key, body *yaml.Node) *ansibleGroup {
 	a.reading[body] = true
 	defer delete(a.reading, body)
 	if body.Kind != yaml.MappingNode {
-		a.errorf(a.at(body), "group %s: expected a mapping with hosts, children and vars, got %s", g.name, describeNode(body))
+		a.errorf(a.at(body), "group %s: expected a mapping with hosts, children and vars, got %s", g.name, yamlx.Describe(body))
 		return g
 	}
 	for i := 0; i+1 < len(body.Content); i += 2 {
@@ -92,7 +92,7 @@ func (a *ansible) yamlGroup(key, body *yaml.Node) *ansibleGroup {
 		switch k.Value {
 		case "hosts", "children", "vars":
 			if v.Kind != yaml.MappingNode {
-				a.errorf(a.at(v), "%s of group %s: expected a mapping, got %s", k.Value, g.name, describeNode(v))
+				a.errorf(a.at(v), "%s of group %s: expected a mapping, got %s", k.Value, g.name, yamlx.Describe(v))
 				continue
 			}
 		default:
@@ -118,7 +118,7 @@ func (a *ansible) yamlGroup(key, body *yaml.Node) *ansibleGroup {
 				case item.Kind == yaml.MappingNode:
 					a.yamlVars(a.file, item, hostVars)
 				default:
-					a.errorf(a.at(item), "host %s: expected a mapping of variables, got %s", name.Value, describeNode(item))
+					a.errorf(a.at(item), "host %s: expected a mapping of variables, got %s", name.Value, yamlx.Describe(item))
 					continue
 				}
 				a.addHosts(g, name.Value, a.at(name), hostVars)
@@ -163,16 +163,3 @@ func isNullNode(n *yaml.Node) bool {
 }
 
 func nodePos(n *yaml.Node) yamlx.Pos { return yamlx.Pos{Line: n.Line, Col: n.Column} }
-
-func describeNode(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	if isNullNode(n) {
-		return "nothing"
-	}
-	return strconv.Quote(n.Value)
-}

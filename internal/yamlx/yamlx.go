@@ -186,7 +186,9 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
 
-func describe(n *yaml.Node) string {
+// Describe names what a node holds, for a problem's "got ...": "a mapping",
+// "a list", "nothing" or the quoted value.
+func Describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
@@ -213,7 +215,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(textType) {
 		if n.Kind != yaml.ScalarNode {
-			d.errorf(n, "expected a single value, got %s", describe(n))
+			d.errorf(n, "expected a single value, got %s", Describe(n))
 			return
 		}
 		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
@@ -240,28 +242,28 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 		d.sequence(n, v)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || isNull(n) {
-			d.errorf(n, "expected a text value, got %s", describe(n))
+			d.errorf(n, "expected a text value, got %s", Describe(n))
 			return
 		}
 		v.SetString(n.Value)
 	case reflect.Bool:
 		b, ok := map[string]bool{"true": true, "false": false}[n.Value]
 		if n.Kind != yaml.ScalarNode || !ok {
-			d.errorf(n, "expected true or false, got %s", describe(n))
+			d.errorf(n, "expected true or false, got %s", Describe(n))
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		i, err := strconv.ParseInt(n.Value, 10, 64)
 		if n.Kind != yaml.ScalarNode || err != nil || v.OverflowInt(i) {
-			d.errorf(n, "expected a whole number, got %s", describe(n))
+			d.errorf(n, "expected a whole number, got %s", Describe(n))
 			return
 		}
 		v.SetInt(i)
 	case reflect.Float64:
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if n.Kind != yaml.ScalarNode || err != nil {
-			d.errorf(n, "expected a number, got %s", describe(n))
+			d.errorf(n, "expected a number, got %s", Describe(n))
 			return
 		}
 		v.SetFloat(f)
@@ -273,7 +275,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 func (d *decoder) duration(n *yaml.Node, v reflect.Value) {
 	dur, err := time.ParseDuration(n.Value)
 	if n.Kind != yaml.ScalarNode || err != nil || dur < 0 {
-		d.errorf(n, "expected a duration like 30s or 1m30s, got %s", describe(n))
+		d.errorf(n, "expected a duration like 30s or 1m30s, got %s", Describe(n))
 		return
 	}
 	v.SetInt(int64(dur))
@@ -308,7 +310,7 @@ func (d *decoder) pairs(n *yaml.Node, each func(key string, k, val *yaml.Node)) 
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := d.resolve(n.Content[i]), n.Content[i+1]
 		if k.Kind != yaml.ScalarNode || isNull(k) {
-			d.errorf(k, "expected a name as key, got %s", describe(k))
+			d.errorf(k, "expected a name as key, got %s", Describe(k))
 			continue
 		}
 		if first, ok := seen[k.Value]; ok {
@@ -332,7 +334,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, at Pos) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "expected a mapping, got %s", describe(n))
+		d.errorf(n, "expected a mapping, got %s", Describe(n))
 		return
 	}
 	d.pairs(n, func(key string, k, val *yaml.Node) {
@@ -368,7 +370,7 @@ func (d *decoder) keyed(n *yaml.Node, v reflect.Value) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "expected a mapping of names, got %s", describe(n))
+		d.errorf(n, "expected a mapping of names, got %s", Describe(n))
 		return
 	}
 	elem := v.Type().Elem()
@@ -390,7 +392,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "expected a mapping, got %s", describe(n))
+		d.errorf(n, "expected a mapping, got %s", Describe(n))
 		return
 	}
 	if v.IsNil() {
@@ -408,7 +410,7 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "expected a list, got %s", describe(n))
+		d.errorf(n, "expected a list, got %s", Describe(n))
 		return
 	}
 	for _, item := range n.Content {
