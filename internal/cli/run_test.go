@@ -11,14 +11,14 @@ import (
 	"testing"
 
 	"github.com/illico-dev/illico/internal/cli"
-	"github.com/illico-dev/illico/internal/sshd/sshdtest"
+	"github.com/illico-dev/illico/internal/openssh/opensshtest"
 )
 
 // runFleet starts three real sshds, freezes the third, and writes an
 // inventory that points at them.
 func runFleet(t *testing.T) string {
 	t.Helper()
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	names := []string{"web-01", "web-long-name-02", "frozen"}
 	var hosts strings.Builder
 	for _, name := range names {
@@ -53,7 +53,7 @@ hosts:
 }
 
 func TestRunCommand(t *testing.T) {
-	sshdtest.Require(t)
+	opensshtest.Require(t)
 	inv := runFleet(t)
 	tests := []struct {
 		name       string

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/illico-dev/illico/internal/sshd"
+	"github.com/illico-dev/illico/internal/openssh"
 )
 
 // stopTimeout bounds how long Down lets a live lab shut itself down before
@@ -57,7 +57,7 @@ func Down(ctx context.Context, dir string) error {
 		}
 		killed = append(killed, e.pid)
 		if strings.HasPrefix(e.name, "sshd-") {
-			if err := sshd.KillTree(e.pid); err != nil {
+			if err := openssh.KillTree(e.pid); err != nil {
 				return fmt.Errorf("stop %s: %w", e.name, err)
 			}
 		} else {
@@ -66,7 +66,7 @@ func Down(ctx context.Context, dir string) error {
 	}
 	for _, pid := range leftovers(dir, labPid) {
 		killed = append(killed, pid)
-		sshd.KillTree(pid)
+		openssh.KillTree(pid)
 	}
 	if err := waitGone(ctx, killed); err != nil {
 		return err

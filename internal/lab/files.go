@@ -19,7 +19,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/inventory"
-	"github.com/illico-dev/illico/internal/sshd"
+	"github.com/illico-dev/illico/internal/openssh"
 )
 
 // Info is what lab.json holds: where everything of a running lab is.
@@ -182,7 +182,7 @@ func ensureKey(path string) (ssh.PublicKey, error) {
 			return signer.PublicKey(), nil
 		}
 	}
-	return sshd.GenerateHostKey(path)
+	return openssh.GenerateHostKey(path)
 }
 
 // writeClientKey makes sure DIR/id_ed25519 and its .pub exist and returns

@@ -27,7 +27,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/sshd"
+	"github.com/illico-dev/illico/internal/openssh"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
 
@@ -60,7 +60,7 @@ type Lab struct {
 // Available says why a lab cannot run here: sshd or HAProxy missing.
 func Available() error {
 	var errs []error
-	if _, err := sshd.Available(); err != nil {
+	if _, err := openssh.Available(); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := haproxyPath(); err != nil {
@@ -266,7 +266,7 @@ func (l *Lab) writeHostKeys(knownHosts string, sshPort int) error {
 func (l *Lab) startSSH(port int) func(h *host) (process, error) {
 	path := "PATH=" + filepath.Join(l.dir, "bin") + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	return func(h *host) (process, error) {
-		s, err := sshd.Start(sshd.Config{
+		s, err := openssh.Start(openssh.Config{
 			Dir:            h.path("sshd"),
 			ListenAddr:     net.JoinHostPort(h.spec.Address, strconv.Itoa(port)),
 			HostKeyPath:    h.path("ssh_host_ed25519_key"),
@@ -275,7 +275,7 @@ func (l *Lab) startSSH(port int) func(h *host) (process, error) {
 				"ILLICO_LAB_HOST": h.spec.Name,
 				"ILLICO_LAB_DIR":  l.dir,
 				"PATH":            strings.TrimPrefix(path, "PATH="),
-				// HOME is the host's own (sshd.Start's default): the lab
+				// HOME is the host's own (openssh.Start's default): the lab
 				// machine's rc files stay out of the hosts' sessions.
 			},
 		})

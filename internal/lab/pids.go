@@ -9,7 +9,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/illico-dev/illico/internal/sshd"
+	"github.com/illico-dev/illico/internal/openssh"
 )
 
 // pidFiles is DIR/run: one file per process the lab started, holding its pid
@@ -70,7 +70,7 @@ func (e pidEntry) alive() bool {
 // procStart returns when a process started, in clock ticks since boot, from
 // /proc/PID/stat; a zombie counts as gone.
 func procStart(pid int) (uint64, error) {
-	st, err := sshd.ReadProcStat(pid)
+	st, err := openssh.ReadProcStat(pid)
 	if err != nil {
 		return 0, err
 	}
@@ -82,7 +82,7 @@ func procStart(pid int) (uint64, error) {
 
 // procSession returns the session id of a process.
 func procSession(pid int) (int, error) {
-	st, err := sshd.ReadProcStat(pid)
+	st, err := openssh.ReadProcStat(pid)
 	if err != nil {
 		return 0, err
 	}

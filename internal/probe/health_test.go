@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/sshd/sshdtest"
+	"github.com/illico-dev/illico/internal/openssh/opensshtest"
 	"github.com/illico-dev/illico/internal/sshx"
 )
 
 // A host's fresh look runs its group's check with its conditions and its
 // ssh probe, against a real HTTP server and a real sshd.
 func TestHealth(t *testing.T) {
-	sshdtest.Require(t)
-	f := sshdtest.New(t)
+	opensshtest.Require(t)
+	f := opensshtest.New(t)
 	srv := f.Start(t, nil)
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/degraded" {
@@ -31,7 +31,7 @@ func TestHealth(t *testing.T) {
 		Name: "site", Kind: fleet.CheckHTTP, Target: site.URL + "/${name}", Conditions: []string{"[STATUS] == 200", `[BODY].status == "ok"`},
 	}}}}}
 	healthy, degraded := f.Host("healthy", srv), f.Host("degraded", srv)
-	ip, port := sshdtest.FreeAddr(t)
+	ip, port := opensshtest.FreeAddr(t)
 	gone := &fleet.Host{Name: "gone", Address: ip, SSH: f.SSH()}
 	gone.SSH.Port, gone.SSH.ConnectTimeout = port, 300*time.Millisecond
 	for _, h := range []*fleet.Host{healthy, degraded, gone} {

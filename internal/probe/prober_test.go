@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/sshd/sshdtest"
+	"github.com/illico-dev/illico/internal/openssh/opensshtest"
 	"github.com/illico-dev/illico/internal/sshx"
 )
 
@@ -137,11 +137,11 @@ func TestProbeTCP(t *testing.T) {
 }
 
 func TestProbeSSH(t *testing.T) {
-	sshdtest.Require(t)
-	f := sshdtest.New(t)
+	opensshtest.Require(t)
+	f := opensshtest.New(t)
 	srv := f.Start(t, nil)
 	up := f.Host("up", srv)
-	ip, port := sshdtest.FreeAddr(t)
+	ip, port := opensshtest.FreeAddr(t)
 	down := &fleet.Host{Name: "down", Address: ip, SSH: f.SSH()}
 	down.SSH.Port = port
 	down.SSH.ConnectTimeout = 300 * time.Millisecond

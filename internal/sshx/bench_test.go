@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/sshd/sshdtest"
+	"github.com/illico-dev/illico/internal/openssh/opensshtest"
 	"github.com/illico-dev/illico/internal/sshx"
 )
 
@@ -19,7 +19,7 @@ func BenchmarkRunMany(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("ILLICO_BENCH_HOSTS")); err == nil && v > 0 {
 		n = v
 	}
-	f := sshdtest.New(b)
+	f := opensshtest.New(b)
 	hosts := make([]*fleet.Host, n)
 	for i := range hosts {
 		hosts[i] = f.Host(fmt.Sprintf("host-%03d", i), f.Start(b, nil))

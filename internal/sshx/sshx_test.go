@@ -22,7 +22,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/sshd/sshdtest"
+	"github.com/illico-dev/illico/internal/openssh/opensshtest"
 	"github.com/illico-dev/illico/internal/sshx"
 )
 
@@ -55,7 +55,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 }
 
 func TestRun(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	h := f.Host("web-01", f.Start(t, nil))
 	pool := newPool(t, sshx.Options{})
 	tests := []struct {
@@ -95,7 +95,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestConnectionReuse(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	h := f.Host("web-01", f.Start(t, nil))
 	d := &countingDialer{}
 	pool := newPool(t, sshx.Options{Dialer: d})
@@ -129,13 +129,13 @@ func TestConnectionReuse(t *testing.T) {
 }
 
 // TestSessionLimit runs more commands at once on one host than sshd's
-// MaxSessions (64 in internal/sshd): the refused ones fail alone, and the
+// MaxSessions (64 in internal/openssh): the refused ones fail alone, and the
 // shared connection keeps serving the others.
 func TestSessionLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 70 remote commands at once")
 	}
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	h := f.Host("web-01", f.Start(t, nil))
 	d := &countingDialer{}
 	pool := newPool(t, sshx.Options{Dialer: d})
@@ -167,7 +167,7 @@ func TestSessionLimit(t *testing.T) {
 }
 
 func TestRedialAfterRestart(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	s := f.Start(t, nil)
 	h := f.Host("web-01", s)
 	d := &countingDialer{}
@@ -190,7 +190,7 @@ func TestRedialAfterRestart(t *testing.T) {
 }
 
 func TestHostKeyRefused(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	known := f.Start(t, nil)
 	unknown := f.Start(t, nil)
 	changed := f.Start(t, nil)
@@ -204,7 +204,7 @@ func TestHostKeyRefused(t *testing.T) {
 
 	tests := []struct {
 		name string
-		s    *sshdtest.Server
+		s    *opensshtest.Server
 		want []string
 	}{
 		{"unknown", unknown, []string{
@@ -243,7 +243,7 @@ func TestHostKeyRefused(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	s := f.Start(t, nil)
 	dir := t.TempDir()
 
@@ -252,7 +252,7 @@ func TestAuth(t *testing.T) {
 	sock := serveAgent(t, agentKey)
 
 	stranger := filepath.Join(dir, "stranger")
-	sshdtest.WriteClientKey(t, stranger)
+	opensshtest.WriteClientKey(t, stranger)
 
 	encrypted := filepath.Join(dir, "encrypted")
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
@@ -313,13 +313,13 @@ func TestAuth(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	frozen := f.Start(t, nil)
 	if err := frozen.Freeze(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { frozen.Thaw() })
-	ip, port := sshdtest.FreeAddr(t)
+	ip, port := opensshtest.FreeAddr(t)
 
 	tests := []struct {
 		name string
@@ -354,14 +354,14 @@ func TestUnreachable(t *testing.T) {
 func TestLostDuringCommand(t *testing.T) {
 	tests := []struct {
 		name string
-		cut  func(*sshdtest.Server) error
+		cut  func(*opensshtest.Server) error
 	}{
-		{"killed", func(s *sshdtest.Server) error { return s.Stop() }},
-		{"frozen", func(s *sshdtest.Server) error { return s.Freeze() }},
+		{"killed", func(s *opensshtest.Server) error { return s.Stop() }},
+		{"frozen", func(s *opensshtest.Server) error { return s.Freeze() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := sshdtest.New(t)
+			f := opensshtest.New(t)
 			s := f.Start(t, nil)
 			h := f.Host("web-01", s)
 			h.SSH.KeepaliveInterval, h.SSH.KeepaliveCount = 100*time.Millisecond, 3
@@ -404,7 +404,7 @@ func (w *signalWriter) Write(b []byte) (int, error) {
 }
 
 func TestContextInterrupts(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	h := f.Host("web-01", f.Start(t, nil))
 	d := &countingDialer{}
 	pool := newPool(t, sshx.Options{Dialer: d})
@@ -428,7 +428,7 @@ func TestContextInterrupts(t *testing.T) {
 }
 
 func TestRunMany(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	var hosts []*fleet.Host
 	for i := range 4 {
 		s := f.Start(t, map[string]string{"ILLICO_HOST": fmt.Sprintf("web-%02d", i)})
@@ -482,7 +482,7 @@ func TestRunMany(t *testing.T) {
 }
 
 func TestRunManyLimits(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	h := f.Host("web-01", f.Start(t, nil))
 	pool := newPool(t, sshx.Options{})
 	tests := []struct {

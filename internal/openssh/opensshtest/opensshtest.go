@@ -1,7 +1,7 @@
-// Package sshdtest gives tests a small fleet of real sshd servers on
+// Package opensshtest gives tests a small fleet of real sshd servers on
 // loopback: a client key they all trust, a known_hosts file that lists them,
 // and fleet.Host values that point at them.
-package sshdtest
+package opensshtest
 
 import (
 	"crypto/ed25519"
@@ -21,14 +21,14 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/sshd"
+	"github.com/illico-dev/illico/internal/openssh"
 )
 
 // Require skips the test when sshd is not installed, or fails it under CI,
 // where a missing sshd must not pass unnoticed.
 func Require(t testing.TB) {
 	t.Helper()
-	if _, err := sshd.Available(); err != nil {
+	if _, err := openssh.Available(); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)
 		}
@@ -49,13 +49,13 @@ type Fleet struct {
 
 // Server is one sshd of a Fleet.
 type Server struct {
-	*sshd.Server
+	*openssh.Server
 	IP          string
 	Port        int
 	Dir         string
 	HostKeyPath string
 	HostKey     ssh.PublicKey
-	cfg         sshd.Config
+	cfg         openssh.Config
 }
 
 // New makes a fleet with a fresh client key and no server yet.
@@ -120,17 +120,17 @@ func (f *Fleet) Start(t testing.TB, env map[string]string) *Server {
 	}
 	s := &Server{IP: ip, Port: port, Dir: dir, HostKeyPath: filepath.Join(dir, "host_key")}
 	var err error
-	if s.HostKey, err = sshd.GenerateHostKey(s.HostKeyPath); err != nil {
+	if s.HostKey, err = openssh.GenerateHostKey(s.HostKeyPath); err != nil {
 		t.Fatal(err)
 	}
-	s.cfg = sshd.Config{
+	s.cfg = openssh.Config{
 		Dir:            dir,
 		ListenAddr:     s.Addr(),
 		HostKeyPath:    s.HostKeyPath,
 		AuthorizedKeys: f.AuthorizedKeys,
 		Env:            env,
 	}
-	if s.Server, err = sshd.Start(s.cfg); err != nil {
+	if s.Server, err = openssh.Start(s.cfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -151,10 +151,10 @@ func (s *Server) Rekey(t testing.TB) {
 		t.Fatal(err)
 	}
 	var err error
-	if s.HostKey, err = sshd.GenerateHostKey(s.HostKeyPath); err != nil {
+	if s.HostKey, err = openssh.GenerateHostKey(s.HostKeyPath); err != nil {
 		t.Fatal(err)
 	}
-	if s.Server, err = sshd.Start(s.cfg); err != nil {
+	if s.Server, err = openssh.Start(s.cfg); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-// Package sshd starts and stops real OpenSSH servers, for the lab's simulated
+// Package openssh starts and stops real OpenSSH servers, for the lab's simulated
 // hosts and for tests that must talk to a genuine sshd rather than a fake.
 //
 // A server is started detached from its starter (its own session, no
@@ -6,7 +6,7 @@
 // `illico lab up` process. It is stopped by walking /proc for every descendant,
 // since OpenSSH forks a child per connection that calls setsid() and so
 // escapes a process-group kill.
-package sshd
+package openssh
 
 import (
 	"bufio"

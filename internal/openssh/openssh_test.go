@@ -1,4 +1,4 @@
-package sshd_test
+package openssh_test
 
 import (
 	"bufio"
@@ -14,11 +14,11 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/illico-dev/illico/internal/sshd"
-	"github.com/illico-dev/illico/internal/sshd/sshdtest"
+	"github.com/illico-dev/illico/internal/openssh"
+	"github.com/illico-dev/illico/internal/openssh/opensshtest"
 )
 
-func dial(t testing.TB, f *sshdtest.Fleet, s *sshdtest.Server) *ssh.Client {
+func dial(t testing.TB, f *opensshtest.Fleet, s *opensshtest.Server) *ssh.Client {
 	t.Helper()
 	c, err := ssh.Dial("tcp", s.Addr(), &ssh.ClientConfig{
 		User:            f.User,
@@ -48,7 +48,7 @@ func output(t testing.TB, c *ssh.Client, cmd string) string {
 }
 
 func TestSessionEnvironment(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	s := f.Start(t, map[string]string{
 		"ILLICO_HOST": `web "01" \ lab`,
 		"PATH":        "/opt/illico-test/bin:/usr/bin:/bin",
@@ -71,7 +71,7 @@ func TestSessionEnvironment(t *testing.T) {
 }
 
 func TestStopKillsSessions(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	s := f.Start(t, nil)
 	c := dial(t, f, s)
 	sess, err := c.NewSession()
@@ -114,7 +114,7 @@ func TestStopKillsSessions(t *testing.T) {
 }
 
 func TestFreezeThaw(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	s := f.Start(t, nil)
 	if err := s.Freeze(); err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestManyConnections(t *testing.T) {
 	if testing.Short() {
 		t.Skip("300 SSH handshakes take a few seconds")
 	}
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	s := f.Start(t, nil)
 	const n = 300
 	errs := make(chan error, n)
@@ -189,7 +189,7 @@ func TestManyConnections(t *testing.T) {
 }
 
 func TestKillTreeFromPidFile(t *testing.T) {
-	f := sshdtest.New(t)
+	f := opensshtest.New(t)
 	s := f.Start(t, nil)
 	data, err := os.ReadFile(filepath.Join(s.Dir, "sshd.pid"))
 	if err != nil {
@@ -202,19 +202,19 @@ func TestKillTreeFromPidFile(t *testing.T) {
 	if pid != s.Pid() {
 		t.Errorf("pid file says %d, Pid() %d", pid, s.Pid())
 	}
-	if err := sshd.KillTree(pid); err != nil {
+	if err := openssh.KillTree(pid); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "sshd to die", func() bool { return !alive(pid) })
-	if err := sshd.KillTree(pid); err != nil {
+	if err := openssh.KillTree(pid); err != nil {
 		t.Errorf("KillTree of a dead pid: %v", err)
 	}
 }
 
 func TestStartFails(t *testing.T) {
-	sshdtest.Require(t)
+	opensshtest.Require(t)
 	dir := t.TempDir()
-	ip, port := sshdtest.FreeAddr(t)
+	ip, port := opensshtest.FreeAddr(t)
 	addr := net.JoinHostPort(ip, strconv.Itoa(port))
 	keys := filepath.Join(dir, "authorized_keys")
 	if err := os.WriteFile(keys, nil, 0o600); err != nil {
@@ -222,16 +222,16 @@ func TestStartFails(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		cfg  sshd.Config
+		cfg  openssh.Config
 		want string
 	}{
-		{"missing host key", sshd.Config{Dir: dir, ListenAddr: addr, HostKeyPath: filepath.Join(dir, "nope"), AuthorizedKeys: keys}, "sshd log:"},
-		{"bad address", sshd.Config{Dir: dir, ListenAddr: "127.0.0.1", HostKeyPath: "k", AuthorizedKeys: keys}, "not host:port"},
-		{"bad env", sshd.Config{Dir: dir, ListenAddr: addr, HostKeyPath: "k", AuthorizedKeys: keys, Env: map[string]string{"A=B": "c"}}, "not valid"},
+		{"missing host key", openssh.Config{Dir: dir, ListenAddr: addr, HostKeyPath: filepath.Join(dir, "nope"), AuthorizedKeys: keys}, "sshd log:"},
+		{"bad address", openssh.Config{Dir: dir, ListenAddr: "127.0.0.1", HostKeyPath: "k", AuthorizedKeys: keys}, "not host:port"},
+		{"bad env", openssh.Config{Dir: dir, ListenAddr: addr, HostKeyPath: "k", AuthorizedKeys: keys, Env: map[string]string{"A=B": "c"}}, "not valid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := sshd.Start(tt.cfg)
+			s, err := openssh.Start(tt.cfg)
 			if err == nil {
 				s.Stop()
 				t.Fatal("started")
@@ -245,7 +245,7 @@ func TestStartFails(t *testing.T) {
 
 func TestGenerateHostKey(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "key")
-	pub, err := sshd.GenerateHostKey(path)
+	pub, err := openssh.GenerateHostKey(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,10 +288,10 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 func BenchmarkStartStop(b *testing.B) {
-	f := sshdtest.New(b)
+	f := opensshtest.New(b)
 	for b.Loop() {
-		ip, port := sshdtest.FreeAddr(b)
-		s, err := sshd.Start(sshd.Config{
+		ip, port := opensshtest.FreeAddr(b)
+		s, err := openssh.Start(openssh.Config{
 			Dir:            b.TempDir(),
 			ListenAddr:     net.JoinHostPort(ip, strconv.Itoa(port)),
 			HostKeyPath:    hostKey(b),
@@ -308,7 +308,7 @@ func BenchmarkStartStop(b *testing.B) {
 
 func hostKey(b testing.TB) string {
 	path := filepath.Join(b.TempDir(), "host_key")
-	if _, err := sshd.GenerateHostKey(path); err != nil {
+	if _, err := openssh.GenerateHostKey(path); err != nil {
 		b.Fatal(err)
 	}
 	return path
