@@ -8,8 +8,10 @@ type StartRollout struct {
 	// file's YAML. The daemon reads no file of its own.
 	PlanFile string `json:"plan_file"`
 	Plan     string `json:"plan"`
-	// Limit selects the hosts (see docs/inventory.md); empty is all.
-	Limit string `json:"limit,omitempty"`
+	// Selector picks the hosts (see docs/inventory.md); empty is all. On the
+	// wire it is "limit", after the CLI's --limit and Ansible's; it is not
+	// the count that ?limit= is on the list endpoints.
+	Selector string `json:"limit,omitempty"`
 	// Urgent ignores the plan's maintenance window, never the budgets.
 	Urgent bool `json:"urgent,omitempty"`
 	// DryRun asks for a Preview on the fleet as it stands; nothing starts.

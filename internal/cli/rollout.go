@@ -48,7 +48,7 @@ func runRollout(ctx context.Context, e *env, args []string) error {
 func runRolloutStart(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "rollout start", "rollout start --plan FILE [--limit SELECTOR] [--urgent] [--dry-run] [--wait] [--json]")
 	planFile := fs.String("plan", "", "the plan `file` to roll out (YAML)")
-	limit := fs.String("limit", "", "the hosts to roll, as a `selector` (default: all)")
+	selector := fs.String("limit", "", "the hosts to roll, as a `selector` (default: all)")
 	urgent := fs.Bool("urgent", false, "ignore the plan's maintenance window (never the budgets)")
 	dryRun := fs.Bool("dry-run", false, "show what the rollout would do on the fleet as it stands, and start nothing")
 	wait := fs.Bool("wait", false, "follow the rollout until it ends; exit 1 unless every host is done")
@@ -73,7 +73,7 @@ func runRolloutStart(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := api.StartRollout{PlanFile: *planFile, Plan: string(data), Limit: *limit, Urgent: *urgent}
+	req := api.StartRollout{PlanFile: *planFile, Plan: string(data), Selector: *selector, Urgent: *urgent}
 	if *dryRun {
 		pv, err := c.PreviewRollout(ctx, req)
 		if err != nil {

@@ -98,7 +98,7 @@ func (d *daemon) start(t *testing.T, l *lab.Lab, planName, limit string) string 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro, err := d.api.StartRollout(t.Context(), api.StartRollout{PlanFile: path, Plan: string(src), Limit: limit, Urgent: true})
+	ro, err := d.api.StartRollout(t.Context(), api.StartRollout{PlanFile: path, Plan: string(src), Selector: limit, Urgent: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -558,7 +558,7 @@ func TestWaitHealthyFailsOnACondition(t *testing.T) {
 	s.set(degraded, true)
 	for _, h := range hosts {
 		t.Run(h.Name, func(t *testing.T) {
-			a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, api.StartRollout{PlanFile: "look.yaml", Plan: plan, Limit: h.Name})
+			a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, api.StartRollout{PlanFile: "look.yaml", Plan: plan, Selector: h.Name})
 			if a.status != http.StatusCreated {
 				t.Fatalf("start: %d %s", a.status, a.body)
 			}

@@ -39,7 +39,7 @@ func (s *Server) startRollout(w http.ResponseWriter, r *http.Request) error {
 	if file == "" {
 		file = "plan.yaml"
 	}
-	sr := rollout.StartRequest{PlanFile: file, PlanSource: req.Plan, Selector: req.Limit, Urgent: req.Urgent}
+	sr := rollout.StartRequest{PlanFile: file, PlanSource: req.Plan, Selector: req.Selector, Urgent: req.Urgent}
 	ctx := r.Context()
 	if req.DryRun {
 		p, pv, err := s.engine.Preview(ctx, sr)

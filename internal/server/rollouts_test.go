@@ -174,8 +174,8 @@ func testRolloutRefusals(t *testing.T, dsn func(t testing.TB) string) {
 			[]string{`broken.yaml:3:5: unknown step "dran" (did you mean "drain"?)`, `broken.yaml:5:3: unknown key "max_paralel" (did you mean "max_parallel"?)`}},
 		{"unnamed plan file", api.StartRollout{Plan: broken}, "plan.yaml:3:5: unknown step", nil},
 		{"empty plan", api.StartRollout{PlanFile: "x.yaml"}, "plan is empty", nil},
-		{"selector of no host", api.StartRollout{Plan: laterPlan(), Limit: "datacenter=nowhere"}, "select hosts", nil},
-		{"empty selection", api.StartRollout{Plan: laterPlan(), Limit: "db-01,&web-01"}, "select hosts", nil},
+		{"selector of no host", api.StartRollout{Plan: laterPlan(), Selector: "datacenter=nowhere"}, "select hosts", nil},
+		{"empty selection", api.StartRollout{Plan: laterPlan(), Selector: "db-01,&web-01"}, "select hosts", nil},
 		{"unknown field", `{"plan": "x", "dryrun": true}`, `unknown field "dryrun"`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -247,7 +247,7 @@ func testRolloutOrders(t *testing.T, dsn func(t testing.TB) string) {
 	if ro.Finishes != true || ro.ETASeconds <= 0 {
 		t.Errorf("ETA %v finishes %v", ro.ETASeconds, ro.Finishes)
 	}
-	a := call(t, d, "POST", "/api/v1/rollouts", op, api.StartRollout{Plan: laterPlan(), Limit: "web-gra-01"})
+	a := call(t, d, "POST", "/api/v1/rollouts", op, api.StartRollout{Plan: laterPlan(), Selector: "web-gra-01"})
 	if e := a.apiError(t); a.status != http.StatusConflict || !strings.Contains(e.Message, "still running on web-gra-01") {
 		t.Errorf("overlapping start: %d %s", a.status, a.body)
 	}
@@ -298,7 +298,7 @@ func testRolloutOrders(t *testing.T, dsn func(t testing.TB) string) {
 		t.Errorf("pause an unknown rollout: %d %s", a.status, a.body)
 	}
 	// The hosts are free again.
-	if a := call(t, d, "POST", "/api/v1/rollouts", op, api.StartRollout{Plan: laterPlan(), Limit: "web-gra-01"}); a.status != http.StatusCreated {
+	if a := call(t, d, "POST", "/api/v1/rollouts", op, api.StartRollout{Plan: laterPlan(), Selector: "web-gra-01"}); a.status != http.StatusCreated {
 		t.Errorf("start after the abort: %d %s", a.status, a.body)
 	}
 

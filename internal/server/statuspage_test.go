@@ -170,7 +170,7 @@ func labPlan(t testing.TB, l *lab.Lab, name, limit string) api.StartRollout {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return api.StartRollout{PlanFile: name, Plan: string(data), Limit: limit}
+	return api.StartRollout{PlanFile: name, Plan: string(data), Selector: limit}
 }
 
 func names(cs []struct{ Name string }) []string {
