@@ -11,9 +11,14 @@ import (
 	"github.com/illico-dev/illico/internal/cli"
 )
 
+// Which illico this is: scripts/build sets them with -ldflags -X; a plain
+// go build leaves them empty and the binary says it is "dev".
+var version, commit, date string
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := cli.Run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	build := cli.Build{Version: version, Commit: commit, Date: date}
+	err := cli.Run(ctx, build, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(cli.ExitCode(err, os.Stderr))
 }

@@ -17,7 +17,7 @@ import (
 func withStdin(t testing.TB, env map[string]string, stdin io.Reader, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := cli.Run(t.Context(), args, func(k string) string { return env[k] }, stdin, &stdout, &stderr)
+	err := cli.Run(t.Context(), cli.Build{}, args, func(k string) string { return env[k] }, stdin, &stdout, &stderr)
 	return cli.ExitCode(err, &stderr), stdout.String(), stderr.String()
 }
 

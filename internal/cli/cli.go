@@ -16,6 +16,7 @@ import (
 // env is what every subcommand gets from the outside world; nothing reads
 // os.Args, os.Getenv or the standard streams directly.
 type env struct {
+	build  Build
 	getenv func(string) string
 	stdin  io.Reader
 	stdout io.Writer
@@ -48,12 +49,37 @@ func commands() []command {
 	}
 }
 
-// Version is set at build time with -ldflags "-X ...cli.Version=...".
-var Version = "dev"
+// Build says which illico this is. Package main has it from the build
+// (scripts/build stamps it with -ldflags -X) and hands it to Run.
+type Build struct {
+	Version string // git describe; "dev" when unknown
+	Commit  string // the commit's full hash; empty when unknown
+	Date    string // when it was built, UTC, RFC 3339; empty when unknown
+}
+
+// String is what illico version prints.
+func (b Build) String() string {
+	s := "illico " + b.Version
+	switch {
+	case b.Commit != "" && b.Date != "":
+		s += " (commit " + b.Commit + ", built " + b.Date + ")"
+	case b.Commit != "":
+		s += " (commit " + b.Commit + ")"
+	case b.Date != "":
+		s += " (built " + b.Date + ")"
+	}
+	return s
+}
 
 // Run runs the illico command line with args (without the program name).
-func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+func Run(ctx context.Context, build Build, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if build.Version == "" {
+		build.Version = "dev"
+	}
+	e := &env{build: build, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		return runVersion(ctx, e, args[1:])
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -77,11 +103,15 @@ func usage(w io.Writer) {
 			fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 		}
 	}
-	fmt.Fprintln(w, "\nRun illico COMMAND -h for the options of a command.")
+	fmt.Fprintln(w, "\nRun illico COMMAND -h for the options of a command, illico --version for the version.")
 }
 
-func runVersion(_ context.Context, e *env, _ []string) error {
-	fmt.Fprintln(e.stdout, "illico", Version)
+// runVersion is both illico version and illico --version.
+func runVersion(_ context.Context, e *env, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("version takes no arguments, got %q", args[0])
+	}
+	fmt.Fprintln(e.stdout, e.build)
 	return nil
 }
 

@@ -21,7 +21,7 @@ func inventoryCLI(t *testing.T, home string, args ...string) (int, string, strin
 		}
 		return ""
 	}
-	err := Run(context.Background(), args, getenv, strings.NewReader(""), &stdout, &stderr)
+	err := Run(context.Background(), Build{}, args, getenv, strings.NewReader(""), &stdout, &stderr)
 	code := ExitCode(err, &stderr)
 	return code, stdout.String(), stderr.String()
 }

@@ -14,7 +14,7 @@ import (
 func labCLI(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := Run(context.Background(), append([]string{"lab"}, args...), func(string) string { return "" }, strings.NewReader(""), &out, &errOut)
+	err := Run(context.Background(), Build{}, append([]string{"lab"}, args...), func(string) string { return "" }, strings.NewReader(""), &out, &errOut)
 	return ExitCode(err, &errOut), out.String(), errOut.String()
 }
 

@@ -32,7 +32,7 @@ func TestPlanCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errs bytes.Buffer
-			err := Run(context.Background(), tt.args, func(string) string { return "" }, nil, &out, &errs)
+			err := Run(context.Background(), Build{}, tt.args, func(string) string { return "" }, nil, &out, &errs)
 			if code := ExitCode(err, &errs); code != tt.code {
 				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, out.String(), errs.String())
 			}

@@ -106,7 +106,7 @@ func TestRunCommand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			getenv := func(k string) string { return tt.env[k] }
-			err := cli.Run(t.Context(), tt.args, getenv, strings.NewReader(""), &stdout, &stderr)
+			err := cli.Run(t.Context(), cli.Build{}, tt.args, getenv, strings.NewReader(""), &stdout, &stderr)
 			code := cli.ExitCode(err, &stderr)
 			if code != tt.wantCode {
 				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, &stdout, &stderr)

@@ -76,7 +76,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Subscribers:    cfg.Subscribers(),
 		StatusPage:     cfg.StatusPage.Page(),
 		TrustedProxies: cfg.TrustedProxies,
-		Version:        Version,
+		Version:        e.build.Version,
+		Commit:         e.build.Commit,
+		BuildDate:      e.build.Date,
 	})
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ func serve(t *testing.T, args ...string) (string, *servertest.Buffer, func() int
 	stderr := &servertest.Buffer{}
 	done := make(chan int, 1)
 	go func() {
-		err := cli.Run(ctx, append([]string{"serve"}, args...), func(string) string { return "" }, strings.NewReader(""), &servertest.Buffer{}, stderr)
+		err := cli.Run(ctx, cli.Build{}, append([]string{"serve"}, args...), func(string) string { return "" }, strings.NewReader(""), &servertest.Buffer{}, stderr)
 		done <- cli.ExitCode(err, stderr)
 	}()
 	stop := func() int {

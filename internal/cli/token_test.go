@@ -16,7 +16,7 @@ import (
 func daemonCLI(t testing.TB, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := cli.Run(t.Context(), args, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
+	err := cli.Run(t.Context(), cli.Build{}, args, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
 	code := cli.ExitCode(err, &stderr)
 	return code, stdout.String(), stderr.String()
 }

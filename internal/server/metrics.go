@@ -24,7 +24,10 @@ type metrics struct {
 	notified    *prometheus.CounterVec
 }
 
-func newMetrics(version string, inv func() *fleet.Inventory, rollouts func(context.Context) (map[fleet.RolloutState]int, error)) (*metrics, error) {
+// buildInfo is what illico_build_info says of the running binary.
+type buildInfo struct{ version, commit, date string }
+
+func newMetrics(build buildInfo, inv func() *fleet.Inventory, rollouts func(context.Context) (map[fleet.RolloutState]int, error)) (*metrics, error) {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -57,18 +60,19 @@ func newMetrics(version string, inv func() *fleet.Inventory, rollouts func(conte
 			Help: "Alert notifications handed to receivers, by receiver and result (sent or failed).",
 		}, []string{"receiver", "result"}),
 	}
-	build := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        "illico_build_info",
-		Help:        "Always 1; the labels say which illico runs.",
-		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "illico_build_info",
+		Help: "Always 1; the labels say which illico runs.",
+		ConstLabels: prometheus.Labels{"version": build.version, "commit": build.commit, "date": build.date,
+			"goversion": runtime.Version()},
 	})
-	build.Set(1)
+	info.Set(1)
 	gauge := func(name, help string, count func(*fleet.Inventory) int) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
 			func() float64 { return float64(count(inv())) })
 	}
 	for _, c := range []prometheus.Collector{
-		m.requests, m.duration, m.storeErrors, m.reloads, m.hostRuns, m.rolloutsEnd, m.notified, build,
+		m.requests, m.duration, m.storeErrors, m.reloads, m.hostRuns, m.rolloutsEnd, m.notified, info,
 		newStateCollector(rollouts),
 		gauge("illico_inventory_hosts", "Hosts in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Hosts) }),
 		gauge("illico_inventory_groups", "Groups in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Groups) }),

@@ -56,8 +56,10 @@ type Options struct {
 	// AdminTokenOut is where the first admin token is shown, once: the
 	// daemon's stderr. It never goes to the log.
 	AdminTokenOut io.Writer
-	// Version is reported by illico_build_info.
-	Version string
+	// Version, Commit and BuildDate are reported by illico_build_info.
+	Version   string
+	Commit    string
+	BuildDate string
 	// ShutdownTimeout bounds how long Run waits for requests in flight
 	// once its context ends; 10s by default.
 	ShutdownTimeout time.Duration
@@ -172,7 +174,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.metrics, err = newMetrics(opts.Version, s.inventory, s.rolloutStates); err != nil {
+	if s.metrics, err = newMetrics(buildInfo{version: opts.Version, commit: opts.Commit, date: opts.BuildDate}, s.inventory, s.rolloutStates); err != nil {
 		return nil, err
 	}
 

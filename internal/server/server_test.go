@@ -549,7 +549,7 @@ func testMetrics(t *testing.T, dsn func(t testing.TB) string) {
 		{"illico_http_requests_total", map[string]string{"route": "GET /api/v1/hosts/{name}", "code": "200"}, 3},
 		{"illico_http_requests_total", map[string]string{"route": "GET /api/v1/hosts", "code": "401"}, 1},
 		{"illico_http_request_duration_seconds", map[string]string{"route": "GET /api/v1/hosts/{name}", "code": "200"}, 3},
-		{"illico_build_info", map[string]string{"version": "test"}, 1},
+		{"illico_build_info", map[string]string{"version": "test", "commit": "0123abcd", "date": "2026-03-29T01:30:00Z"}, 1},
 		{"illico_inventory_hosts", nil, 4},
 		{"illico_inventory_groups", nil, 2},
 		{"illico_inventory_reloads_total", map[string]string{"result": "refused"}, 0},

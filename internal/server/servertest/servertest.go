@@ -96,6 +96,8 @@ func Start(t testing.TB, opts Options) *Daemon {
 		AdminTokenFile:  opts.AdminTokenFile,
 		AdminTokenOut:   d.Stderr,
 		Version:         "test",
+		Commit:          "0123abcd",
+		BuildDate:       "2026-03-29T01:30:00Z",
 		ShutdownTimeout: opts.ShutdownTimeout,
 	})
 	if err != nil {
