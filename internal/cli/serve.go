@@ -14,7 +14,7 @@ import (
 // SIGTERM through main).
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve", "serve [--config FILE] [--listen ADDR] [--public-listen ADDR] [--data DIR] [--db DSN]")
-	configFile := fs.String("config", "", "the config `file` (YAML; see internal/server/config.go)")
+	configFile := fs.String("config", "", "the config `file` (YAML; every key is in docs/config.md)")
 	listen := fs.String("listen", "", "listen on `address` host:port (default 127.0.0.1:8080)")
 	publicListen := fs.String("public-listen", "", "serve the public status page on `address` host:port (default 127.0.0.1:8081)")
 	data := fs.String("data", "", "the data `directory`, for the SQLite database (default ./illico-data)")

@@ -1,69 +1,9 @@
 package server
 
-// The daemon's config file, read by `illico serve --config FILE`. Every key
-// is optional; flags (--listen, --data, --db) override the file.
-//
-//	# Where the HTTP API, the dashboard and /metrics listen.
-//	listen: 127.0.0.1:8080
-//
-//	# Where the public status page listens: read-only, no token, for
-//	# customers (put it behind your reverse proxy).
-//	public_listen: 127.0.0.1:8081
-//
-//	# The reverse proxies in front of both listeners (IPs or CIDRs). From
-//	# them, the client is the right-most address of X-Forwarded-For that is
-//	# not one of them, for the limits per client (subscriptions, dashboard
-//	# logins) and the request log; from anyone else the header is ignored.
-//	# Empty by default: the client is the TCP peer. The proxies must append
-//	# to X-Forwarded-For (HAProxy: option forwardfor; nginx:
-//	# $proxy_add_x_forwarded_for); Forwarded is not read.
-//	trusted_proxies: [127.0.0.1, 10.0.0.0/8]
-//
-//	# The data directory: the SQLite database (illico.db) lives here. A
-//	# relative path is relative to this file's directory.
-//	data: ./illico-data
-//
-//	# The database, if not SQLite in the data directory: sqlite:PATH or a
-//	# PostgreSQL URL (postgres://user:password@host:5432/illico).
-//	db: postgres://illico@db.example.net/illico
-//
-//	# The fleet inventory (see docs/inventory.md), relative to this file.
-//	# POST /api/v1/inventory/reload re-reads it.
-//	inventory: inventory.yaml
-//
-//	# On the very first start, the daemon creates an admin token and shows
-//	# it once on stderr; if this is set, it also writes it here (mode 0600),
-//	# for automation. Relative to this file.
-//	admin_token_file: admin.token
-//
-//	# Where alerts go (docs/alerts.md), relative to this file. Without it,
-//	# alerts are raised and listed (illico alert list), and sent nowhere.
-//	alerts: alerts.yaml
-//
-//	# What the public status page says of itself (docs/statuspage.md). url
-//	# is where customers reach it: the links of its JSON and feed and of the
-//	# mails and webhooks to subscribers (docs/subscribers.md) point there.
-//	# public_url, its older name, still works alone.
-//	status_page:
-//	  name: Example Hosting
-//	  url: https://status.example.net
-//	  time_zone: Europe/Paris   # UTC by default
-//	  language: fr              # en, fr or de; en by default
-//
-//	# The SMTP server that mails the status page's subscribers. With it and
-//	# status_page.url, customers may subscribe on the public listener. The key
-//	# that signs their unsubscribe links is kept in the data directory
-//	# (link.key, mode 0600): keep it with the database.
-//	smtp:
-//	  address: smtp.example.net:587
-//	  from: status@example.net
-//	  username: status          # optional: PLAIN login, only over TLS
-//	  password: "…"
-//	  starttls: true            # STARTTLS whenever the server offers it
-//
-//	log:
-//	  level: info    # debug, info, warn or error
-//	  format: text   # text or json
+// The daemon's config file, read by `illico serve --config FILE`, is
+// described in docs/config.md, whose example a test loads. Every key is
+// optional; flags (--listen, --public-listen, --data, --db) override the
+// file, and Defaults is the one place defaults are set.
 
 import (
 	"errors"
