@@ -102,7 +102,9 @@ type Window struct {
 func (w *Window) Open(t time.Time) bool {
 	t = t.In(w.Location)
 	// Wall-clock time of day, so that "09:00" stays 09:00 on the days the
-	// clocks change.
+	// clocks change. A window that spans the change is an hour shorter or
+	// longer; one that starts in the hour clocks skip opens when they land,
+	// and the hour they repeat is in the window both times.
 	off := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second
 	if w.Start <= w.End {
 		return w.Days[t.Weekday()] && off >= w.Start && off < w.End
