@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/sshx"
 )
 
 // Observation is what one run of a probe saw. Only the fields of its kind
@@ -47,7 +46,7 @@ func Verdict(def *Definition, o *Observation) (ok bool, reason string) {
 
 // Runner runs a command on a host over SSH; *sshx.Pool is one.
 type Runner interface {
-	Run(ctx context.Context, h *fleet.Host, cmd string, stdout, stderr io.Writer) (sshx.Result, error)
+	Run(ctx context.Context, h *fleet.Host, cmd string, stdout, stderr io.Writer) (fleet.CommandResult, error)
 }
 
 // Limits on what a probe reads, so a chatty target cannot eat memory.

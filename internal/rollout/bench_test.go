@@ -478,7 +478,7 @@ type timedRemote struct {
 	calls *calls
 }
 
-func (r timedRemote) Run(ctx context.Context, h *fleet.Host, cmd string, stdout, stderr io.Writer) (sshx.Result, error) {
+func (r timedRemote) Run(ctx context.Context, h *fleet.Host, cmd string, stdout, stderr io.Writer) (fleet.CommandResult, error) {
 	start := time.Now()
 	res, err := r.Remote.Run(ctx, h, cmd, stdout, stderr)
 	if d := time.Since(start); d >= time.Second {

@@ -11,12 +11,11 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/sshx"
 )
 
 // Remote runs commands on hosts; *sshx.Pool is one.
 type Remote interface {
-	Run(ctx context.Context, h *fleet.Host, cmd string, stdout, stderr io.Writer) (sshx.Result, error)
+	Run(ctx context.Context, h *fleet.Host, cmd string, stdout, stderr io.Writer) (fleet.CommandResult, error)
 }
 
 // Balancer takes servers out of rotation and back; *lb.HAProxy is one.

@@ -13,7 +13,8 @@
 //   - anything else: the command ran and did not finish normally (killed by
 //     a signal, interrupted by the context).
 //
-// A command that exits non-zero is not an error: Result.ExitCode says so.
+// A command that exits non-zero is not an error: its fleet.CommandResult
+// says so.
 package sshx
 
 import (
@@ -117,20 +118,14 @@ func (p *Pool) Close() {
 
 var errClosed = errors.New("ssh connection pool is closed")
 
-// Result is how a command ended.
-type Result struct {
-	ExitCode int
-	Duration time.Duration
-}
-
 // Run runs cmd on h through the host's pooled connection, dialling it first
 // if needed, and copies the command's output to stdout and stderr (nil
 // discards), which are written from other goroutines but never at the same
 // time, and never after Run returns. See the package documentation for the
 // errors.
-func (p *Pool) Run(ctx context.Context, h *fleet.Host, cmd string, stdout, stderr io.Writer) (Result, error) {
+func (p *Pool) Run(ctx context.Context, h *fleet.Host, cmd string, stdout, stderr io.Writer) (fleet.CommandResult, error) {
 	start := time.Now()
-	res := Result{ExitCode: -1}
+	res := fleet.CommandResult{ExitCode: -1}
 	sess, c, err := p.session(ctx, h)
 	if err != nil {
 		res.Duration = time.Since(start)
