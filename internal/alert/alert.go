@@ -13,11 +13,11 @@ package alert
 import (
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 	"github.com/illico-dev/illico/internal/probe"
 )
 
@@ -39,38 +39,6 @@ const (
 	GroupDown      = "GroupDown"
 )
 
-// Labels identify an alert and are what matchers and grouping look at.
-type Labels map[string]string
-
-// Fingerprint identifies the alert the labels name.
-func (l Labels) Fingerprint() string {
-	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(l)) {
-		b.WriteString(k)
-		b.WriteByte(0xff)
-		b.WriteString(l[k])
-		b.WriteByte(0xfe)
-	}
-	return b.String()
-}
-
-// Subset is the labels named in names, those missing included as "".
-func (l Labels) Subset(names []string) Labels {
-	out := make(Labels, len(names))
-	for _, n := range names {
-		out[n] = l[n]
-	}
-	return out
-}
-
-func (l Labels) String() string {
-	parts := make([]string, 0, len(l))
-	for _, k := range slices.Sorted(maps.Keys(l)) {
-		parts = append(parts, k+"="+strconv.Quote(l[k]))
-	}
-	return "{" + strings.Join(parts, ", ") + "}"
-}
-
 // Status is whether an alert, or a notification, is firing or resolved.
 type Status string
 
@@ -82,7 +50,7 @@ const (
 // Alert is one thing wrong, or that was wrong. An alert with a zero EndsAt
 // is firing.
 type Alert struct {
-	Labels Labels
+	Labels labels.Set
 	// Annotations say it in words: summary, reason, target, rollout.
 	Annotations map[string]string
 	StartsAt    time.Time
@@ -129,7 +97,7 @@ func FromChange(c probe.Change, inv *fleet.Inventory) (a Alert, ok bool) {
 		}
 	}
 	a = Alert{
-		Labels: Labels{
+		Labels: labels.Set{
 			LabelAlertname:  ProbeDown,
 			LabelHost:       h.Name,
 			LabelDatacenter: h.Datacenter,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 	"github.com/illico-dev/illico/internal/probe"
 )
 
@@ -35,7 +36,7 @@ func TestFromChange(t *testing.T) {
 			if tt.none {
 				return
 			}
-			want := Labels{LabelAlertname: ProbeDown, LabelHost: "rbx-1-000", LabelDatacenter: "rbx-1", LabelSite: "rbx", LabelGroup: "cache,web", LabelProbe: "site"}
+			want := labels.Set{LabelAlertname: ProbeDown, LabelHost: "rbx-1-000", LabelDatacenter: "rbx-1", LabelSite: "rbx", LabelGroup: "cache,web", LabelProbe: "site"}
 			if a.Labels.String() != want.String() || a.Status() != tt.want || a.Annotations["target"] != "http://rbx-1-000.example/" {
 				t.Errorf("alert %v %s %v", a.Labels, a.Status(), a.Annotations)
 			}

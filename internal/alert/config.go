@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
 
@@ -28,9 +29,9 @@ type Config struct {
 // its routes takes them first. What a route leaves out it takes from its
 // parent.
 type Route struct {
-	Receiver string    `yaml:"receiver"`
-	Matchers []Matcher `yaml:"matchers"`
-	GroupBy  []string  `yaml:"group_by"`
+	Receiver string           `yaml:"receiver"`
+	Matchers []labels.Matcher `yaml:"matchers"`
+	GroupBy  []string         `yaml:"group_by"`
 	// GroupWait is how long a new group waits for more alerts before its
 	// first notification; GroupInterval how long before a digest of what
 	// changed; RepeatInterval how long before the same alerts are sent
@@ -302,8 +303,8 @@ func Load(file string, data []byte) (*Config, error) {
 
 // match is the routes that take alerts with labels l: the deepest matching
 // routes, in order, stopping at the first that does not continue.
-func (r *Route) match(l Labels) []*Route {
-	if !Matchers(r.Matchers).Match(l) {
+func (r *Route) match(l labels.Set) []*Route {
+	if !labels.Matchers(r.Matchers).Match(l) {
 		return nil
 	}
 	var out []*Route

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/illico-dev/illico/internal/labels"
 )
 
 const exampleConfig = `
@@ -58,14 +60,14 @@ func TestLoad(t *testing.T) {
 
 	routes := []struct {
 		name   string
-		labels Labels
+		labels labels.Set
 		want   string
 	}{
-		{"datacenter on rbx goes to pager only: a child that matched keeps it from its parent", Labels{"alertname": DatacenterDown, "site": "rbx"}, "pager"},
-		{"datacenter elsewhere", Labels{"alertname": DatacenterDown, "site": "gra"}, "oncall"},
-		{"db host", Labels{"alertname": ProbeDown, "group": "app,db"}, "dba"},
-		{"rbx db site down goes to both", Labels{"alertname": SiteDown, "site": "rbx", "group": "db"}, "pager,dba"},
-		{"anything else", Labels{"alertname": ProbeDown, "group": "dbx"}, "oncall"},
+		{"datacenter on rbx goes to pager only: a child that matched keeps it from its parent", labels.Set{"alertname": DatacenterDown, "site": "rbx"}, "pager"},
+		{"datacenter elsewhere", labels.Set{"alertname": DatacenterDown, "site": "gra"}, "oncall"},
+		{"db host", labels.Set{"alertname": ProbeDown, "group": "app,db"}, "dba"},
+		{"rbx db site down goes to both", labels.Set{"alertname": SiteDown, "site": "rbx", "group": "db"}, "pager,dba"},
+		{"anything else", labels.Set{"alertname": ProbeDown, "group": "dbx"}, "oncall"},
 	}
 	for _, tt := range routes {
 		t.Run(tt.name, func(t *testing.T) {

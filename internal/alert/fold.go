@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 )
 
 // listed bounds the host names an alert of a failure domain lists: the
@@ -56,22 +57,22 @@ func (p *Pipeline) foldKind(now time.Time, down map[string]time.Time, label, nam
 				}
 			}
 		}
-		labels := Labels{LabelAlertname: name, label: d}
+		ls := labels.Set{LabelAlertname: name, label: d}
 		if label == LabelDatacenter {
-			labels[LabelSite] = p.topo.dcSite[d]
+			ls[LabelSite] = p.topo.dcSite[d]
 		}
-		cur := p.alerts[labels.Fingerprint()]
+		cur := p.alerts[ls.Fingerprint()]
 		firing := cur != nil && cur.Firing()
 		need := max(minHosts, q.Of(len(hosts)), 1)
 		if len(names) < need && !(firing && len(names) >= max(1, need/2)) {
 			if firing {
 				cur.EndsAt = now
-				cur.Annotations = domainNotes(label, d, labels[LabelSite], names, len(hosts), true)
+				cur.Annotations = domainNotes(label, d, ls[LabelSite], names, len(hosts), true)
 			}
 			continue
 		}
 		out[d] = true
-		p.receive(Alert{Labels: labels, Annotations: domainNotes(label, d, labels[LabelSite], names, len(hosts), false), StartsAt: since})
+		p.receive(Alert{Labels: ls, Annotations: domainNotes(label, d, ls[LabelSite], names, len(hosts), false), StartsAt: since})
 	}
 	return out
 }

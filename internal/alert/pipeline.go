@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 )
 
 // Notification is what one receiver is told about one group of alerts: the
@@ -19,7 +20,7 @@ type Notification struct {
 	Receiver string
 	// GroupKey names the group among all others, as Alertmanager's does.
 	GroupKey    string
-	GroupLabels Labels
+	GroupLabels labels.Set
 	At          time.Time
 	Firing      []Alert
 	Resolved    []Alert
@@ -91,7 +92,7 @@ type Pipeline struct {
 
 type group struct {
 	route  *Route
-	labels Labels
+	labels labels.Set
 	fps    map[string]bool
 	// notified holds the alerts a receiver was told are firing: each gets
 	// its resolved notice, whatever mutes it in between.
@@ -193,7 +194,7 @@ func (p *Pipeline) hold(fp string, a Alert) {
 }
 
 // group is route r's group for the group labels gl, made if need be.
-func (p *Pipeline) group(r *Route, gl Labels) *group {
+func (p *Pipeline) group(r *Route, gl labels.Set) *group {
 	key := strconv.Itoa(p.routeID[r]) + ":" + gl.Fingerprint()
 	g := p.groups[key]
 	if g == nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 	"github.com/illico-dev/illico/internal/probe"
 )
 
@@ -168,8 +169,8 @@ func TestFolding(t *testing.T) {
 }
 
 func TestSilences(t *testing.T) {
-	must := func(tb testing.TB, s string) Matcher {
-		m, err := ParseMatcher(s)
+	must := func(tb testing.TB, s string) labels.Matcher {
+		m, err := labels.ParseMatcher(s)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -177,7 +178,7 @@ func TestSilences(t *testing.T) {
 	}
 	t.Run("mute then expire", func(t *testing.T) {
 		b := newBench(t)
-		s, err := b.p.AddSilence(Silence{Matchers: []Matcher{must(t, `host="a-000"`)}, StartsAt: b.now, EndsAt: b.now.Add(time.Hour), CreatedBy: "ops", Comment: "disk swap"})
+		s, err := b.p.AddSilence(Silence{Matchers: []labels.Matcher{must(t, `host="a-000"`)}, StartsAt: b.now, EndsAt: b.now.Add(time.Hour), CreatedBy: "ops", Comment: "disk swap"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +193,7 @@ func TestSilences(t *testing.T) {
 		b := newBench(t)
 		b.down("a-000", "a-001")
 		expect(t, "firing", b.wait(time.Minute), "+a-000|+a-001")
-		if _, err := b.p.AddSilence(Silence{Matchers: []Matcher{must(t, `host=~"a-00[01]"`)}, StartsAt: b.now, EndsAt: b.now.Add(time.Hour), CreatedBy: "ops", Comment: "known"}); err != nil {
+		if _, err := b.p.AddSilence(Silence{Matchers: []labels.Matcher{must(t, `host=~"a-00[01]"`)}, StartsAt: b.now, EndsAt: b.now.Add(time.Hour), CreatedBy: "ops", Comment: "known"}); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, "silenced", b.wait(time.Hour-time.Minute))
@@ -203,9 +204,9 @@ func TestSilences(t *testing.T) {
 		b := newBench(t)
 		for _, s := range []Silence{
 			{StartsAt: t0, EndsAt: t0.Add(time.Hour), CreatedBy: "ops", Comment: "x"},
-			{Matchers: []Matcher{must(t, "a=b")}, StartsAt: t0, EndsAt: t0, CreatedBy: "ops", Comment: "x"},
-			{Matchers: []Matcher{must(t, "a=b")}, StartsAt: t0, EndsAt: t0.Add(time.Hour), Comment: "x"},
-			{Matchers: []Matcher{must(t, "a=b")}, StartsAt: t0, EndsAt: t0.Add(time.Hour), CreatedBy: "ops"},
+			{Matchers: []labels.Matcher{must(t, "a=b")}, StartsAt: t0, EndsAt: t0, CreatedBy: "ops", Comment: "x"},
+			{Matchers: []labels.Matcher{must(t, "a=b")}, StartsAt: t0, EndsAt: t0.Add(time.Hour), Comment: "x"},
+			{Matchers: []labels.Matcher{must(t, "a=b")}, StartsAt: t0, EndsAt: t0.Add(time.Hour), CreatedBy: "ops"},
 		} {
 			if _, err := b.p.AddSilence(s); fleet.KindOf(err) != fleet.KindInvalid {
 				t.Errorf("AddSilence(%+v) = %v, want an invalid error", s, err)

@@ -16,16 +16,18 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/illico-dev/illico/internal/labels"
 )
 
 func sample() Notification {
 	a := Alert{
-		Labels:      Labels{LabelAlertname: DatacenterDown, LabelDatacenter: "rbx-2", LabelSite: "rbx"},
+		Labels:      labels.Set{LabelAlertname: DatacenterDown, LabelDatacenter: "rbx-2", LabelSite: "rbx"},
 		Annotations: map[string]string{"summary": "datacenter rbx-2 (site rbx) is down: 100 of 100 hosts down"},
 		StartsAt:    t0,
 	}
-	b := Alert{Labels: Labels{LabelAlertname: DatacenterDown, LabelDatacenter: "rbx-1", LabelSite: "rbx"}, StartsAt: t0, EndsAt: t0.Add(time.Minute)}
-	return Notification{Receiver: "oncall", GroupKey: "oncall:{site=\"rbx\"}", GroupLabels: Labels{LabelSite: "rbx"}, At: t0.Add(time.Minute), Firing: []Alert{a}, Resolved: []Alert{b}}
+	b := Alert{Labels: labels.Set{LabelAlertname: DatacenterDown, LabelDatacenter: "rbx-1", LabelSite: "rbx"}, StartsAt: t0, EndsAt: t0.Add(time.Minute)}
+	return Notification{Receiver: "oncall", GroupKey: "oncall:{site=\"rbx\"}", GroupLabels: labels.Set{LabelSite: "rbx"}, At: t0.Add(time.Minute), Firing: []Alert{a}, Resolved: []Alert{b}}
 }
 
 // hook is an httptest server answering with the statuses given, then 200,

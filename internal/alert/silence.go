@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 )
 
 // Silence mutes the alerts its matchers select from StartsAt until EndsAt.
 type Silence struct {
 	ID        string
-	Matchers  []Matcher
+	Matchers  []labels.Matcher
 	StartsAt  time.Time
 	EndsAt    time.Time
 	CreatedBy string
@@ -125,7 +126,7 @@ func (p *Pipeline) Maintain(m Maintenance) {
 
 func (p *Pipeline) silenced(a *Alert, now time.Time) bool {
 	for i := range p.silences {
-		if s := &p.silences[i]; s.Active(now) && Matchers(s.Matchers).Match(a.Labels) {
+		if s := &p.silences[i]; s.Active(now) && labels.Matchers(s.Matchers).Match(a.Labels) {
 			return true
 		}
 	}

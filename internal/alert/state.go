@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 )
 
 // State is what a pipeline keeps across a restart of the daemon, so that
@@ -24,12 +25,12 @@ type State struct {
 type GroupRecord struct {
 	// Route numbers the group's route in the routing tree, depth first;
 	// Receiver checks that the tree has not changed under it.
-	Route      int       `json:"route"`
-	Receiver   string    `json:"receiver"`
-	Labels     Labels    `json:"labels"`
-	Notified   []int     `json:"notified"`
-	LastFiring []int     `json:"last_firing,omitempty"`
-	LastSent   time.Time `json:"last_sent"`
+	Route      int        `json:"route"`
+	Receiver   string     `json:"receiver"`
+	Labels     labels.Set `json:"labels"`
+	Notified   []int      `json:"notified"`
+	LastFiring []int      `json:"last_firing,omitempty"`
+	LastSent   time.Time  `json:"last_sent"`
 }
 
 // State returns the pipeline's state, to be restored after a restart.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 )
 
 // restart is b's pipeline saved as the daemon saves it (to JSON), and a
@@ -72,11 +73,11 @@ func TestRestore(t *testing.T) {
 		b := newBench(t)
 		b.down("a-000")
 		expect(t, "firing", b.wait(time.Minute), "+a-000")
-		m, err := ParseMatcher(`host="a-000"`)
+		m, err := labels.ParseMatcher(`host="a-000"`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sl := Silence{ID: "7", Matchers: []Matcher{m}, StartsAt: b.now, EndsAt: b.now.Add(time.Hour), CreatedBy: "ops", Comment: "known"}
+		sl := Silence{ID: "7", Matchers: []labels.Matcher{m}, StartsAt: b.now, EndsAt: b.now.Add(time.Hour), CreatedBy: "ops", Comment: "known"}
 		if _, err := b.p.AddSilence(sl); err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/deliver"
+	"github.com/illico-dev/illico/internal/labels"
 )
 
 type webhook struct {
@@ -20,7 +21,7 @@ type webhook struct {
 // that what already reads Alertmanager can read illico.
 type amAlert struct {
 	Status       Status            `json:"status"`
-	Labels       Labels            `json:"labels"`
+	Labels       labels.Set        `json:"labels"`
 	Annotations  map[string]string `json:"annotations"`
 	StartsAt     time.Time         `json:"startsAt"`
 	EndsAt       time.Time         `json:"endsAt"`
@@ -34,8 +35,8 @@ type amMessage struct {
 	TruncatedAlerts   int               `json:"truncatedAlerts"`
 	Status            Status            `json:"status"`
 	Receiver          string            `json:"receiver"`
-	GroupLabels       Labels            `json:"groupLabels"`
-	CommonLabels      Labels            `json:"commonLabels"`
+	GroupLabels       labels.Set        `json:"groupLabels"`
+	CommonLabels      labels.Set        `json:"commonLabels"`
 	CommonAnnotations map[string]string `json:"commonAnnotations"`
 	ExternalURL       string            `json:"externalURL"`
 	Alerts            []amAlert         `json:"alerts"`
@@ -45,7 +46,7 @@ func payload(n Notification) amMessage {
 	all := append(append([]Alert{}, n.Firing...), n.Resolved...)
 	m := amMessage{
 		Version: "4", GroupKey: n.GroupKey, Status: n.Status(), Receiver: n.Receiver,
-		GroupLabels: n.GroupLabels, CommonLabels: Labels{}, CommonAnnotations: map[string]string{},
+		GroupLabels: n.GroupLabels, CommonLabels: labels.Set{}, CommonAnnotations: map[string]string{},
 		Alerts: make([]amAlert, len(all)),
 	}
 	for i, a := range all {

@@ -17,6 +17,7 @@ import (
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/httpjson"
+	"github.com/illico-dev/illico/internal/labels"
 	"github.com/illico-dev/illico/internal/plan"
 	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/rollout"
@@ -553,7 +554,7 @@ func (al *alerting) endMaintenance(host, rolloutID string) {
 func (al *alerting) muting(a *alert.Alert, silences []alert.Silence, now time.Time) (ids []string, rolloutID string) {
 	for i := range silences {
 		s := &silences[i]
-		if s.Active(now) && alert.Matchers(s.Matchers).Match(a.Labels) {
+		if s.Active(now) && labels.Matchers(s.Matchers).Match(a.Labels) {
 			ids = append(ids, s.ID)
 		}
 	}
@@ -623,14 +624,14 @@ func (al *alerting) list() []api.Alert {
 		if c := b.StartsAt.Compare(a.StartsAt); c != 0 {
 			return c
 		}
-		return strings.Compare(alert.Labels(a.Labels).Fingerprint(), alert.Labels(b.Labels).Fingerprint())
+		return strings.Compare(labels.Set(a.Labels).Fingerprint(), labels.Set(b.Labels).Fingerprint())
 	})
 	return out
 }
 
 // SilenceFrom reads a silence back from the store.
 func SilenceFrom(st store.Silence) (alert.Silence, error) {
-	ms, err := alert.ParseMatchers(st.Matchers)
+	ms, err := labels.ParseMatchers(st.Matchers)
 	if err != nil {
 		return alert.Silence{}, fmt.Errorf("silence %s: %w", st.ID, err)
 	}

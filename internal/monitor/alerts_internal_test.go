@@ -10,6 +10,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/alert"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 	"github.com/illico-dev/illico/internal/plan"
 	"github.com/illico-dev/illico/internal/store"
 )
@@ -101,7 +102,7 @@ func TestRestoreMaintenance(t *testing.T) {
 	if want := []string{"draining", "rebooting", "rolling-back"}; !slices.Equal(muted, want) {
 		t.Errorf("in maintenance after the restart: %v, want %v", muted, want)
 	}
-	a := alert.Alert{Labels: alert.Labels{alert.LabelAlertname: alert.ProbeDown, alert.LabelHost: "rebooting"}, StartsAt: now}
+	a := alert.Alert{Labels: labels.Set{alert.LabelAlertname: alert.ProbeDown, alert.LabelHost: "rebooting"}, StartsAt: now}
 	if _, rollout := al.muting(&a, nil, now.Add(time.Minute)); rollout != "r-1" {
 		t.Errorf("the alert of a host rebooting on plan is muted by %q, want r-1", rollout)
 	}
@@ -121,7 +122,7 @@ func TestRestoredAlertOfAGoneTarget(t *testing.T) {
 	inv := &fleet.Inventory{}
 	now := time.Date(2026, 3, 12, 3, 0, 0, 0, time.UTC)
 	down := func(host string) alert.Alert {
-		return alert.Alert{Labels: alert.Labels{alert.LabelAlertname: alert.ProbeDown, alert.LabelHost: host, alert.LabelProbe: "ssh"}, StartsAt: now}
+		return alert.Alert{Labels: labels.Set{alert.LabelAlertname: alert.ProbeDown, alert.LabelHost: host, alert.LabelProbe: "ssh"}, StartsAt: now}
 	}
 	before := alert.New(cfg, inv)
 	before.Receive(down("gone"))

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/illico-dev/illico/internal/alert"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
 
@@ -76,7 +76,7 @@ type strategyDoc struct {
 	MaxFailures *fleet.Quantity `yaml:"max_failures"`
 	OnFailure   string          `yaml:"on_failure"`
 	Blocked     *time.Duration  `yaml:"blocked_timeout"`
-	// PauseOnAlerts are matchers read with alert.ParseMatcher.
+	// PauseOnAlerts are matchers read with labels.ParseMatcher.
 	PauseOnAlerts []string `yaml:"pause_on_alerts"`
 	Meta          yamlx.Meta
 }
@@ -271,7 +271,7 @@ func (c *checker) strategy(d *strategyDoc) fleet.Strategy {
 		}
 	}
 	for _, m := range d.PauseOnAlerts {
-		if _, err := alert.ParseMatcher(m); err != nil {
+		if _, err := labels.ParseMatcher(m); err != nil {
 			c.add(d.Meta.At("pause_on_alerts"), "pause_on_alerts: %v", err)
 		}
 	}

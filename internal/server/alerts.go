@@ -12,6 +12,7 @@ import (
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/httpjson"
+	"github.com/illico-dev/illico/internal/labels"
 	"github.com/illico-dev/illico/internal/monitor"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/store"
@@ -91,7 +92,7 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) error {
 	}
 	var errs []error
 	for _, m := range in.Matchers {
-		pm, err := alert.ParseMatcher(m)
+		pm, err := labels.ParseMatcher(m)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -183,7 +184,7 @@ func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
 		if ro.State != fleet.RolloutRunning || ro.Plan == nil || len(ro.Plan.Strategy.PauseOnAlerts) == 0 {
 			continue
 		}
-		ms, err := alert.ParseMatchers(ro.Plan.Strategy.PauseOnAlerts)
+		ms, err := labels.ParseMatchers(ro.Plan.Strategy.PauseOnAlerts)
 		if err != nil {
 			continue // refused when the plan was read; a plan read before cannot pause
 		}
@@ -191,7 +192,7 @@ func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
 			if a.Status != string(alert.StatusFiring) || !ms.Match(a.Labels) {
 				continue
 			}
-			name := alert.Labels(a.Labels).String()
+			name := labels.Set(a.Labels).String()
 			if err := s.engine.Order(ro.ID, rollout.Pause, "alert "+name); err != nil {
 				s.log.Warn("alertmanager: could not pause a rollout", "rollout", ro.ID, "err", err)
 				break

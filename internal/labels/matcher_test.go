@@ -1,9 +1,9 @@
-package alert
+package labels
 
 import "testing"
 
 func TestMatcher(t *testing.T) {
-	l := Labels{"host": "web-01", "datacenter": "rbx-2"}
+	l := Set{"host": "web-01", "datacenter": "rbx-2"}
 	tests := []struct {
 		in      string
 		want    bool
@@ -55,7 +55,7 @@ func FuzzParseMatcher(f *testing.F) {
 		if err != nil {
 			return
 		}
-		m.Matches(Labels{m.Name: s})
+		m.Matches(Set{m.Name: s})
 		if _, err := ParseMatcher(m.String()); err != nil {
 			t.Fatalf("%q parsed as %s, which does not parse: %v", s, m, err)
 		}

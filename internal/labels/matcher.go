@@ -1,4 +1,4 @@
-package alert
+package labels
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ const (
 	MatchNotRegexp MatchOp = "!~"
 )
 
-// Matcher selects alerts by one label, as Alertmanager's matchers do: a
+// Matcher selects by one label, as Alertmanager's matchers do: a
 // missing label is the empty string, and a regular expression must match
 // the whole value.
 type Matcher struct {
@@ -83,7 +83,7 @@ func (m *Matcher) UnmarshalText(b []byte) error {
 }
 
 // Matches reports whether l has the label as the matcher asks.
-func (m *Matcher) Matches(l Labels) bool {
+func (m *Matcher) Matches(l Set) bool {
 	v := l[m.Name]
 	switch m.Op {
 	case MatchEqual:
@@ -118,7 +118,7 @@ func ParseMatchers(ss []string) (Matchers, error) {
 }
 
 // Match reports whether every matcher matches l.
-func (ms Matchers) Match(l Labels) bool {
+func (ms Matchers) Match(l Set) bool {
 	for i := range ms {
 		if !ms[i].Matches(l) {
 			return false
