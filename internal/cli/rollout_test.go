@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/lab"
 	"github.com/illico-dev/illico/internal/lab/labtest"
 	"github.com/illico-dev/illico/internal/server/servertest"
-	"github.com/illico-dev/illico/internal/store"
 )
 
 // rolloutCLI runs `illico rollout ARGS` with the environment in vars and
@@ -144,7 +144,7 @@ func TestRolloutCommands(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, broken+`:3:5: unknown step "dran" (did you mean "drain"?)`) {
 		t.Errorf("start a broken plan: exit %d\n%s", code, errOut)
 	}
-	_, secret, err := d.Store.CreateToken(t.Context(), "grafana", store.RoleReader)
+	_, secret, err := d.Store.CreateToken(t.Context(), "grafana", fleet.RoleReader)
 	if err != nil {
 		t.Fatal(err)
 	}

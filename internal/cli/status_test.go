@@ -13,6 +13,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
 	"github.com/illico-dev/illico/internal/statuspage/page"
@@ -184,7 +185,7 @@ func startInZone(t testing.TB, zone *time.Location) map[string]string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	_, secret, err := st.CreateToken(t.Context(), "ops", store.RoleOperator)
+	_, secret, err := st.CreateToken(t.Context(), "ops", fleet.RoleOperator)
 	if err != nil {
 		t.Fatal(err)
 	}

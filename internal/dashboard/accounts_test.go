@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/clientip"
+	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/store"
 )
@@ -31,7 +32,7 @@ func (d *daemon) browserFrom(t testing.TB, ip string) *browser {
 		Transport: &http.Transport{DialContext: dialer.DialContext}}}
 }
 
-func (d *daemon) account(t testing.TB, name string, role store.Role) store.Account {
+func (d *daemon) account(t testing.TB, name string, role fleet.Role) store.Account {
 	t.Helper()
 	a, err := d.store.CreateAccount(t.Context(), name, role, alicePassword)
 	if err != nil {
@@ -47,7 +48,7 @@ func (b *browser) loginAs(name, password string) answer {
 
 func TestAccountLogin(t *testing.T) {
 	d := start(t)
-	d.account(t, "alice", store.RoleOperator)
+	d.account(t, "alice", fleet.RoleOperator)
 	b := d.browser(t)
 
 	bad := b.loginAs("alice", "wrong horse battery")
@@ -103,8 +104,8 @@ func TestAccountLogin(t *testing.T) {
 
 func TestLoginThrottle(t *testing.T) {
 	d := start(t)
-	d.account(t, "alice", store.RoleOperator)
-	d.account(t, "bob", store.RoleReader)
+	d.account(t, "alice", fleet.RoleOperator)
+	d.account(t, "bob", fleet.RoleReader)
 	first, second := d.browserFrom(t, "127.0.0.1"), d.browserFrom(t, "127.0.0.2")
 
 	// Five failures cost nothing; then each locks the name twice as long.
@@ -163,7 +164,7 @@ func TestLoginThrottleBehindAProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startWith(t, server.Options{TrustedProxies: clientip.Trusted{proxy}})
-	d.account(t, "alice", store.RoleOperator)
+	d.account(t, "alice", fleet.RoleOperator)
 	viaProxy, direct := d.browserFrom(t, "127.0.0.2"), d.browserFrom(t, "127.0.0.3")
 	n := 0
 	// fail fails a login as a name of its own, so that only the address
@@ -232,7 +233,7 @@ func TestAccountSessionsEnd(t *testing.T) {
 			if _, err := d.store.RemoveAccount(t.Context(), "alice"); err != nil {
 				return err
 			}
-			_, err := d.store.CreateAccount(t.Context(), "alice", store.RoleAdmin, alicePassword)
+			_, err := d.store.CreateAccount(t.Context(), "alice", fleet.RoleAdmin, alicePassword)
 			return err
 		}},
 		{"disabled", func(t *testing.T, d *daemon) error {
@@ -246,7 +247,7 @@ func TestAccountSessionsEnd(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := start(t)
-			d.account(t, "alice", store.RoleOperator)
+			d.account(t, "alice", fleet.RoleOperator)
 			b := d.browser(t)
 			if p := b.loginAs("alice", alicePassword); p.url != "/dashboard/rollouts" {
 				t.Fatalf("login: %d at %s", p.status, p.url)
@@ -271,7 +272,7 @@ func TestAccountSessionsEnd(t *testing.T) {
 // the token's id only: revoked, the token's session ends at once.
 func TestTokenSessionHoldsNoSecret(t *testing.T) {
 	d := start(t)
-	tok, secret, err := d.store.CreateToken(t.Context(), "laptop", store.RoleOperator)
+	tok, secret, err := d.store.CreateToken(t.Context(), "laptop", fleet.RoleOperator)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func TestTokenSessionHoldsNoSecret(t *testing.T) {
 
 func TestChangeOwnPassword(t *testing.T) {
 	d := start(t)
-	d.account(t, "alice", store.RoleReader)
+	d.account(t, "alice", fleet.RoleReader)
 	b, other := d.browser(t), d.browser(t)
 	p := b.loginAs("alice", alicePassword)
 	other.loginAs("alice", alicePassword)

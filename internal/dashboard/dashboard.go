@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/clientip"
+	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -44,7 +45,7 @@ const DefaultLifetime = 8 * time.Hour
 // login. LoginAccount answers a wrong name as it answers a wrong password,
 // after the same work.
 type Authenticator interface {
-	Authenticate(ctx context.Context, secret string) (store.Token, error)
+	Authenticate(ctx context.Context, secret string) (fleet.Token, error)
 	LoginAccount(ctx context.Context, name, password string) (store.Account, error)
 }
 
@@ -65,7 +66,7 @@ type Principal struct {
 	Name string
 	// Role is the role at login, for what the pages show; the daemon
 	// checks the current one on every call.
-	Role store.Role
+	Role fleet.Role
 	// Since is when an account logged in, by the store's clock: a password
 	// set after it ends the session.
 	Since time.Time

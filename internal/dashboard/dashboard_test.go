@@ -19,6 +19,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/dashboard"
+	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/server"
 	"github.com/illico-dev/illico/internal/server/servertest"
 	"github.com/illico-dev/illico/internal/statuspage/page"
@@ -94,9 +95,9 @@ func startWith(t testing.TB, o server.Options) *daemon {
 		}
 	})
 	for _, tok := range []struct {
-		role store.Role
+		role fleet.Role
 		to   *string
-	}{{store.RoleOperator, &d.operator}, {store.RoleReader, &d.reader}} {
+	}{{fleet.RoleOperator, &d.operator}, {fleet.RoleReader, &d.reader}} {
 		_, secret, err := st.CreateToken(t.Context(), string(tok.role), tok.role)
 		if err != nil {
 			t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/illico-dev/illico/internal/clientip"
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/store"
 )
 
 // cookieName is the session cookie's; it holds a random id and nothing else.
@@ -34,7 +33,7 @@ type session struct {
 	expires time.Time
 }
 
-func (s *session) canAct() bool { return s.principal.Role.Allows(store.RoleOperator) }
+func (s *session) canAct() bool { return s.principal.Role.Allows(fleet.RoleOperator) }
 
 // sessions are kept by the hash of their id, so that a look-up's timing
 // says nothing of the ids.
@@ -188,7 +187,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	if byAccount {
 		p, err = d.loginAccount(r.Context(), name, r.PostFormValue("password"))
 	} else {
-		var tok store.Token
+		var tok fleet.Token
 		if tok, err = d.auth.Authenticate(r.Context(), token); err == nil {
 			p = Principal{Kind: PrincipalToken, ID: tok.ID, Name: tok.Name, Role: tok.Role}
 		}

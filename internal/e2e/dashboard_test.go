@@ -13,6 +13,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/client"
+	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/lab"
 	"github.com/illico-dev/illico/internal/lab/labtest"
 	"github.com/illico-dev/illico/internal/server"
@@ -37,10 +38,10 @@ func TestDashboardWithAnAccount(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	const password = "correct horse battery"
-	if _, err := db.CreateAccount(t.Context(), "alice", store.RoleOperator, password); err != nil {
+	if _, err := db.CreateAccount(t.Context(), "alice", fleet.RoleOperator, password); err != nil {
 		t.Fatal(err)
 	}
-	_, secret, err := db.CreateToken(t.Context(), "ci", store.RoleOperator)
+	_, secret, err := db.CreateToken(t.Context(), "ci", fleet.RoleOperator)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,10 @@
 // Package fleet holds illico's domain types: the sites, datacenters, hosts and
 // groups of a hosting fleet, their disruption budgets, and the error kinds every
-// other package speaks. It imports only the standard library and does no I/O, so
-// that the scheduler, the store and the API can all agree on one vocabulary.
+// other package speaks; with them the records that cross from the store to its
+// users (tokens and their roles, the status page's subscribers and their queue)
+// and how a command on a host ended. It imports only the standard library and
+// does no I/O, so that the scheduler, the store and the API can all agree on one
+// vocabulary.
 package fleet
 
 import (

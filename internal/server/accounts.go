@@ -36,9 +36,9 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.Role == "" {
-		req.Role = string(store.RoleReader)
+		req.Role = string(fleet.RoleReader)
 	}
-	role, err := store.ParseRole(req.Role)
+	role, err := fleet.ParseRole(req.Role)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (s *Server) setAccountPassword(w http.ResponseWriter, r *http.Request) erro
 			}
 			return s.storeErr("authenticate_account", err)
 		}
-	case !ri.token.Role.Allows(store.RoleAdmin):
+	case !ri.token.Role.Allows(fleet.RoleAdmin):
 		return fleet.Errorf(fleet.KindForbidden, "%s may change only its own password; an admin may change any account's", ri.actor())
 	}
 	a, err := s.store.SetAccountPassword(r.Context(), name, req.Password)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/dashboard"
+	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/store"
 	"github.com/illico-dev/illico/internal/store/pgtest"
 )
@@ -75,11 +76,11 @@ func TestAccountsAPI(t *testing.T) {
 
 func testAccountsAPI(t *testing.T, dsn string) {
 	s, st := newAccountsServer(t, dsn)
-	admin, adminSecret, err := st.CreateToken(t.Context(), "admin", store.RoleAdmin)
+	admin, adminSecret, err := st.CreateToken(t.Context(), "admin", fleet.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, readerSecret, err := st.CreateToken(t.Context(), "grafana", store.RoleReader)
+	_, readerSecret, err := st.CreateToken(t.Context(), "grafana", fleet.RoleReader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func testAccountsAPI(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	as := &dashboard.Principal{Kind: dashboard.PrincipalAccount, ID: alice.ID, Name: "alice", Role: store.RoleOperator, Since: time.Now()}
+	as := &dashboard.Principal{Kind: dashboard.PrincipalAccount, ID: alice.ID, Name: "alice", Role: fleet.RoleOperator, Since: time.Now()}
 	// As itself, an account needs its old password, and may not touch
 	// another's nor manage accounts.
 	if rec := serve(t, s, "POST", "/api/v1/accounts/alice/password", "", api.SetPassword{Password: "a brand new passphrase"}, as); rec.Code != http.StatusBadRequest {
@@ -181,11 +182,11 @@ func testAccountsAPI(t *testing.T, dsn string) {
 // longer knows, or knows otherwise, is refused.
 func TestPrincipalOnlyInProcess(t *testing.T) {
 	s, st := newAccountsServer(t, "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
-	tok, _, err := st.CreateToken(t.Context(), "laptop", store.RoleOperator)
+	tok, _, err := st.CreateToken(t.Context(), "laptop", fleet.RoleOperator)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := st.CreateAccount(t.Context(), "alice", store.RoleReader, "correct horse battery")
+	a, err := st.CreateAccount(t.Context(), "alice", fleet.RoleReader, "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +220,7 @@ func TestPrincipalOnlyInProcess(t *testing.T) {
 	}
 	// The role that counts is the store's, not the one the session
 	// remembers.
-	p := dashboard.Principal{Kind: dashboard.PrincipalAccount, ID: a.ID, Name: "alice", Role: store.RoleAdmin, Since: a.PasswordChanged}
+	p := dashboard.Principal{Kind: dashboard.PrincipalAccount, ID: a.ID, Name: "alice", Role: fleet.RoleAdmin, Since: a.PasswordChanged}
 	if rec := serve(t, s, "GET", "/api/v1/accounts", "", nil, &p); rec.Code != http.StatusForbidden {
 		t.Errorf("a reader account claiming admin: %d", rec.Code)
 	}

@@ -162,7 +162,7 @@ func notFound[T any](thing, name string, items []T, key func(T) string) error {
 	return fleet.Errorf(fleet.KindNotFound, "no %s named %q in the inventory", thing, name)
 }
 
-func apiToken(t store.Token) api.Token {
+func apiToken(t fleet.Token) api.Token {
 	return api.Token{ID: t.ID, Name: t.Name, Role: string(t.Role), Created: t.Created,
 		LastUsed: httpjson.OptionalTime(t.LastUsed), Revoked: httpjson.OptionalTime(t.Revoked)}
 }
@@ -186,14 +186,14 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.Role == "" {
-		req.Role = string(store.RoleReader)
+		req.Role = string(fleet.RoleReader)
 	}
-	role, err := store.ParseRole(req.Role)
+	role, err := fleet.ParseRole(req.Role)
 	if err != nil {
 		return err
 	}
 	by := info(r.Context()).actor()
-	var tok store.Token
+	var tok fleet.Token
 	var secret fleet.Secret
 	err = s.store.Tx(r.Context(), func(tx *store.Tx) error {
 		var err error
@@ -218,7 +218,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 		return fleet.Errorf(fleet.KindInvalid, "token id %q is not a positive number", r.PathValue("id"))
 	}
 	by := info(r.Context()).actor()
-	var tok store.Token
+	var tok fleet.Token
 	err = s.store.Tx(r.Context(), func(tx *store.Tx) error {
 		var err error
 		if tok, err = tx.RevokeToken(r.Context(), id); err != nil {

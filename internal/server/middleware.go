@@ -23,7 +23,7 @@ type reqInfo struct {
 	// token is who sent the request. For a dashboard account, it is a
 	// token of the account's role and name, without an id, and account is
 	// the account.
-	token   *store.Token
+	token   *fleet.Token
 	account *store.Account
 }
 
@@ -149,7 +149,7 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 
 // authorize wraps h so that it runs only for a valid token whose role
 // allows need.
-func (s *Server) authorize(need store.Role, h handler) http.Handler {
+func (s *Server) authorize(need fleet.Role, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.authenticate(r, need); err != nil {
 			s.writeError(w, r, err)
@@ -165,7 +165,7 @@ func (s *Server) authorize(need store.Role, h handler) http.Handler {
 // the token of the Authorization header, or the principal of a dashboard
 // session, which only the dashboard's in-process calls carry (see
 // asPrincipal): nothing in a request from the network can set it.
-func (s *Server) authenticate(r *http.Request, need store.Role) error {
+func (s *Server) authenticate(r *http.Request, need fleet.Role) error {
 	if p, ok := r.Context().Value(principalKey{}).(dashboard.Principal); ok {
 		return s.authenticatePrincipal(r, p, need)
 	}
@@ -185,7 +185,7 @@ func (s *Server) authenticate(r *http.Request, need store.Role) error {
 }
 
 // allowToken records tok as the request's sender and checks its role.
-func (s *Server) allowToken(r *http.Request, tok store.Token, need store.Role) error {
+func (s *Server) allowToken(r *http.Request, tok fleet.Token, need fleet.Role) error {
 	ri := info(r.Context())
 	ri.token = &tok
 	if !tok.Role.Allows(need) {
@@ -215,7 +215,7 @@ func asPrincipal(r *http.Request, p dashboard.Principal) *http.Request {
 // authenticatePrincipal checks a dashboard session's principal against the
 // store on every call: a token revoked, an account removed, disabled or
 // given a new password since the login ends the session there.
-func (s *Server) authenticatePrincipal(r *http.Request, p dashboard.Principal, need store.Role) error {
+func (s *Server) authenticatePrincipal(r *http.Request, p dashboard.Principal, need fleet.Role) error {
 	switch p.Kind {
 	case dashboard.PrincipalToken:
 		tok, err := s.store.Token(r.Context(), p.ID)
@@ -243,7 +243,7 @@ func (s *Server) authenticatePrincipal(r *http.Request, p dashboard.Principal, n
 		ri := info(r.Context())
 		ri.account = &a
 		// Handlers that name the sender read the token.
-		ri.token = &store.Token{Name: "account " + a.Name, Role: a.Role}
+		ri.token = &fleet.Token{Name: "account " + a.Name, Role: a.Role}
 		if !a.Role.Allows(need) {
 			return fleet.Errorf(fleet.KindForbidden, "%s has role %s; this needs %s", ri.actor(), a.Role, need)
 		}

@@ -8,7 +8,6 @@ import (
 	"github.com/illico-dev/illico/internal/dashboard"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/rollout"
-	"github.com/illico-dev/illico/internal/store"
 )
 
 // routes is every endpoint of the daemon, with the role each one needs.
@@ -21,48 +20,48 @@ func (s *Server) routes() http.Handler {
 		ErrorLog: promLogger{s.log},
 	}))
 
-	mux.Handle("GET /api/v1/inventory", s.authorize(store.RoleReader, s.getInventory))
-	mux.Handle("POST /api/v1/inventory/reload", s.authorize(store.RoleOperator, s.reloadInventory))
-	mux.Handle("GET /api/v1/hosts", s.authorize(store.RoleReader, s.listHosts))
-	mux.Handle("GET /api/v1/hosts/{name}", s.authorize(store.RoleReader, s.getHost))
-	mux.Handle("GET /api/v1/groups", s.authorize(store.RoleReader, s.listGroups))
-	mux.Handle("GET /api/v1/groups/{name}", s.authorize(store.RoleReader, s.getGroup))
+	mux.Handle("GET /api/v1/inventory", s.authorize(fleet.RoleReader, s.getInventory))
+	mux.Handle("POST /api/v1/inventory/reload", s.authorize(fleet.RoleOperator, s.reloadInventory))
+	mux.Handle("GET /api/v1/hosts", s.authorize(fleet.RoleReader, s.listHosts))
+	mux.Handle("GET /api/v1/hosts/{name}", s.authorize(fleet.RoleReader, s.getHost))
+	mux.Handle("GET /api/v1/groups", s.authorize(fleet.RoleReader, s.listGroups))
+	mux.Handle("GET /api/v1/groups/{name}", s.authorize(fleet.RoleReader, s.getGroup))
 
-	mux.Handle("POST /api/v1/rollouts", s.authorize(store.RoleOperator, s.startRollout))
-	mux.Handle("GET /api/v1/rollouts", s.authorize(store.RoleReader, s.listRollouts))
-	mux.Handle("GET /api/v1/rollouts/{id}", s.authorize(store.RoleReader, s.getRollout))
-	mux.Handle("POST /api/v1/rollouts/{id}/pause", s.authorize(store.RoleOperator, s.orderRollout(rollout.Pause)))
-	mux.Handle("POST /api/v1/rollouts/{id}/resume", s.authorize(store.RoleOperator, s.orderRollout(rollout.Resume)))
-	mux.Handle("POST /api/v1/rollouts/{id}/abort", s.authorize(store.RoleOperator, s.orderRollout(rollout.Abort)))
-	mux.Handle("GET /api/v1/rollouts/{id}/events", s.authorize(store.RoleReader, s.rolloutEvents))
+	mux.Handle("POST /api/v1/rollouts", s.authorize(fleet.RoleOperator, s.startRollout))
+	mux.Handle("GET /api/v1/rollouts", s.authorize(fleet.RoleReader, s.listRollouts))
+	mux.Handle("GET /api/v1/rollouts/{id}", s.authorize(fleet.RoleReader, s.getRollout))
+	mux.Handle("POST /api/v1/rollouts/{id}/pause", s.authorize(fleet.RoleOperator, s.orderRollout(rollout.Pause)))
+	mux.Handle("POST /api/v1/rollouts/{id}/resume", s.authorize(fleet.RoleOperator, s.orderRollout(rollout.Resume)))
+	mux.Handle("POST /api/v1/rollouts/{id}/abort", s.authorize(fleet.RoleOperator, s.orderRollout(rollout.Abort)))
+	mux.Handle("GET /api/v1/rollouts/{id}/events", s.authorize(fleet.RoleReader, s.rolloutEvents))
 
-	mux.Handle("GET /api/v1/status", s.authorize(store.RoleReader, s.getStatus))
-	mux.Handle("POST /api/v1/status/incidents", s.authorize(store.RoleOperator, s.openIncident))
-	mux.Handle("POST /api/v1/status/incidents/{id}/updates", s.authorize(store.RoleOperator, s.addIncidentUpdate))
-	mux.Handle("POST /api/v1/status/maintenances/{id}/updates", s.authorize(store.RoleOperator, s.addMaintenanceUpdate))
-	mux.Handle("POST /api/v1/status/maintenances", s.authorize(store.RoleOperator, s.scheduleMaintenance))
-	mux.Handle("POST /api/v1/status/components/{id}", s.authorize(store.RoleOperator, s.setComponentStatus))
+	mux.Handle("GET /api/v1/status", s.authorize(fleet.RoleReader, s.getStatus))
+	mux.Handle("POST /api/v1/status/incidents", s.authorize(fleet.RoleOperator, s.openIncident))
+	mux.Handle("POST /api/v1/status/incidents/{id}/updates", s.authorize(fleet.RoleOperator, s.addIncidentUpdate))
+	mux.Handle("POST /api/v1/status/maintenances/{id}/updates", s.authorize(fleet.RoleOperator, s.addMaintenanceUpdate))
+	mux.Handle("POST /api/v1/status/maintenances", s.authorize(fleet.RoleOperator, s.scheduleMaintenance))
+	mux.Handle("POST /api/v1/status/components/{id}", s.authorize(fleet.RoleOperator, s.setComponentStatus))
 
-	mux.Handle("GET /api/v1/probes", s.authorize(store.RoleReader, s.listProbes))
-	mux.Handle("GET /api/v1/alerts", s.authorize(store.RoleReader, s.listAlerts))
-	mux.Handle("GET /api/v1/silences", s.authorize(store.RoleReader, s.listSilences))
-	mux.Handle("POST /api/v1/silences", s.authorize(store.RoleOperator, s.addSilence))
-	mux.Handle("DELETE /api/v1/silences/{id}", s.authorize(store.RoleOperator, s.expireSilence))
+	mux.Handle("GET /api/v1/probes", s.authorize(fleet.RoleReader, s.listProbes))
+	mux.Handle("GET /api/v1/alerts", s.authorize(fleet.RoleReader, s.listAlerts))
+	mux.Handle("GET /api/v1/silences", s.authorize(fleet.RoleReader, s.listSilences))
+	mux.Handle("POST /api/v1/silences", s.authorize(fleet.RoleOperator, s.addSilence))
+	mux.Handle("DELETE /api/v1/silences/{id}", s.authorize(fleet.RoleOperator, s.expireSilence))
 	// Alertmanager sends its webhook with an operator's token as bearer
 	// (http_config.authorization); its firing alerts may pause rollouts.
-	mux.Handle("POST /api/v1/alertmanager", s.authorize(store.RoleOperator, s.alertmanager))
+	mux.Handle("POST /api/v1/alertmanager", s.authorize(fleet.RoleOperator, s.alertmanager))
 
-	mux.Handle("GET /api/v1/tokens", s.authorize(store.RoleAdmin, s.listTokens))
-	mux.Handle("POST /api/v1/tokens", s.authorize(store.RoleAdmin, s.createToken))
-	mux.Handle("DELETE /api/v1/tokens/{id}", s.authorize(store.RoleAdmin, s.revokeToken))
+	mux.Handle("GET /api/v1/tokens", s.authorize(fleet.RoleAdmin, s.listTokens))
+	mux.Handle("POST /api/v1/tokens", s.authorize(fleet.RoleAdmin, s.createToken))
+	mux.Handle("DELETE /api/v1/tokens/{id}", s.authorize(fleet.RoleAdmin, s.revokeToken))
 
-	mux.Handle("GET /api/v1/accounts", s.authorize(store.RoleAdmin, s.listAccounts))
-	mux.Handle("POST /api/v1/accounts", s.authorize(store.RoleAdmin, s.createAccount))
-	mux.Handle("DELETE /api/v1/accounts/{name}", s.authorize(store.RoleAdmin, s.removeAccount))
-	mux.Handle("POST /api/v1/accounts/{name}/disable", s.authorize(store.RoleAdmin, s.disableAccount(true)))
-	mux.Handle("POST /api/v1/accounts/{name}/enable", s.authorize(store.RoleAdmin, s.disableAccount(false)))
+	mux.Handle("GET /api/v1/accounts", s.authorize(fleet.RoleAdmin, s.listAccounts))
+	mux.Handle("POST /api/v1/accounts", s.authorize(fleet.RoleAdmin, s.createAccount))
+	mux.Handle("DELETE /api/v1/accounts/{name}", s.authorize(fleet.RoleAdmin, s.removeAccount))
+	mux.Handle("POST /api/v1/accounts/{name}/disable", s.authorize(fleet.RoleAdmin, s.disableAccount(true)))
+	mux.Handle("POST /api/v1/accounts/{name}/enable", s.authorize(fleet.RoleAdmin, s.disableAccount(false)))
 	// An account changes its own password; an admin, anyone's.
-	mux.Handle("POST /api/v1/accounts/{name}/password", s.authorize(store.RoleReader, s.setAccountPassword))
+	mux.Handle("POST /api/v1/accounts/{name}/password", s.authorize(fleet.RoleReader, s.setAccountPassword))
 
 	mux.Handle(dashboard.Prefix, s.dashboard)
 

@@ -463,10 +463,10 @@ func (s *Server) firstToken(ctx context.Context, file string, out io.Writer) err
 	if n > 0 {
 		return nil
 	}
-	var tok store.Token
+	var tok fleet.Token
 	var secret fleet.Secret
 	err = s.store.Tx(ctx, func(tx *store.Tx) error {
-		if tok, secret, err = tx.CreateToken(ctx, "admin", store.RoleAdmin); err != nil {
+		if tok, secret, err = tx.CreateToken(ctx, "admin", fleet.RoleAdmin); err != nil {
 			return err
 		}
 		if _, err := tx.AppendEvent(ctx, store.Event{Kind: "token.created", Subject: tok.Name,

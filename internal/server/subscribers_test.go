@@ -378,7 +378,7 @@ func TestSubscribersRestartMidSend(t *testing.T) {
 	dsn := sqlite(t)
 	st := openStore(t, dsn)
 	for i := range many {
-		sub, err := st.SaveSubscriber(t.Context(), store.Subscriber{Kind: store.SubscriberEmail, Address: fmt.Sprintf("u%d@example.net", i),
+		sub, err := st.SaveSubscriber(t.Context(), fleet.Subscriber{Kind: fleet.SubscriberEmail, Address: fmt.Sprintf("u%d@example.net", i),
 			Language: "en", Nonce: fmt.Sprintf("nonce-%d", i)}, fmt.Sprintf("confirm-%d", i), fmt.Sprintf("unsubscribe-%d", i))
 		if err != nil {
 			t.Fatal(err)
@@ -410,7 +410,7 @@ func TestSubscribersRestartMidSend(t *testing.T) {
 	}
 	until(t, "the queue recorded as sent", func() bool {
 		counts, err = st2.QueueCounts(t.Context())
-		return err == nil && counts[store.NotificationSent] == many
+		return err == nil && counts[fleet.NotificationSent] == many
 	})
 	for addr, n := range sink.Counts() {
 		if n != 1 {
@@ -554,7 +554,7 @@ func TestLinkKeyFromOldFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// bob subscribed, and was mailed a link, before the upgrade.
-	sub, err := st.SaveSubscriber(t.Context(), store.Subscriber{Kind: store.SubscriberEmail, Address: "bob@example.net", Language: "en", Nonce: "bob's nonce"},
+	sub, err := st.SaveSubscriber(t.Context(), fleet.Subscriber{Kind: fleet.SubscriberEmail, Address: "bob@example.net", Language: "en", Nonce: "bob's nonce"},
 		store.HashSecret("confirm"), store.HashSecret(old.UnsubscribeToken("bob's nonce")))
 	if err != nil {
 		t.Fatal(err)

@@ -8,52 +8,11 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 )
 
-// NotificationState is where a queued notification stands.
-type NotificationState string
-
-const (
-	NotificationPending NotificationState = "pending"
-	// NotificationSending is a row handed to a sender until its lease
-	// ends; if the sender dies, the row is due again after that.
-	NotificationSending NotificationState = "sending"
-	NotificationSent    NotificationState = "sent"
-	NotificationFailed  NotificationState = "failed"
-)
-
-// Message is one update for the subscribers, written in every language.
-type Message struct {
-	// Key names the update ("incident/42/update/3"): a subscriber gets
-	// each key once, however often it is enqueued.
-	Key string
-	// Components are the IDs of the components the update is about; empty
-	// is about the whole page.
-	Components []string
-	// Subject and Body by language; see SubscriberLanguages. English is
-	// the fallback for a language missing.
-	Subject, Body fleet.Text
-}
-
-// Notification is a message queued for one subscriber, in its language.
-type Notification struct {
-	ID            int64
-	Subscriber    Subscriber
-	Key           string
-	Subject, Body string
-	State         NotificationState
-	// Attempts counts the claims; a claim's Attempts identifies it in
-	// MarkSent, Retry and Release.
-	Attempts      int
-	NextAttemptAt time.Time
-	LastError     string
-	Created       time.Time
-	SentAt        time.Time
-}
-
 // Enqueue queues msg for every confirmed subscriber who follows one of its
 // components, in the subscriber's language, and returns how many rows it
 // added. A subscriber who already has msg.Key queued, sent or failed is
 // skipped, so enqueueing again after a crash sends nothing twice.
-func (d db) Enqueue(ctx context.Context, msg Message) (int, error) {
+func (d db) Enqueue(ctx context.Context, msg fleet.SubscriberMessage) (int, error) {
 	if msg.Key == "" || len(msg.Key) > 500 {
 		return 0, fleet.Errorf(fleet.KindInvalid, "a message needs a key of at most 500 bytes")
 	}
@@ -62,7 +21,7 @@ func (d db) Enqueue(ctx context.Context, msg Message) (int, error) {
 	var cases [2]string
 	for i, text := range []fleet.Text{msg.Subject, msg.Body} {
 		c := "CASE s.language"
-		for _, lang := range SubscriberLanguages {
+		for _, lang := range fleet.SubscriberLanguages {
 			args = append(args, text.In(lang, "en"))
 			c += fmt.Sprintf(" WHEN '%s' THEN $%d", lang, len(args))
 		}
@@ -93,15 +52,15 @@ func (d db) Enqueue(ctx context.Context, msg Message) (int, error) {
 const notificationColumns = "n.id, n.message_key, n.subject, n.body, n.state, n.attempts, n.next_attempt_at, n.last_error, n.created, n.sent_at, " +
 	"s.id, s.kind, s.address, s.language, s.all_components, s.secret, s.nonce, s.created, s.confirmed_at"
 
-func scanNotification(row interface{ Scan(...any) error }) (Notification, error) {
-	var n Notification
+func scanNotification(row interface{ Scan(...any) error }) (fleet.Notification, error) {
+	var n fleet.Notification
 	var state, kind, secret string
 	var all bool
 	s := &n.Subscriber
 	err := row.Scan(&n.ID, &n.Key, &n.Subject, &n.Body, &state, &n.Attempts, timeScanner{&n.NextAttemptAt}, &n.LastError,
 		timeScanner{&n.Created}, timeScanner{&n.SentAt},
 		&s.ID, &kind, &s.Address, &s.Language, &all, &secret, &s.Nonce, timeScanner{&s.Created}, timeScanner{&s.ConfirmedAt})
-	n.State, s.Kind, s.Secret = NotificationState(state), SubscriberKind(kind), fleet.Secret(secret)
+	n.State, s.Kind, s.Secret = fleet.NotificationState(state), fleet.SubscriberKind(kind), fleet.Secret(secret)
 	return n, err
 }
 
@@ -110,7 +69,7 @@ func scanNotification(row interface{ Scan(...any) error }) (Notification, error)
 // them, and after it they are due again, for a sender that died mid-send.
 // On PostgreSQL, senders in several daemons skip each other's rows; on
 // SQLite, the single writer serializes them.
-func (d db) Claim(ctx context.Context, limit int, lease time.Duration) ([]Notification, error) {
+func (d db) Claim(ctx context.Context, limit int, lease time.Duration) ([]fleet.Notification, error) {
 	if limit <= 0 || lease <= 0 {
 		return nil, fleet.Errorf(fleet.KindInvalid, "claim: limit and lease must be positive")
 	}
@@ -145,13 +104,13 @@ func (d db) Claim(ctx context.Context, limit int, lease time.Duration) ([]Notifi
 	return d.notifications(ctx, "n.id IN ("+placeholders(1, len(ids))+")", ids...)
 }
 
-func (d db) notifications(ctx context.Context, where string, args ...any) ([]Notification, error) {
+func (d db) notifications(ctx context.Context, where string, args ...any) ([]fleet.Notification, error) {
 	rows, err := d.q.QueryContext(ctx, "SELECT "+notificationColumns+" FROM notifications n JOIN subscribers s ON s.id = n.subscriber_id WHERE "+where+" ORDER BY n.id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("read notifications: %w", err)
 	}
 	defer rows.Close()
-	var out []Notification
+	var out []fleet.Notification
 	for rows.Next() {
 		n, err := scanNotification(rows)
 		if err != nil {
@@ -202,20 +161,20 @@ func (d db) Release(ctx context.Context, id int64, attempts int) error {
 }
 
 // QueueCounts counts the notifications in each state.
-func (d db) QueueCounts(ctx context.Context) (map[NotificationState]int, error) {
+func (d db) QueueCounts(ctx context.Context) (map[fleet.NotificationState]int, error) {
 	rows, err := d.q.QueryContext(ctx, "SELECT state, COUNT(*) FROM notifications GROUP BY state")
 	if err != nil {
 		return nil, fmt.Errorf("count notifications: %w", err)
 	}
 	defer rows.Close()
-	out := map[NotificationState]int{}
+	out := map[fleet.NotificationState]int{}
 	for rows.Next() {
 		var state string
 		var n int
 		if err := rows.Scan(&state, &n); err != nil {
 			return nil, fmt.Errorf("count notifications: %w", err)
 		}
-		out[NotificationState(state)] = n
+		out[fleet.NotificationState(state)] = n
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count notifications: %w", err)
@@ -225,20 +184,20 @@ func (d db) QueueCounts(ctx context.Context) (map[NotificationState]int, error) 
 
 // Notifications returns the notifications queued for a subscriber, in
 // order.
-func (d db) Notifications(ctx context.Context, subscriberID int64) ([]Notification, error) {
+func (d db) Notifications(ctx context.Context, subscriberID int64) ([]fleet.Notification, error) {
 	return d.notifications(ctx, "n.subscriber_id = $1", subscriberID)
 }
 
 // Enqueue queues msg for every confirmed subscriber who follows it; see
 // (db).Enqueue.
-func (s *Store) Enqueue(ctx context.Context, msg Message) (int, error) {
+func (s *Store) Enqueue(ctx context.Context, msg fleet.SubscriberMessage) (int, error) {
 	return s.conn(s.write).Enqueue(ctx, msg)
 }
 
 // Claim hands out up to limit due notifications, marked sending until
 // now+lease.
-func (s *Store) Claim(ctx context.Context, limit int, lease time.Duration) ([]Notification, error) {
-	var out []Notification
+func (s *Store) Claim(ctx context.Context, limit int, lease time.Duration) ([]fleet.Notification, error) {
+	var out []fleet.Notification
 	err := s.Tx(ctx, func(tx *Tx) error {
 		var err error
 		out, err = tx.Claim(ctx, limit, lease)
@@ -264,11 +223,11 @@ func (s *Store) Release(ctx context.Context, id int64, attempts int) error {
 }
 
 // QueueCounts counts the notifications in each state.
-func (s *Store) QueueCounts(ctx context.Context) (map[NotificationState]int, error) {
+func (s *Store) QueueCounts(ctx context.Context) (map[fleet.NotificationState]int, error) {
 	return s.conn(s.read).QueueCounts(ctx)
 }
 
 // Notifications returns the notifications queued for a subscriber.
-func (s *Store) Notifications(ctx context.Context, subscriberID int64) ([]Notification, error) {
+func (s *Store) Notifications(ctx context.Context, subscriberID int64) ([]fleet.Notification, error) {
 	return s.conn(s.read).Notifications(ctx, subscriberID)
 }

@@ -51,7 +51,7 @@ func TestReopen(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dsn := dsnFor(t)
 			first := openStore(t, dsn)
-			_, secret, err := first.CreateToken(t.Context(), "admin", store.RoleAdmin)
+			_, secret, err := first.CreateToken(t.Context(), "admin", fleet.RoleAdmin)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,56 +7,19 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
 )
 
-// SubscriberKind is how a subscriber is reached.
-type SubscriberKind string
-
-const (
-	SubscriberEmail   SubscriberKind = "email"
-	SubscriberWebhook SubscriberKind = "webhook"
-)
-
-// SubscriberLanguages are the languages a subscriber may read.
-var SubscriberLanguages = []string{"en", "fr", "de"}
-
-// Subscriber is someone told of the status page's incidents and
-// maintenances, by e-mail or webhook. Its tokens are never stored, only
-// their hashes (see HashSecret).
-type Subscriber struct {
-	ID   int64
-	Kind SubscriberKind
-	// Address is the e-mail address or the webhook's URL.
-	Address  string
-	Language string
-	// Components are the IDs of the components it follows; empty follows
-	// them all.
-	Components []string
-	// Secret signs the webhook's bodies; empty for e-mail.
-	Secret fleet.Secret
-	// Nonce is random and public: with a key the store never sees, it
-	// makes the subscriber's unsubscribe token, so that every message can
-	// carry the link while the store keeps only its hash.
-	Nonce       string
-	Created     time.Time
-	ConfirmedAt time.Time // zero: waiting for the double opt-in
-}
-
-// Confirmed reports whether the subscriber confirmed and gets notifications.
-func (s Subscriber) Confirmed() bool { return !s.ConfirmedAt.IsZero() }
-
-func checkSubscriber(sub Subscriber) error {
+func checkSubscriber(sub fleet.Subscriber) error {
 	var errs []error
-	if sub.Kind != SubscriberEmail && sub.Kind != SubscriberWebhook {
+	if sub.Kind != fleet.SubscriberEmail && sub.Kind != fleet.SubscriberWebhook {
 		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "subscriber kind %q: expected email or webhook", sub.Kind))
 	}
 	if sub.Address == "" || len(sub.Address) > 2000 {
 		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "a subscriber needs an address of at most 2000 bytes"))
 	}
-	if !slices.Contains(SubscriberLanguages, sub.Language) {
+	if !slices.Contains(fleet.SubscriberLanguages, sub.Language) {
 		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "subscriber language %q: expected en, fr or de", sub.Language))
 	}
 	if len(sub.Components) > 1000 {
@@ -67,12 +30,12 @@ func checkSubscriber(sub Subscriber) error {
 
 const subscriberColumns = "id, kind, address, language, all_components, secret, nonce, created, confirmed_at"
 
-func scanSubscriber(row interface{ Scan(...any) error }) (Subscriber, error) {
-	var s Subscriber
+func scanSubscriber(row interface{ Scan(...any) error }) (fleet.Subscriber, error) {
+	var s fleet.Subscriber
 	var kind, secret string
 	var all bool
 	err := row.Scan(&s.ID, &kind, &s.Address, &s.Language, &all, &secret, &s.Nonce, timeScanner{&s.Created}, timeScanner{&s.ConfirmedAt})
-	s.Kind, s.Secret = SubscriberKind(kind), fleet.Secret(secret)
+	s.Kind, s.Secret = fleet.SubscriberKind(kind), fleet.Secret(secret)
 	return s, err
 }
 
@@ -82,24 +45,24 @@ func scanSubscriber(row interface{ Scan(...any) error }) (Subscriber, error) {
 // caller must answer both cases alike, so that nobody learns who subscribed.
 // If it is subscribed and still waiting, the new request replaces the old
 // one, tokens included.
-func (d db) SaveSubscriber(ctx context.Context, sub Subscriber, confirmHash, unsubscribeHash string) (Subscriber, error) {
+func (d db) SaveSubscriber(ctx context.Context, sub fleet.Subscriber, confirmHash, unsubscribeHash string) (fleet.Subscriber, error) {
 	if err := checkSubscriber(sub); err != nil {
-		return Subscriber{}, err
+		return fleet.Subscriber{}, err
 	}
 	if confirmHash == "" || unsubscribeHash == "" {
-		return Subscriber{}, fleet.Errorf(fleet.KindInvalid, "a subscriber needs the hashes of its tokens")
+		return fleet.Subscriber{}, fleet.Errorf(fleet.KindInvalid, "a subscriber needs the hashes of its tokens")
 	}
 	old, err := scanSubscriber(d.q.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subscribers WHERE kind = $1 AND address = $2"+d.d.forUpdate,
 		string(sub.Kind), sub.Address))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return Subscriber{}, fmt.Errorf("save subscriber: %w", err)
+		return fleet.Subscriber{}, fmt.Errorf("save subscriber: %w", err)
 	case old.Confirmed():
 		return d.withComponents(ctx, old)
 	default:
 		if _, err := d.q.ExecContext(ctx, "DELETE FROM subscribers WHERE id = $1", old.ID); err != nil {
-			return Subscriber{}, fmt.Errorf("save subscriber: %w", err)
+			return fleet.Subscriber{}, fmt.Errorf("save subscriber: %w", err)
 		}
 	}
 	comps := slices.Compact(slices.Sorted(slices.Values(sub.Components)))
@@ -108,33 +71,33 @@ func (d db) SaveSubscriber(ctx context.Context, sub Subscriber, confirmHash, uns
 		string(sub.Kind), sub.Address, sub.Language, len(comps) == 0, sub.Secret.Reveal(), sub.Nonce, confirmHash, unsubscribeHash, d.d.time(d.now()))
 	saved, err := scanSubscriber(row)
 	if err != nil {
-		return Subscriber{}, fmt.Errorf("save subscriber: %w", err)
+		return fleet.Subscriber{}, fmt.Errorf("save subscriber: %w", err)
 	}
 	for _, c := range comps {
 		if _, err := d.q.ExecContext(ctx, "INSERT INTO subscriber_components (subscriber_id, component) VALUES ($1, $2)", saved.ID, c); err != nil {
-			return Subscriber{}, fmt.Errorf("save subscriber: %w", err)
+			return fleet.Subscriber{}, fmt.Errorf("save subscriber: %w", err)
 		}
 	}
 	saved.Components = comps
 	return saved, nil
 }
 
-func (d db) withComponents(ctx context.Context, s Subscriber) (Subscriber, error) {
+func (d db) withComponents(ctx context.Context, s fleet.Subscriber) (fleet.Subscriber, error) {
 	rows, err := d.q.QueryContext(ctx, "SELECT component FROM subscriber_components WHERE subscriber_id = $1 ORDER BY component", s.ID)
 	if err != nil {
-		return Subscriber{}, fmt.Errorf("read subscriber %d: %w", s.ID, err)
+		return fleet.Subscriber{}, fmt.Errorf("read subscriber %d: %w", s.ID, err)
 	}
 	defer rows.Close()
 	s.Components = nil
 	for rows.Next() {
 		var c string
 		if err := rows.Scan(&c); err != nil {
-			return Subscriber{}, fmt.Errorf("read subscriber %d: %w", s.ID, err)
+			return fleet.Subscriber{}, fmt.Errorf("read subscriber %d: %w", s.ID, err)
 		}
 		s.Components = append(s.Components, c)
 	}
 	if err := rows.Err(); err != nil {
-		return Subscriber{}, fmt.Errorf("read subscriber %d: %w", s.ID, err)
+		return fleet.Subscriber{}, fmt.Errorf("read subscriber %d: %w", s.ID, err)
 	}
 	return s, nil
 }
@@ -142,18 +105,18 @@ func (d db) withComponents(ctx context.Context, s Subscriber) (Subscriber, error
 // ConfirmSubscriber confirms the subscriber whose confirmation token hashes
 // to confirmHash. Confirming twice is not an error: a mail client that
 // follows the link before its reader does must not spoil the click.
-func (d db) ConfirmSubscriber(ctx context.Context, confirmHash string) (Subscriber, error) {
+func (d db) ConfirmSubscriber(ctx context.Context, confirmHash string) (fleet.Subscriber, error) {
 	s, err := scanSubscriber(d.q.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subscribers WHERE confirm_hash = $1"+d.d.forUpdate, confirmHash))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return Subscriber{}, fleet.Errorf(fleet.KindNotFound, "unknown or expired confirmation link")
+		return fleet.Subscriber{}, fleet.Errorf(fleet.KindNotFound, "unknown or expired confirmation link")
 	case err != nil:
-		return Subscriber{}, fmt.Errorf("confirm subscriber: %w", err)
+		return fleet.Subscriber{}, fmt.Errorf("confirm subscriber: %w", err)
 	}
 	if !s.Confirmed() {
 		s.ConfirmedAt = d.now().UTC().Truncate(Precision)
 		if _, err := d.q.ExecContext(ctx, "UPDATE subscribers SET confirmed_at = $1 WHERE id = $2", d.d.time(s.ConfirmedAt), s.ID); err != nil {
-			return Subscriber{}, fmt.Errorf("confirm subscriber %d: %w", s.ID, err)
+			return fleet.Subscriber{}, fmt.Errorf("confirm subscriber %d: %w", s.ID, err)
 		}
 	}
 	return d.withComponents(ctx, s)
@@ -161,25 +124,25 @@ func (d db) ConfirmSubscriber(ctx context.Context, confirmHash string) (Subscrib
 
 // Unsubscribe forgets the subscriber whose unsubscribe token hashes to
 // unsubscribeHash, and the notifications still queued for it.
-func (d db) Unsubscribe(ctx context.Context, unsubscribeHash string) (Subscriber, error) {
+func (d db) Unsubscribe(ctx context.Context, unsubscribeHash string) (fleet.Subscriber, error) {
 	s, err := scanSubscriber(d.q.QueryRowContext(ctx, "DELETE FROM subscribers WHERE unsubscribe_hash = $1 RETURNING "+subscriberColumns, unsubscribeHash))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return Subscriber{}, fleet.Errorf(fleet.KindNotFound, "unknown unsubscribe link, or already unsubscribed")
+		return fleet.Subscriber{}, fleet.Errorf(fleet.KindNotFound, "unknown unsubscribe link, or already unsubscribed")
 	case err != nil:
-		return Subscriber{}, fmt.Errorf("unsubscribe: %w", err)
+		return fleet.Subscriber{}, fmt.Errorf("unsubscribe: %w", err)
 	}
 	return s, nil
 }
 
 // Subscriber returns the subscriber with id.
-func (d db) Subscriber(ctx context.Context, id int64) (Subscriber, error) {
+func (d db) Subscriber(ctx context.Context, id int64) (fleet.Subscriber, error) {
 	s, err := scanSubscriber(d.q.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subscribers WHERE id = $1", id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return Subscriber{}, fleet.Errorf(fleet.KindNotFound, "no subscriber with id %d", id)
+		return fleet.Subscriber{}, fleet.Errorf(fleet.KindNotFound, "no subscriber with id %d", id)
 	case err != nil:
-		return Subscriber{}, fmt.Errorf("read subscriber %d: %w", id, err)
+		return fleet.Subscriber{}, fmt.Errorf("read subscriber %d: %w", id, err)
 	}
 	return d.withComponents(ctx, s)
 }
@@ -190,13 +153,13 @@ type SubscriberCount struct {
 }
 
 // CountSubscribers counts the subscribers of each kind.
-func (d db) CountSubscribers(ctx context.Context) (map[SubscriberKind]SubscriberCount, error) {
+func (d db) CountSubscribers(ctx context.Context) (map[fleet.SubscriberKind]SubscriberCount, error) {
 	rows, err := d.q.QueryContext(ctx, "SELECT kind, confirmed_at IS NOT NULL, COUNT(*) FROM subscribers GROUP BY kind, confirmed_at IS NOT NULL")
 	if err != nil {
 		return nil, fmt.Errorf("count subscribers: %w", err)
 	}
 	defer rows.Close()
-	out := map[SubscriberKind]SubscriberCount{}
+	out := map[fleet.SubscriberKind]SubscriberCount{}
 	for rows.Next() {
 		var kind string
 		var confirmed bool
@@ -204,13 +167,13 @@ func (d db) CountSubscribers(ctx context.Context) (map[SubscriberKind]Subscriber
 		if err := rows.Scan(&kind, &confirmed, &n); err != nil {
 			return nil, fmt.Errorf("count subscribers: %w", err)
 		}
-		c := out[SubscriberKind(kind)]
+		c := out[fleet.SubscriberKind(kind)]
 		if confirmed {
 			c.Confirmed += n
 		} else {
 			c.Pending += n
 		}
-		out[SubscriberKind(kind)] = c
+		out[fleet.SubscriberKind(kind)] = c
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count subscribers: %w", err)
@@ -229,8 +192,8 @@ func placeholders(from, n int) string {
 
 // SaveSubscriber records a subscription waiting for its confirmation; see
 // (db).SaveSubscriber, which it runs in one transaction.
-func (s *Store) SaveSubscriber(ctx context.Context, sub Subscriber, confirmHash, unsubscribeHash string) (Subscriber, error) {
-	var out Subscriber
+func (s *Store) SaveSubscriber(ctx context.Context, sub fleet.Subscriber, confirmHash, unsubscribeHash string) (fleet.Subscriber, error) {
+	var out fleet.Subscriber
 	err := s.Tx(ctx, func(tx *Tx) error {
 		var err error
 		out, err = tx.SaveSubscriber(ctx, sub, confirmHash, unsubscribeHash)
@@ -241,8 +204,8 @@ func (s *Store) SaveSubscriber(ctx context.Context, sub Subscriber, confirmHash,
 
 // ConfirmSubscriber confirms the subscriber whose confirmation token hashes
 // to confirmHash; confirming again changes nothing.
-func (s *Store) ConfirmSubscriber(ctx context.Context, confirmHash string) (Subscriber, error) {
-	var out Subscriber
+func (s *Store) ConfirmSubscriber(ctx context.Context, confirmHash string) (fleet.Subscriber, error) {
+	var out fleet.Subscriber
 	err := s.Tx(ctx, func(tx *Tx) error {
 		var err error
 		out, err = tx.ConfirmSubscriber(ctx, confirmHash)
@@ -253,16 +216,16 @@ func (s *Store) ConfirmSubscriber(ctx context.Context, confirmHash string) (Subs
 
 // Unsubscribe forgets the subscriber whose unsubscribe token hashes to
 // unsubscribeHash, and its queued notifications.
-func (s *Store) Unsubscribe(ctx context.Context, unsubscribeHash string) (Subscriber, error) {
+func (s *Store) Unsubscribe(ctx context.Context, unsubscribeHash string) (fleet.Subscriber, error) {
 	return s.conn(s.write).Unsubscribe(ctx, unsubscribeHash)
 }
 
 // Subscriber returns the subscriber with id.
-func (s *Store) Subscriber(ctx context.Context, id int64) (Subscriber, error) {
+func (s *Store) Subscriber(ctx context.Context, id int64) (fleet.Subscriber, error) {
 	return s.conn(s.read).Subscriber(ctx, id)
 }
 
 // CountSubscribers counts the subscribers of each kind.
-func (s *Store) CountSubscribers(ctx context.Context) (map[SubscriberKind]SubscriberCount, error) {
+func (s *Store) CountSubscribers(ctx context.Context) (map[fleet.SubscriberKind]SubscriberCount, error) {
 	return s.conn(s.read).CountSubscribers(ctx)
 }

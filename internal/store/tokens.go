@@ -16,57 +16,6 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 )
 
-// Role is what an API token may do. Each role may do what the ones below it
-// may: an admin manages tokens, an operator changes the fleet's state, a
-// reader reads.
-type Role string
-
-const (
-	RoleReader   Role = "reader"
-	RoleOperator Role = "operator"
-	RoleAdmin    Role = "admin"
-)
-
-// Roles lists the roles from least to most allowed.
-var Roles = []Role{RoleReader, RoleOperator, RoleAdmin}
-
-func (r Role) rank() int {
-	switch r {
-	case RoleReader:
-		return 1
-	case RoleOperator:
-		return 2
-	case RoleAdmin:
-		return 3
-	}
-	return 0
-}
-
-// Allows reports whether a token of role r may do what needs role need.
-func (r Role) Allows(need Role) bool { return r.rank() > 0 && r.rank() >= need.rank() }
-
-// ParseRole reads a role name.
-func ParseRole(s string) (Role, error) {
-	r := Role(s)
-	if r.rank() == 0 {
-		return "", fleet.Errorf(fleet.KindInvalid, "unknown role %q (expected admin, operator or reader)", s)
-	}
-	return r, nil
-}
-
-// Token is an API token as the store keeps it: never the secret, only its hash.
-type Token struct {
-	ID       int64
-	Name     string
-	Role     Role
-	Created  time.Time
-	LastUsed time.Time // zero: never used
-	Revoked  time.Time // zero: active
-}
-
-// Active reports whether the token still authenticates.
-func (t Token) Active() bool { return t.Revoked.IsZero() }
-
 // SecretPrefix starts every token secret, so that a leaked one is easy to
 // recognise (and for secret scanners to find).
 const SecretPrefix = "illico_"
@@ -105,72 +54,72 @@ func checkTokenName(name string) error {
 
 const tokenColumns = "id, name, role, created, last_used, revoked"
 
-func scanToken(row interface{ Scan(...any) error }) (Token, error) {
-	var t Token
+func scanToken(row interface{ Scan(...any) error }) (fleet.Token, error) {
+	var t fleet.Token
 	var role string
 	err := row.Scan(&t.ID, &t.Name, &role, timeScanner{&t.Created}, timeScanner{&t.LastUsed}, timeScanner{&t.Revoked})
-	t.Role = Role(role)
+	t.Role = fleet.Role(role)
 	return t, err
 }
 
 // CreateToken stores a new token and returns it with its secret, which is
 // not kept and cannot be shown again.
-func (d db) CreateToken(ctx context.Context, name string, role Role) (Token, fleet.Secret, error) {
+func (d db) CreateToken(ctx context.Context, name string, role fleet.Role) (fleet.Token, fleet.Secret, error) {
 	if err := checkTokenName(name); err != nil {
-		return Token{}, "", err
+		return fleet.Token{}, "", err
 	}
-	if _, err := ParseRole(string(role)); err != nil {
-		return Token{}, "", err
+	if _, err := fleet.ParseRole(string(role)); err != nil {
+		return fleet.Token{}, "", err
 	}
 	secret := NewSecret()
 	row := d.q.QueryRowContext(ctx, `INSERT INTO api_tokens (name, role, hash, created) VALUES ($1, $2, $3, $4)
 		RETURNING `+tokenColumns, name, string(role), HashSecret(secret.Reveal()), d.d.time(d.now()))
 	t, err := scanToken(row)
 	if err != nil {
-		return Token{}, "", fmt.Errorf("create token: %w", err)
+		return fleet.Token{}, "", fmt.Errorf("create token: %w", err)
 	}
 	return t, secret, nil
 }
 
 // Authenticate returns the active token whose secret this is.
-func (d db) Authenticate(ctx context.Context, secret string) (Token, error) {
+func (d db) Authenticate(ctx context.Context, secret string) (fleet.Token, error) {
 	if !strings.HasPrefix(secret, SecretPrefix) {
-		return Token{}, fleet.Errorf(fleet.KindUnauthorized, "not an illico token (they start with %s)", SecretPrefix)
+		return fleet.Token{}, fleet.Errorf(fleet.KindUnauthorized, "not an illico token (they start with %s)", SecretPrefix)
 	}
 	// Looking up by hash needs no constant-time compare: timing can at best
 	// reveal the hash of a guess, not the secret that produces a stored one.
 	t, err := scanToken(d.q.QueryRowContext(ctx, "SELECT "+tokenColumns+" FROM api_tokens WHERE hash = $1", HashSecret(secret)))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return Token{}, fleet.Errorf(fleet.KindUnauthorized, "unknown token")
+		return fleet.Token{}, fleet.Errorf(fleet.KindUnauthorized, "unknown token")
 	case err != nil:
-		return Token{}, fmt.Errorf("look up token: %w", err)
+		return fleet.Token{}, fmt.Errorf("look up token: %w", err)
 	case !t.Active():
-		return Token{}, fleet.Errorf(fleet.KindUnauthorized, "token %d (%s) was revoked", t.ID, t.Name)
+		return fleet.Token{}, fleet.Errorf(fleet.KindUnauthorized, "token %d (%s) was revoked", t.ID, t.Name)
 	}
 	return t, nil
 }
 
 // Token returns the token with id.
-func (d db) Token(ctx context.Context, id int64) (Token, error) {
+func (d db) Token(ctx context.Context, id int64) (fleet.Token, error) {
 	t, err := scanToken(d.q.QueryRowContext(ctx, "SELECT "+tokenColumns+" FROM api_tokens WHERE id = $1", id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Token{}, fleet.Errorf(fleet.KindNotFound, "no token with id %d", id)
+		return fleet.Token{}, fleet.Errorf(fleet.KindNotFound, "no token with id %d", id)
 	}
 	if err != nil {
-		return Token{}, fmt.Errorf("read token %d: %w", id, err)
+		return fleet.Token{}, fmt.Errorf("read token %d: %w", id, err)
 	}
 	return t, nil
 }
 
 // ListTokens returns every token, revoked ones included, oldest first.
-func (d db) ListTokens(ctx context.Context) ([]Token, error) {
+func (d db) ListTokens(ctx context.Context) ([]fleet.Token, error) {
 	rows, err := d.q.QueryContext(ctx, "SELECT "+tokenColumns+" FROM api_tokens ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	defer rows.Close()
-	var list []Token
+	var list []fleet.Token
 	for rows.Next() {
 		t, err := scanToken(rows)
 		if err != nil {
@@ -195,22 +144,22 @@ func (d db) CountTokens(ctx context.Context) (int, error) {
 
 // RevokeToken revokes the token with id. It refuses to revoke the last
 // active admin token, which would leave nobody able to create another.
-func (d db) RevokeToken(ctx context.Context, id int64) (Token, error) {
+func (d db) RevokeToken(ctx context.Context, id int64) (fleet.Token, error) {
 	t, err := scanToken(d.q.QueryRowContext(ctx, "SELECT "+tokenColumns+" FROM api_tokens WHERE id = $1"+d.d.forUpdate, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return Token{}, fleet.Errorf(fleet.KindNotFound, "no token with id %d", id)
+		return fleet.Token{}, fleet.Errorf(fleet.KindNotFound, "no token with id %d", id)
 	case err != nil:
-		return Token{}, fmt.Errorf("revoke token %d: %w", id, err)
+		return fleet.Token{}, fmt.Errorf("revoke token %d: %w", id, err)
 	case !t.Active():
-		return Token{}, fleet.Errorf(fleet.KindConflict, "token %d (%s) is already revoked", id, t.Name)
+		return fleet.Token{}, fleet.Errorf(fleet.KindConflict, "token %d (%s) is already revoked", id, t.Name)
 	}
-	if t.Role == RoleAdmin {
+	if t.Role == fleet.RoleAdmin {
 		// Lock the other admins too, so that two revocations at once cannot
 		// each see the other's token as the one left.
 		rows, err := d.q.QueryContext(ctx, "SELECT id FROM api_tokens WHERE role = 'admin' AND revoked IS NULL AND id <> $1"+d.d.forUpdate, id)
 		if err != nil {
-			return Token{}, fmt.Errorf("revoke token %d: %w", id, err)
+			return fleet.Token{}, fmt.Errorf("revoke token %d: %w", id, err)
 		}
 		others := 0
 		for rows.Next() {
@@ -218,15 +167,15 @@ func (d db) RevokeToken(ctx context.Context, id int64) (Token, error) {
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return Token{}, fmt.Errorf("revoke token %d: %w", id, err)
+			return fleet.Token{}, fmt.Errorf("revoke token %d: %w", id, err)
 		}
 		if others == 0 {
-			return Token{}, fleet.Errorf(fleet.KindConflict, "token %d (%s) is the last active admin token: create another admin token first", id, t.Name)
+			return fleet.Token{}, fleet.Errorf(fleet.KindConflict, "token %d (%s) is the last active admin token: create another admin token first", id, t.Name)
 		}
 	}
 	t.Revoked = d.now().UTC().Truncate(Precision)
 	if _, err := d.q.ExecContext(ctx, "UPDATE api_tokens SET revoked = $1 WHERE id = $2", d.d.time(t.Revoked), id); err != nil {
-		return Token{}, fmt.Errorf("revoke token %d: %w", id, err)
+		return fleet.Token{}, fmt.Errorf("revoke token %d: %w", id, err)
 	}
 	return t, nil
 }
@@ -245,23 +194,23 @@ func (d db) TouchToken(ctx context.Context, id int64) error {
 
 // CreateToken stores a new token and returns it with its secret, which is
 // not kept and cannot be shown again.
-func (s *Store) CreateToken(ctx context.Context, name string, role Role) (Token, fleet.Secret, error) {
+func (s *Store) CreateToken(ctx context.Context, name string, role fleet.Role) (fleet.Token, fleet.Secret, error) {
 	return s.conn(s.write).CreateToken(ctx, name, role)
 }
 
 // Authenticate returns the active token whose secret this is, or an error of
 // kind fleet.KindUnauthorized.
-func (s *Store) Authenticate(ctx context.Context, secret string) (Token, error) {
+func (s *Store) Authenticate(ctx context.Context, secret string) (fleet.Token, error) {
 	return s.conn(s.read).Authenticate(ctx, secret)
 }
 
 // Token returns the token with id.
-func (s *Store) Token(ctx context.Context, id int64) (Token, error) {
+func (s *Store) Token(ctx context.Context, id int64) (fleet.Token, error) {
 	return s.conn(s.read).Token(ctx, id)
 }
 
 // ListTokens returns every token, revoked ones included, oldest first.
-func (s *Store) ListTokens(ctx context.Context) ([]Token, error) {
+func (s *Store) ListTokens(ctx context.Context) ([]fleet.Token, error) {
 	return s.conn(s.read).ListTokens(ctx)
 }
 
@@ -271,8 +220,8 @@ func (s *Store) CountTokens(ctx context.Context) (int, error) {
 }
 
 // RevokeToken revokes the token with id, unless it is the last active admin.
-func (s *Store) RevokeToken(ctx context.Context, id int64) (Token, error) {
-	var t Token
+func (s *Store) RevokeToken(ctx context.Context, id int64) (fleet.Token, error) {
+	var t fleet.Token
 	err := s.Tx(ctx, func(tx *Tx) error {
 		var err error
 		t, err = tx.RevokeToken(ctx, id)

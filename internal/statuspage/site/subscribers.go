@@ -293,7 +293,7 @@ func message(key string, name fleet.Text, comps []string, u fleet.StatusUpdate, 
 		}
 	}
 	msg := subscribers.Update{Key: key, Components: slices.Clone(comps), Subject: fleet.Text{}, Body: fleet.Text{}}
-	for _, lang := range store.SubscriberLanguages {
+	for _, lang := range fleet.SubscriberLanguages {
 		words := statusWords[lang]
 		status := words[u.Status]
 		if status == "" {
@@ -375,7 +375,7 @@ func (s *Site) subscribe(w http.ResponseWriter, r *http.Request) {
 			Components: r.PostForm["components"], Secret: fleet.Secret(r.PostForm.Get("secret"))}
 	}
 	if req.Kind == "" {
-		req.Kind = string(store.SubscriberEmail)
+		req.Kind = string(fleet.SubscriberEmail)
 	}
 	if req.Language == "" {
 		req.Language = language(r.Header.Get("Accept-Language"))
@@ -384,7 +384,7 @@ func (s *Site) subscribe(w http.ResponseWriter, r *http.Request) {
 		s.publicError(w, r, err)
 		return
 	}
-	err := s.subs.svc.Subscribe(r.Context(), clientip.LimitKey(s.proxies.Client(r)), subscribers.Request{Kind: store.SubscriberKind(req.Kind), Address: strings.TrimSpace(req.Address),
+	err := s.subs.svc.Subscribe(r.Context(), clientip.LimitKey(s.proxies.Client(r)), subscribers.Request{Kind: fleet.SubscriberKind(req.Kind), Address: strings.TrimSpace(req.Address),
 		Language: req.Language, Components: req.Components, Secret: req.Secret})
 	if err != nil {
 		s.publicError(w, r, err)
@@ -412,7 +412,7 @@ func language(accept string) string {
 	for part := range strings.SplitSeq(accept, ",") {
 		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
 		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if slices.Contains(store.SubscriberLanguages, base) {
+		if slices.Contains(fleet.SubscriberLanguages, base) {
 			return base
 		}
 	}

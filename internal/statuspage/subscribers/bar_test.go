@@ -28,8 +28,8 @@ func TestTenThousand(t *testing.T) {
 	err := s.Tx(c, func(tx *store.Tx) error {
 		for i := range n {
 			confirm := fmt.Sprintf("confirm-%d", i)
-			if _, err := tx.SaveSubscriber(c, store.Subscriber{Kind: store.SubscriberEmail, Address: fmt.Sprintf("s%d@example.net", i),
-				Language: store.SubscriberLanguages[i%3], Nonce: fmt.Sprint(i)}, store.HashSecret(confirm), store.HashSecret(fmt.Sprint("u", i))); err != nil {
+			if _, err := tx.SaveSubscriber(c, fleet.Subscriber{Kind: fleet.SubscriberEmail, Address: fmt.Sprintf("s%d@example.net", i),
+				Language: fleet.SubscriberLanguages[i%3], Nonce: fmt.Sprint(i)}, store.HashSecret(confirm), store.HashSecret(fmt.Sprint("u", i))); err != nil {
 				return err
 			}
 			if _, err := tx.ConfirmSubscriber(c, store.HashSecret(confirm)); err != nil {
@@ -75,7 +75,7 @@ func TestTenThousand(t *testing.T) {
 		t.Fatalf("%d mails to %d addresses, want %d each once; sent twice to %d, like %v", total, addresses, n, len(dup), dup[:min(3, len(dup))])
 	}
 	counts, err := s.QueueCounts(c)
-	if err != nil || counts[store.NotificationSent] != n {
+	if err != nil || counts[fleet.NotificationSent] != n {
 		t.Errorf("queue %v, %v", counts, err)
 	}
 }

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/deliver"
-	"github.com/illico-dev/illico/internal/store"
+	"github.com/illico-dev/illico/internal/fleet"
 )
 
 // Queue is what a Sender needs of the store.
 type Queue interface {
-	Claim(ctx context.Context, limit int, lease time.Duration) ([]store.Notification, error)
+	Claim(ctx context.Context, limit int, lease time.Duration) ([]fleet.Notification, error)
 	// MarkSent, Retry and Release settle a claimed notification.
 	MarkSent(ctx context.Context, id int64, attempts int) error
 	Retry(ctx context.Context, id int64, attempts int, at time.Time, reason string) error
@@ -145,7 +145,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
-func (s *Sender) release(ctx context.Context, ns []store.Notification) {
+func (s *Sender) release(ctx context.Context, ns []fleet.Notification) {
 	for _, n := range ns {
 		if err := s.o.Queue.Release(ctx, n.ID, n.Attempts); err != nil {
 			s.o.Log.Warn("release notification", "notification", n.ID, "err", err)
@@ -154,7 +154,7 @@ func (s *Sender) release(ctx context.Context, ns []store.Notification) {
 }
 
 // deliver sends n once and records the outcome.
-func (s *Sender) deliver(ctx context.Context, n store.Notification) {
+func (s *Sender) deliver(ctx context.Context, n fleet.Notification) {
 	sendCtx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	err := s.send(sendCtx, n)
 	cancel()
@@ -174,16 +174,16 @@ func (s *Sender) deliver(ctx context.Context, n store.Notification) {
 	}
 }
 
-func (s *Sender) send(ctx context.Context, n store.Notification) error {
+func (s *Sender) send(ctx context.Context, n fleet.Notification) error {
 	sub := n.Subscriber
 	unsubscribe := s.o.Links.UnsubscribeURL(sub.Nonce)
 	switch sub.Kind {
-	case store.SubscriberEmail:
+	case fleet.SubscriberEmail:
 		return s.o.Mailer.Send(ctx, Mail{
 			To: sub.Address, Subject: n.Subject, Body: withFooter(sub.Language, n.Body, unsubscribe),
 			MessageID: "notification-" + strconv.FormatInt(n.ID, 10), Unsubscribe: unsubscribe,
 		})
-	case store.SubscriberWebhook:
+	case fleet.SubscriberWebhook:
 		return s.o.Poster.Post(ctx, sub.Address, sub.Secret, Payload{
 			Kind: "notification", Key: n.Key, Language: sub.Language, Subject: n.Subject, Body: n.Body,
 			Time: n.Created, UnsubscribeURL: unsubscribe,

@@ -30,14 +30,14 @@ import (
 
 // Subscribers is what the Service needs of the store.
 type Subscribers interface {
-	SaveSubscriber(ctx context.Context, sub store.Subscriber, confirmHash, unsubscribeHash string) (store.Subscriber, error)
-	ConfirmSubscriber(ctx context.Context, confirmHash string) (store.Subscriber, error)
-	Unsubscribe(ctx context.Context, unsubscribeHash string) (store.Subscriber, error)
+	SaveSubscriber(ctx context.Context, sub fleet.Subscriber, confirmHash, unsubscribeHash string) (fleet.Subscriber, error)
+	ConfirmSubscriber(ctx context.Context, confirmHash string) (fleet.Subscriber, error)
+	Unsubscribe(ctx context.Context, unsubscribeHash string) (fleet.Subscriber, error)
 }
 
 // Enqueuer queues an update for the subscribers who follow it.
 type Enqueuer interface {
-	Enqueue(ctx context.Context, msg store.Message) (int, error)
+	Enqueue(ctx context.Context, msg fleet.SubscriberMessage) (int, error)
 }
 
 // Links builds the links the messages carry, and signs the unsubscribe
@@ -122,7 +122,7 @@ type Service struct {
 }
 
 type confirmation struct {
-	sub   store.Subscriber
+	sub   fleet.Subscriber
 	token string
 }
 
@@ -156,7 +156,7 @@ func New(opts Options) (*Service, error) {
 
 // Request is a subscription as asked for.
 type Request struct {
-	Kind store.SubscriberKind
+	Kind fleet.SubscriberKind
 	// Address is the e-mail address or the webhook's http(s) URL.
 	Address  string
 	Language string
@@ -182,12 +182,12 @@ func (s *Service) Subscribe(ctx context.Context, client string, r Request) error
 	if !s.perClient.allow(client) {
 		return &fleet.Error{Kind: fleet.KindUnavailable, Msg: "too many subscription requests from this client: try again in a few minutes", Err: ErrRateLimited}
 	}
-	if r.Kind == store.SubscriberEmail {
+	if r.Kind == fleet.SubscriberEmail {
 		r.Address = strings.ToLower(r.Address)
 	}
 	confirm := randomToken()
 	nonce := randomToken()
-	sub, err := s.store.SaveSubscriber(ctx, store.Subscriber{
+	sub, err := s.store.SaveSubscriber(ctx, fleet.Subscriber{
 		Kind: r.Kind, Address: r.Address, Language: r.Language, Components: r.Components, Secret: r.Secret, Nonce: nonce,
 	}, store.HashSecret(confirm), store.HashSecret(s.links.UnsubscribeToken(nonce)))
 	if err != nil {
@@ -213,11 +213,11 @@ func (s *Service) Subscribe(ctx context.Context, client string, r Request) error
 func checkRequest(r Request) error {
 	var errs []error
 	switch r.Kind {
-	case store.SubscriberEmail:
+	case fleet.SubscriberEmail:
 		if a, err := mail.ParseAddress(r.Address); err != nil || a.Address != r.Address || a.Name != "" || len(r.Address) > 254 {
 			errs = append(errs, fleet.Errorf(fleet.KindInvalid, "email %q: expected a plain address, like name@example.net", r.Address))
 		}
-	case store.SubscriberWebhook:
+	case fleet.SubscriberWebhook:
 		u, err := url.Parse(r.Address)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || len(r.Address) > 2000 {
 			errs = append(errs, fleet.Errorf(fleet.KindInvalid, "webhook URL: expected http(s)://host/path, without credentials"))
@@ -228,7 +228,7 @@ func checkRequest(r Request) error {
 	default:
 		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "subscription kind %q: expected email or webhook", r.Kind))
 	}
-	if !slices.Contains(store.SubscriberLanguages, r.Language) {
+	if !slices.Contains(fleet.SubscriberLanguages, r.Language) {
 		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "language %q: expected en, fr or de", r.Language))
 	}
 	if len(r.Components) > 100 {
@@ -262,11 +262,11 @@ func (s *Service) sendConfirmation(ctx context.Context, c confirmation) {
 	link := s.links.ConfirmURL(c.token)
 	var err error
 	switch c.sub.Kind {
-	case store.SubscriberEmail:
+	case fleet.SubscriberEmail:
 		t := confirmText(c.sub.Language, link)
 		err = s.mailer.Send(ctx, Mail{To: c.sub.Address, Subject: t.subject, Body: t.body,
 			MessageID: fmt.Sprintf("confirm-%d-%s", c.sub.ID, c.sub.Nonce[:8])})
-	case store.SubscriberWebhook:
+	case fleet.SubscriberWebhook:
 		err = s.poster.Post(ctx, c.sub.Address, c.sub.Secret, Payload{Kind: "subscription.confirm", ConfirmURL: link, Language: c.sub.Language})
 	}
 	if err != nil {
@@ -308,7 +308,7 @@ type Update struct {
 // components, in the subscriber's language, and returns how many it
 // queued. A Sender sends them; Kick it to start at once.
 func Fanout(ctx context.Context, q Enqueuer, u Update) (int, error) {
-	n, err := q.Enqueue(ctx, store.Message{Key: u.Key, Components: u.Components, Subject: u.Subject, Body: u.Body})
+	n, err := q.Enqueue(ctx, fleet.SubscriberMessage{Key: u.Key, Components: u.Components, Subject: u.Subject, Body: u.Body})
 	if err != nil {
 		return 0, fmt.Errorf("fan out %s: %w", u.Key, err)
 	}

@@ -92,7 +92,7 @@ func TestEmailOptInAndUnsubscribe(t *testing.T) {
 	e := newEnv(t, subscribers.Options{})
 	c := t.Context()
 	addr := "Alice@example.net"
-	if err := e.svc.Subscribe(c, "192.0.2.1", subscribers.Request{Kind: store.SubscriberEmail, Address: addr, Language: "fr", Components: []string{"web"}}); err != nil {
+	if err := e.svc.Subscribe(c, "192.0.2.1", subscribers.Request{Kind: fleet.SubscriberEmail, Address: addr, Language: "fr", Components: []string{"web"}}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the confirmation", func() bool { return len(e.sink.messages("alice@example.net")) == 1 })
@@ -154,7 +154,7 @@ func TestEmailOptInAndUnsubscribe(t *testing.T) {
 func TestNoEnumeration(t *testing.T) {
 	e := newEnv(t, subscribers.Options{})
 	c := t.Context()
-	req := subscribers.Request{Kind: store.SubscriberEmail, Address: "bob@example.net", Language: "en"}
+	req := subscribers.Request{Kind: fleet.SubscriberEmail, Address: "bob@example.net", Language: "en"}
 	if err := e.svc.Subscribe(c, "192.0.2.1", req); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestNoEnumeration(t *testing.T) {
 		t.Fatal(err)
 	}
 	errKnown := e.svc.Subscribe(c, "192.0.2.2", req)
-	errNew := e.svc.Subscribe(c, "192.0.2.2", subscribers.Request{Kind: store.SubscriberEmail, Address: "carol@example.net", Language: "en"})
+	errNew := e.svc.Subscribe(c, "192.0.2.2", subscribers.Request{Kind: fleet.SubscriberEmail, Address: "carol@example.net", Language: "en"})
 	if errKnown != nil || errNew != nil {
 		t.Fatalf("known address: %v, new address: %v", errKnown, errNew)
 	}
@@ -181,7 +181,7 @@ func TestRateLimits(t *testing.T) {
 	e := newEnv(t, subscribers.Options{Now: clock, PerClient: subscribers.Rate{Burst: 3, Every: time.Minute}, PerAddress: subscribers.Rate{Burst: 1, Every: time.Hour}})
 	c := t.Context()
 	sub := func(client, addr string) error {
-		return e.svc.Subscribe(c, client, subscribers.Request{Kind: store.SubscriberEmail, Address: addr, Language: "en"})
+		return e.svc.Subscribe(c, client, subscribers.Request{Kind: fleet.SubscriberEmail, Address: addr, Language: "en"})
 	}
 	for i := range 3 {
 		if err := sub("198.51.100.7", fmt.Sprintf("u%d@example.net", i)); err != nil {
@@ -237,10 +237,10 @@ func TestWebhook(t *testing.T) {
 	t.Cleanup(srv.Close)
 	e := newEnv(t, subscribers.Options{})
 	c := t.Context()
-	if err := e.svc.Subscribe(c, "192.0.2.1", subscribers.Request{Kind: store.SubscriberWebhook, Address: srv.URL + "/hook", Language: "de", Secret: secret}); err != nil {
+	if err := e.svc.Subscribe(c, "192.0.2.1", subscribers.Request{Kind: fleet.SubscriberWebhook, Address: srv.URL + "/hook", Language: "de", Secret: secret}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.Subscribe(c, "192.0.2.1", subscribers.Request{Kind: store.SubscriberWebhook, Address: srv.URL, Language: "de", Secret: "short"}); fleet.KindOf(err) != fleet.KindInvalid {
+	if err := e.svc.Subscribe(c, "192.0.2.1", subscribers.Request{Kind: fleet.SubscriberWebhook, Address: srv.URL, Language: "de", Secret: "short"}); fleet.KindOf(err) != fleet.KindInvalid {
 		t.Errorf("a short secret: %v", err)
 	}
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(hits) }
@@ -277,7 +277,7 @@ func TestWebhook(t *testing.T) {
 		t.Errorf("notification %+v", p)
 	}
 	counts, _ := e.store.QueueCounts(c)
-	if counts[store.NotificationSent] != 1 {
+	if counts[fleet.NotificationSent] != 1 {
 		t.Errorf("queue %v", counts)
 	}
 }

@@ -21,7 +21,7 @@ var accountTests = []test{
 
 const accountPassword = "correct horse battery"
 
-func createAccount(t testing.TB, s *store.Store, name string, role store.Role) store.Account {
+func createAccount(t testing.TB, s *store.Store, name string, role fleet.Role) store.Account {
 	t.Helper()
 	a, err := s.CreateAccount(ctx(t), name, role, accountPassword)
 	if err != nil {
@@ -36,10 +36,10 @@ func testAccounts(t *testing.T, s *store.Store) {
 		t.Fatalf("a new store lists accounts %+v", list)
 	}
 	before := time.Now().UTC().Truncate(store.Precision)
-	zoe := createAccount(t, s, "zoe", store.RoleReader)
-	alice := createAccount(t, s, "alice@example.net", store.RoleOperator)
+	zoe := createAccount(t, s, "zoe", fleet.RoleReader)
+	alice := createAccount(t, s, "alice@example.net", fleet.RoleOperator)
 	after := time.Now().UTC()
-	if alice.ID == zoe.ID || alice.Name != "alice@example.net" || alice.Role != store.RoleOperator || !alice.Active() {
+	if alice.ID == zoe.ID || alice.Name != "alice@example.net" || alice.Role != fleet.RoleOperator || !alice.Active() {
 		t.Errorf("created %+v", alice)
 	}
 	if alice.Created.Before(before) || alice.Created.After(after) || alice.Created.Location() != time.UTC || !alice.PasswordChanged.Equal(alice.Created) {
@@ -55,7 +55,7 @@ func testAccounts(t *testing.T, s *store.Store) {
 	if len(list) != 2 || list[0] != alice || list[1] != zoe {
 		t.Errorf("list: got %+v, want [%+v %+v] (by name)", list, alice, zoe)
 	}
-	_, err := s.CreateAccount(c, "zoe", store.RoleAdmin, "another long password")
+	_, err := s.CreateAccount(c, "zoe", fleet.RoleAdmin, "another long password")
 	wantKind(t, err, fleet.KindConflict)
 	if got := must(s.Account(c, "zoe"))(t); got != zoe {
 		t.Errorf("a refused creation changed zoe to %+v", got)
@@ -68,22 +68,22 @@ func testBadAccounts(t *testing.T, s *store.Store) {
 	c := ctx(t)
 	for _, tc := range []struct {
 		name, account, password string
-		role                    store.Role
+		role                    fleet.Role
 		// say is in the message; the password never is.
 		say string
 	}{
-		{"empty name", "", accountPassword, store.RoleReader, "1 to 64"},
-		{"long name", strings.Repeat("a", 65), accountPassword, store.RoleReader, "1 to 64"},
-		{"upper case", "Alice", accountPassword, store.RoleReader, "lower-case"},
-		{"space", "al ice", accountPassword, store.RoleReader, "lower-case"},
-		{"starts with a dot", ".alice", accountPassword, store.RoleReader, "lower-case"},
-		{"slash", "a/b", accountPassword, store.RoleReader, "lower-case"},
-		{"unknown role", "alice", accountPassword, store.Role("root"), "unknown role"},
-		{"short password", "alice", "eleven char", store.RoleReader, "at least 12"},
-		{"short in characters, long in bytes", "alice", "ééééééééééé", store.RoleReader, "at least 12"},
-		{"the name as password", "alice.martin", "Alice.Martin", store.RoleReader, "name"},
-		{"long password", "alice", strings.Repeat("p", 1025), store.RoleReader, "longer than"},
-		{"not UTF-8", "alice", "password\xff\xfe1234", store.RoleReader, "UTF-8"},
+		{"empty name", "", accountPassword, fleet.RoleReader, "1 to 64"},
+		{"long name", strings.Repeat("a", 65), accountPassword, fleet.RoleReader, "1 to 64"},
+		{"upper case", "Alice", accountPassword, fleet.RoleReader, "lower-case"},
+		{"space", "al ice", accountPassword, fleet.RoleReader, "lower-case"},
+		{"starts with a dot", ".alice", accountPassword, fleet.RoleReader, "lower-case"},
+		{"slash", "a/b", accountPassword, fleet.RoleReader, "lower-case"},
+		{"unknown role", "alice", accountPassword, fleet.Role("root"), "unknown role"},
+		{"short password", "alice", "eleven char", fleet.RoleReader, "at least 12"},
+		{"short in characters, long in bytes", "alice", "ééééééééééé", fleet.RoleReader, "at least 12"},
+		{"the name as password", "alice.martin", "Alice.Martin", fleet.RoleReader, "name"},
+		{"long password", "alice", strings.Repeat("p", 1025), fleet.RoleReader, "longer than"},
+		{"not UTF-8", "alice", "password\xff\xfe1234", fleet.RoleReader, "UTF-8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.CreateAccount(c, tc.account, tc.role, tc.password)
@@ -96,7 +96,7 @@ func testBadAccounts(t *testing.T, s *store.Store) {
 	if list := must(s.ListAccounts(c))(t); len(list) != 0 {
 		t.Errorf("refused accounts were stored: %+v", list)
 	}
-	createAccount(t, s, "alice", store.RoleReader)
+	createAccount(t, s, "alice", fleet.RoleReader)
 	_, err := s.SetAccountPassword(c, "alice", "short")
 	wantKind(t, err, fleet.KindInvalid)
 	_, err = s.SetAccountPassword(c, "bob", "a long enough password")
@@ -105,8 +105,8 @@ func testBadAccounts(t *testing.T, s *store.Store) {
 
 func testAccountLogin(t *testing.T, s *store.Store) {
 	c := ctx(t)
-	alice := createAccount(t, s, "alice", store.RoleOperator)
-	createAccount(t, s, "bob", store.RoleReader)
+	alice := createAccount(t, s, "alice", fleet.RoleOperator)
+	createAccount(t, s, "bob", fleet.RoleReader)
 	got := must(s.AuthenticateAccount(c, "alice", accountPassword))(t)
 	if got != alice {
 		t.Errorf("authenticate: got %+v, want %+v", got, alice)
@@ -156,7 +156,7 @@ func testAccountLogin(t *testing.T, s *store.Store) {
 
 func testAccountChanges(t *testing.T, s *store.Store) {
 	c := ctx(t)
-	alice := createAccount(t, s, "alice", store.RoleAdmin)
+	alice := createAccount(t, s, "alice", fleet.RoleAdmin)
 	const next = "a new and longer passphrase"
 	changed := must(s.SetAccountPassword(c, "alice", next))(t)
 	if changed.PasswordChanged.Before(alice.PasswordChanged) || changed.Created != alice.Created || changed.Role != alice.Role {
@@ -194,7 +194,7 @@ func testAccountChanges(t *testing.T, s *store.Store) {
 	_, err = s.AuthenticateAccount(c, "alice", next)
 	wantKind(t, err, fleet.KindUnauthorized)
 	// A new account of the same name is another account.
-	if back := createAccount(t, s, "alice", store.RoleReader); back.ID == alice.ID {
+	if back := createAccount(t, s, "alice", fleet.RoleReader); back.ID == alice.ID {
 		t.Errorf("a re-created account got the old id %d", back.ID)
 	}
 }
@@ -206,7 +206,7 @@ func testAccountsConcurrent(t *testing.T, s *store.Store) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = s.CreateAccount(c, "same", store.RoleReader, accountPassword)
+			_, errs[i] = s.CreateAccount(c, "same", fleet.RoleReader, accountPassword)
 		})
 	}
 	wg.Wait()

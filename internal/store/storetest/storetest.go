@@ -83,7 +83,7 @@ func must[T any](v T, err error) func(t testing.TB) T {
 	}
 }
 
-func createToken(t testing.TB, s *store.Store, name string, role store.Role) (store.Token, fleet.Secret) {
+func createToken(t testing.TB, s *store.Store, name string, role fleet.Role) (fleet.Token, fleet.Secret) {
 	t.Helper()
 	tok, secret, err := s.CreateToken(ctx(t), name, role)
 	if err != nil {
@@ -98,7 +98,7 @@ func testMigrate(t *testing.T, s *store.Store) {
 	if v < 1 {
 		t.Fatalf("schema version %d after Open, want at least 1", v)
 	}
-	tok, secret := createToken(t, s, "before", store.RoleAdmin)
+	tok, secret := createToken(t, s, "before", fleet.RoleAdmin)
 	for range 2 {
 		if err := s.Migrate(c); err != nil {
 			t.Fatalf("migrate again: %v", err)
@@ -118,8 +118,8 @@ func testTokens(t *testing.T, s *store.Store) {
 		t.Fatalf("a new store counts %d tokens", n)
 	}
 	before := time.Now().UTC().Truncate(store.Precision)
-	admin, adminSecret := createToken(t, s, "ops laptop", store.RoleAdmin)
-	reader, readerSecret := createToken(t, s, "grafana", store.RoleReader)
+	admin, adminSecret := createToken(t, s, "ops laptop", fleet.RoleAdmin)
+	reader, readerSecret := createToken(t, s, "grafana", fleet.RoleReader)
 	after := time.Now().UTC()
 	if !strings.HasPrefix(adminSecret.Reveal(), store.SecretPrefix) || len(adminSecret.Reveal()) < len(store.SecretPrefix)+50 {
 		t.Errorf("secret has not the expected shape (prefix %s and 32 random bytes)", store.SecretPrefix)
@@ -135,7 +135,7 @@ func testTokens(t *testing.T, s *store.Store) {
 	}
 	for _, tc := range []struct {
 		secret fleet.Secret
-		want   store.Token
+		want   fleet.Token
 	}{{adminSecret, admin}, {readerSecret, reader}} {
 		got := must(s.Authenticate(c, tc.secret.Reveal()))(t)
 		if got != tc.want {
@@ -158,7 +158,7 @@ func testTokens(t *testing.T, s *store.Store) {
 
 func testBadTokens(t *testing.T, s *store.Store) {
 	c := ctx(t)
-	createToken(t, s, "real", store.RoleAdmin)
+	createToken(t, s, "real", fleet.RoleAdmin)
 	for _, tc := range []struct {
 		name   string
 		secret string
@@ -175,13 +175,13 @@ func testBadTokens(t *testing.T, s *store.Store) {
 	}
 	for _, tc := range []struct {
 		name, token string
-		role        store.Role
+		role        fleet.Role
 	}{
-		{"unknown role", "x", store.Role("root")},
+		{"unknown role", "x", fleet.Role("root")},
 		{"empty role", "x", ""},
-		{"empty name", " ", store.RoleReader},
-		{"control character", "a\nb", store.RoleReader},
-		{"long name", strings.Repeat("n", 101), store.RoleReader},
+		{"empty name", " ", fleet.RoleReader},
+		{"control character", "a\nb", fleet.RoleReader},
+		{"long name", strings.Repeat("n", 101), fleet.RoleReader},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := s.CreateToken(c, tc.token, tc.role)
@@ -192,8 +192,8 @@ func testBadTokens(t *testing.T, s *store.Store) {
 
 func testRevoke(t *testing.T, s *store.Store) {
 	c := ctx(t)
-	createToken(t, s, "keeper", store.RoleAdmin)
-	tok, secret := createToken(t, s, "ci", store.RoleOperator)
+	createToken(t, s, "keeper", fleet.RoleAdmin)
+	tok, secret := createToken(t, s, "ci", fleet.RoleOperator)
 	revoked := must(s.RevokeToken(c, tok.ID))(t)
 	if revoked.Active() || revoked.ID != tok.ID {
 		t.Fatalf("revoke returned %+v", revoked)
@@ -214,8 +214,8 @@ func testRevoke(t *testing.T, s *store.Store) {
 
 func testLastAdmin(t *testing.T, s *store.Store) {
 	c := ctx(t)
-	first, _ := createToken(t, s, "first", store.RoleAdmin)
-	second, _ := createToken(t, s, "second", store.RoleAdmin)
+	first, _ := createToken(t, s, "first", fleet.RoleAdmin)
+	second, _ := createToken(t, s, "second", fleet.RoleAdmin)
 	must(s.RevokeToken(c, first.ID))(t)
 	_, err := s.RevokeToken(c, second.ID)
 	wantKind(t, err, fleet.KindConflict)
@@ -226,7 +226,7 @@ func testLastAdmin(t *testing.T, s *store.Store) {
 
 func testTouch(t *testing.T, s *store.Store) {
 	c := ctx(t)
-	tok, secret := createToken(t, s, "used", store.RoleReader)
+	tok, secret := createToken(t, s, "used", fleet.RoleReader)
 	if err := s.TouchToken(c, tok.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +385,7 @@ func sameJSON(t testing.TB, a, b json.RawMessage) bool {
 
 func testConcurrent(t *testing.T, s *store.Store) {
 	const writers, each = 16, 20
-	createToken(t, s, "admin", store.RoleAdmin)
+	createToken(t, s, "admin", fleet.RoleAdmin)
 	c := ctx(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each)
@@ -395,7 +395,7 @@ func testConcurrent(t *testing.T, s *store.Store) {
 				var err error
 				switch i % 4 {
 				case 0:
-					_, _, err = s.CreateToken(c, fmt.Sprintf("w%d-%d", w, i), store.RoleReader)
+					_, _, err = s.CreateToken(c, fmt.Sprintf("w%d-%d", w, i), fleet.RoleReader)
 				case 1:
 					err = s.Tx(c, func(tx *store.Tx) error {
 						_, err := tx.AppendEvent(c, store.Event{Kind: "test.tx", Subject: fmt.Sprint(w)})
@@ -446,8 +446,8 @@ func testConcurrent(t *testing.T, s *store.Store) {
 
 func testTxRollback(t *testing.T, s *store.Store) {
 	c := ctx(t)
-	keeper, _ := createToken(t, s, "keeper", store.RoleAdmin)
-	other, _ := createToken(t, s, "other", store.RoleAdmin)
+	keeper, _ := createToken(t, s, "keeper", fleet.RoleAdmin)
+	other, _ := createToken(t, s, "other", fleet.RoleAdmin)
 	boom := errors.New("boom")
 	var secret fleet.Secret
 	err := s.Tx(c, func(tx *store.Tx) error {
@@ -455,7 +455,7 @@ func testTxRollback(t *testing.T, s *store.Store) {
 			return err
 		}
 		var err error
-		if _, secret, err = tx.CreateToken(c, "ghost", store.RoleReader); err != nil {
+		if _, secret, err = tx.CreateToken(c, "ghost", fleet.RoleReader); err != nil {
 			return err
 		}
 		if _, err := tx.RevokeToken(c, other.ID); err != nil {
@@ -490,7 +490,7 @@ func testTxCommit(t *testing.T, s *store.Store) {
 	var secret fleet.Secret
 	err := s.Tx(c, func(tx *store.Tx) error {
 		var err error
-		if _, secret, err = tx.CreateToken(c, "committed", store.RoleOperator); err != nil {
+		if _, secret, err = tx.CreateToken(c, "committed", fleet.RoleOperator); err != nil {
 			return err
 		}
 		_, err = tx.AppendEvent(c, store.Event{Kind: "token.created", Subject: "committed"})

@@ -12,7 +12,7 @@ import (
 	"github.com/illico-dev/illico/internal/store"
 )
 
-func saveSubscriber(t testing.TB, s *store.Store, sub store.Subscriber) (store.Subscriber, string, string) {
+func saveSubscriber(t testing.TB, s *store.Store, sub fleet.Subscriber) (fleet.Subscriber, string, string) {
 	t.Helper()
 	confirm, unsub := store.NewSecret().Reveal(), store.NewSecret().Reveal()
 	saved, err := s.SaveSubscriber(ctx(t), sub, store.HashSecret(confirm), store.HashSecret(unsub))
@@ -22,9 +22,9 @@ func saveSubscriber(t testing.TB, s *store.Store, sub store.Subscriber) (store.S
 	return saved, confirm, unsub
 }
 
-func confirmedSubscriber(t testing.TB, s *store.Store, address, lang string, components ...string) store.Subscriber {
+func confirmedSubscriber(t testing.TB, s *store.Store, address, lang string, components ...string) fleet.Subscriber {
 	t.Helper()
-	_, confirm, unsub := saveSubscriber(t, s, store.Subscriber{Kind: store.SubscriberEmail, Address: address, Language: lang, Components: components})
+	_, confirm, unsub := saveSubscriber(t, s, fleet.Subscriber{Kind: fleet.SubscriberEmail, Address: address, Language: lang, Components: components})
 	// The cases of testQueue share a store: each takes its subscribers,
 	// and their notifications, away with it.
 	t.Cleanup(func() { s.Unsubscribe(context.WithoutCancel(ctx(t)), store.HashSecret(unsub)) })
@@ -33,14 +33,14 @@ func confirmedSubscriber(t testing.TB, s *store.Store, address, lang string, com
 
 func testSubscribers(t *testing.T, s *store.Store) {
 	c := ctx(t)
-	sub := store.Subscriber{Kind: store.SubscriberWebhook, Address: "https://example.net/hook", Language: "fr",
+	sub := fleet.Subscriber{Kind: fleet.SubscriberWebhook, Address: "https://example.net/hook", Language: "fr",
 		Components: []string{"web", "mail", "web"}, Secret: "shh", Nonce: "n1"}
 	saved, confirm, unsub := saveSubscriber(t, s, sub)
 	if saved.Confirmed() || saved.ID == 0 || saved.Secret != "shh" || !slices.Equal(saved.Components, []string{"mail", "web"}) {
 		t.Fatalf("saved %+v", saved)
 	}
 	// A second request while pending replaces the first, tokens included.
-	again, confirm2, unsub2 := saveSubscriber(t, s, store.Subscriber{Kind: sub.Kind, Address: sub.Address, Language: "de", Secret: "new", Nonce: "n2"})
+	again, confirm2, unsub2 := saveSubscriber(t, s, fleet.Subscriber{Kind: sub.Kind, Address: sub.Address, Language: "de", Secret: "new", Nonce: "n2"})
 	if again.Language != "de" || again.Components != nil || again.Confirmed() {
 		t.Fatalf("second request: %+v", again)
 	}
@@ -54,7 +54,7 @@ func testSubscribers(t *testing.T, s *store.Store) {
 		t.Errorf("confirming twice moved the time from %v to %v", confirmed.ConfirmedAt, twice.ConfirmedAt)
 	}
 	// Once confirmed, a new request changes nothing.
-	third, _, _ := saveSubscriber(t, s, store.Subscriber{Kind: sub.Kind, Address: sub.Address, Language: "en", Nonce: "n3"})
+	third, _, _ := saveSubscriber(t, s, fleet.Subscriber{Kind: sub.Kind, Address: sub.Address, Language: "en", Nonce: "n3"})
 	if third.ID != confirmed.ID || third.Language != "de" || third.Secret != "new" || !third.Confirmed() {
 		t.Fatalf("a request for a confirmed address changed it: %+v", third)
 	}
@@ -62,7 +62,7 @@ func testSubscribers(t *testing.T, s *store.Store) {
 		t.Errorf("nonce %q, want n2", got.Nonce)
 	}
 	counts := must(s.CountSubscribers(c))(t)
-	if counts[store.SubscriberWebhook] != (store.SubscriberCount{Confirmed: 1}) {
+	if counts[fleet.SubscriberWebhook] != (store.SubscriberCount{Confirmed: 1}) {
 		t.Errorf("counts %+v", counts)
 	}
 	_, err = s.Unsubscribe(c, store.HashSecret(unsub))
@@ -72,10 +72,10 @@ func testSubscribers(t *testing.T, s *store.Store) {
 	}
 	_, err = s.Subscriber(c, third.ID)
 	wantKind(t, err, fleet.KindNotFound)
-	for _, bad := range []store.Subscriber{
+	for _, bad := range []fleet.Subscriber{
 		{Kind: "pigeon", Address: "a", Language: "en"},
-		{Kind: store.SubscriberEmail, Address: "", Language: "en"},
-		{Kind: store.SubscriberEmail, Address: "a@b", Language: "it"},
+		{Kind: fleet.SubscriberEmail, Address: "", Language: "en"},
+		{Kind: fleet.SubscriberEmail, Address: "a@b", Language: "it"},
 	} {
 		_, err := s.SaveSubscriber(c, bad, "x", "y")
 		wantKind(t, err, fleet.KindInvalid)
@@ -87,8 +87,8 @@ func testEnqueue(t *testing.T, s *store.Store) {
 	all := confirmedSubscriber(t, s, "all@example.net", "fr")
 	web := confirmedSubscriber(t, s, "web@example.net", "de", "web")
 	mail := confirmedSubscriber(t, s, "mail@example.net", "en", "mail")
-	saveSubscriber(t, s, store.Subscriber{Kind: store.SubscriberEmail, Address: "pending@example.net", Language: "en"})
-	msg := store.Message{
+	saveSubscriber(t, s, fleet.Subscriber{Kind: fleet.SubscriberEmail, Address: "pending@example.net", Language: "en"})
+	msg := fleet.SubscriberMessage{
 		Key: "maintenance/1/update/1", Components: []string{"web"},
 		Subject: fleet.Text{"en": "Maintenance", "fr": "Maintenance planifiée"},
 		Body:    fleet.Text{"en": "body", "fr": "corps", "de": "Text"},
@@ -100,28 +100,28 @@ func testEnqueue(t *testing.T, s *store.Store) {
 		t.Fatalf("enqueued the same key again: %d rows", n)
 	}
 	for _, tc := range []struct {
-		sub           store.Subscriber
+		sub           fleet.Subscriber
 		subject, body string
 	}{
 		{all, "Maintenance planifiée", "corps"},
 		{web, "Maintenance", "Text"},
 	} {
 		got := must(s.Notifications(c, tc.sub.ID))(t)
-		if len(got) != 1 || got[0].Subject != tc.subject || got[0].Body != tc.body || got[0].State != store.NotificationPending || got[0].Key != msg.Key {
+		if len(got) != 1 || got[0].Subject != tc.subject || got[0].Body != tc.body || got[0].State != fleet.NotificationPending || got[0].Key != msg.Key {
 			t.Errorf("%s: got %+v", tc.sub.Address, got)
 		}
 	}
 	if got := must(s.Notifications(c, mail.ID))(t); len(got) != 0 {
 		t.Errorf("a subscriber of other components got %+v", got)
 	}
-	whole := store.Message{Key: "incident/1", Subject: fleet.Text{"en": "Incident"}, Body: fleet.Text{"en": "all"}}
+	whole := fleet.SubscriberMessage{Key: "incident/1", Subject: fleet.Text{"en": "Incident"}, Body: fleet.Text{"en": "all"}}
 	if n := must(s.Enqueue(c, whole))(t); n != 3 {
 		t.Errorf("a message about the whole page went to %d subscribers, want 3", n)
 	}
-	if counts := must(s.QueueCounts(c))(t); counts[store.NotificationPending] != 5 {
+	if counts := must(s.QueueCounts(c))(t); counts[fleet.NotificationPending] != 5 {
 		t.Errorf("counts %v", counts)
 	}
-	_, err := s.Enqueue(c, store.Message{})
+	_, err := s.Enqueue(c, fleet.SubscriberMessage{})
 	wantKind(t, err, fleet.KindInvalid)
 }
 
@@ -131,9 +131,9 @@ func testClaim(t *testing.T, s *store.Store) {
 		confirmedSubscriber(t, s, fmt.Sprintf("claim%d@example.net", i), "en", "claim")
 	}
 	before := must(s.QueueCounts(c))(t)
-	must(s.Enqueue(c, store.Message{Key: "claim", Components: []string{"claim"}, Subject: fleet.Text{"en": "s"}, Body: fleet.Text{"en": "b"}}))(t)
+	must(s.Enqueue(c, fleet.SubscriberMessage{Key: "claim", Components: []string{"claim"}, Subject: fleet.Text{"en": "s"}, Body: fleet.Text{"en": "b"}}))(t)
 	first := must(s.Claim(c, 2, time.Hour))(t)
-	if len(first) != 2 || first[0].State != store.NotificationSending || first[0].Attempts != 1 || first[0].Subscriber.Address == "" {
+	if len(first) != 2 || first[0].State != fleet.NotificationSending || first[0].Attempts != 1 || first[0].Subscriber.Address == "" {
 		t.Fatalf("claimed %+v", first)
 	}
 	rest := must(s.Claim(c, 10, time.Hour))(t)
@@ -165,13 +165,13 @@ func testClaim(t *testing.T, s *store.Store) {
 		t.Fatalf("rows not due were claimed: %+v", none)
 	}
 	counts := must(s.QueueCounts(c))(t)
-	for state, added := range map[store.NotificationState]int{store.NotificationSent: 1, store.NotificationPending: 1, store.NotificationFailed: 1} {
+	for state, added := range map[fleet.NotificationState]int{fleet.NotificationSent: 1, fleet.NotificationPending: 1, fleet.NotificationFailed: 1} {
 		if counts[state] != before[state]+added {
 			t.Errorf("%s: %d rows, want %d more than the %d before", state, counts[state], added, before[state])
 		}
 	}
 	got := must(s.Notifications(c, rest[0].Subscriber.ID))(t)
-	if len(got) != 1 || got[0].LastError != "550 no such user" || got[0].State != store.NotificationFailed {
+	if len(got) != 1 || got[0].LastError != "550 no such user" || got[0].State != fleet.NotificationFailed {
 		t.Errorf("failed row %+v", got)
 	}
 }
@@ -182,12 +182,12 @@ func testClaim(t *testing.T, s *store.Store) {
 func testLease(t *testing.T, s *store.Store) {
 	c := ctx(t)
 	confirmedSubscriber(t, s, "lease@example.net", "en", "lease")
-	must(s.Enqueue(c, store.Message{Key: "lease", Components: []string{"lease"}, Subject: fleet.Text{"en": "s"}, Body: fleet.Text{"en": "b"}}))(t)
+	must(s.Enqueue(c, fleet.SubscriberMessage{Key: "lease", Components: []string{"lease"}, Subject: fleet.Text{"en": "s"}, Body: fleet.Text{"en": "b"}}))(t)
 	dead := must(s.Claim(c, 1, 20*time.Millisecond))(t)
 	if len(dead) != 1 {
 		t.Fatalf("claimed %d", len(dead))
 	}
-	var again []store.Notification
+	var again []fleet.Notification
 	for range 200 {
 		if again = must(s.Claim(c, 1, time.Hour))(t); len(again) > 0 {
 			break
@@ -211,7 +211,7 @@ func testConcurrentClaims(t *testing.T, s *store.Store) {
 	for i := range subscribers {
 		confirmedSubscriber(t, s, fmt.Sprintf("concurrent%d@example.net", i), "en", "concurrent")
 	}
-	must(s.Enqueue(c, store.Message{Key: "concurrent", Components: []string{"concurrent"}, Subject: fleet.Text{"en": "s"}, Body: fleet.Text{"en": "b"}}))(t)
+	must(s.Enqueue(c, fleet.SubscriberMessage{Key: "concurrent", Components: []string{"concurrent"}, Subject: fleet.Text{"en": "s"}, Body: fleet.Text{"en": "b"}}))(t)
 	var mu sync.Mutex
 	seen := map[int64]int{}
 	var wg sync.WaitGroup

@@ -1,4 +1,4 @@
-package store
+package password
 
 import (
 	"strings"
@@ -7,11 +7,11 @@ import (
 
 func TestPasswordHash(t *testing.T) {
 	const password = "correct horse battery"
-	h := hashPassword(password)
+	h := Hash(password)
 	if strings.Contains(h, password) || !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("hash %q: want an argon2id PHC string with OWASP's parameters", h)
 	}
-	if h == hashPassword(password) {
+	if h == Hash(password) {
 		t.Error("two hashes of one password are the same: the salt is not fresh")
 	}
 	for _, tc := range []struct {
@@ -23,7 +23,7 @@ func TestPasswordHash(t *testing.T) {
 		{"empty", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ok, err := passwordMatches(h, tc.try)
+			ok, err := Matches(h, tc.try)
 			if err != nil || ok != tc.want {
 				t.Errorf("matches: %v, %v; want %v", ok, err, tc.want)
 			}
@@ -42,7 +42,7 @@ func TestPasswordHash(t *testing.T) {
 		{"bad key", strings.Join([]string{"", parts[1], parts[2], parts[3], parts[4], "!!"}, "$")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := passwordMatches(tc.encoded, password); err == nil {
+			if _, err := Matches(tc.encoded, password); err == nil {
 				t.Errorf("%q was taken for a hash", tc.encoded)
 			}
 		})
@@ -52,7 +52,7 @@ func TestPasswordHash(t *testing.T) {
 // FuzzParsePHC feeds the hash parser anything: it must never panic, nor
 // accept parameters out of bounds.
 func FuzzParsePHC(f *testing.F) {
-	f.Add(hashPassword("correct horse battery"))
+	f.Add(Hash("correct horse battery"))
 	f.Add("$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
 	f.Add("$argon2id$v=19$m=-1,t=2,p=1$$")
 	f.Fuzz(func(t *testing.T, encoded string) {
@@ -68,10 +68,34 @@ func FuzzParsePHC(f *testing.F) {
 
 // BenchmarkPasswordHash is what one login costs the daemon.
 func BenchmarkPasswordHash(b *testing.B) {
-	h := hashPassword("correct horse battery")
+	h := Hash("correct horse battery")
 	for b.Loop() {
-		if _, err := passwordMatches(h, "correct horse battery"); err != nil {
+		if _, err := Matches(h, "correct horse battery"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name, account, password string
+		ok                      bool
+	}{
+		{"long enough", "alice", "correct horse battery", true},
+		{"twelve characters", "alice", "ééééééééééé1", true},
+		{"too short", "alice", "xyzzy42", false},
+		{"too long", "alice", strings.Repeat("x", MaxLength+1), false},
+		{"not UTF-8", "alice", "correct horse \xff", false},
+		{"the account's name", "alice.example", " ALICE.EXAMPLE ", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Check(tc.account, tc.password)
+			if (err == nil) != tc.ok {
+				t.Fatalf("Check = %v, want ok %v", err, tc.ok)
+			}
+			if err != nil && strings.Contains(err.Error(), tc.password) {
+				t.Errorf("the message %q repeats the password", err)
+			}
+		})
 	}
 }
