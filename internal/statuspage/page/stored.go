@@ -8,14 +8,22 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/store"
 )
 
-// StatusStore keeps the status; *store.Store is one.
-type StatusStore interface {
+// Outbox is what a change of the status may write with it, in the same
+// transaction, so that both are stored or neither: the subscribers' news.
+// The store's transaction is one.
+type Outbox interface {
+	Enqueue(ctx context.Context, msg fleet.SubscriberMessage) (int, error)
+}
+
+// StatusStore keeps the status; *store.Store is one, its transaction the
+// Outbox Tx. The page names the transaction by what it may do, not by the
+// store's type, so that it links no database.
+type StatusStore[Tx Outbox] interface {
 	StatusVersion(ctx context.Context) (uint64, error)
 	Status(ctx context.Context) (fleet.Status, error)
-	UpdateStatus(ctx context.Context, change func(tx *store.Tx, st *fleet.Status) error) (fleet.Status, error)
+	UpdateStatus(ctx context.Context, change func(tx Tx, st *fleet.Status) error) (fleet.Status, error)
 }
 
 // Stored is the Source of a daemon: the status lives in the store, so that
@@ -25,8 +33,8 @@ type StatusStore interface {
 // memory: the version of this daemon's last change or last look at the
 // store. Refresh looks, and the daemon calls it every few seconds, to
 // notice the changes of another daemon on the same database.
-type Stored struct {
-	store StatusStore
+type Stored[Tx Outbox] struct {
+	store StatusStore[Tx]
 	now   func() time.Time
 
 	version atomic.Uint64
@@ -36,8 +44,8 @@ type Stored struct {
 
 // NewStored reads the status from st; now dates the pruning of old
 // incidents and maintenances.
-func NewStored(ctx context.Context, st StatusStore, now func() time.Time) (*Stored, error) {
-	s := &Stored{store: st, now: now}
+func NewStored[Tx Outbox](ctx context.Context, st StatusStore[Tx], now func() time.Time) (*Stored[Tx], error) {
+	s := &Stored[Tx]{store: st, now: now}
 	cur, err := st.Status(ctx)
 	if err != nil {
 		return nil, err
@@ -47,11 +55,11 @@ func NewStored(ctx context.Context, st StatusStore, now func() time.Time) (*Stor
 }
 
 // Version implements Source.
-func (s *Stored) Version() uint64 { return s.version.Load() }
+func (s *Stored[Tx]) Version() uint64 { return s.version.Load() }
 
 // Status implements Source: the status as of Version, read again from the
 // store only when Version moved past the copy in memory.
-func (s *Stored) Status(ctx context.Context) (fleet.Status, error) {
+func (s *Stored[Tx]) Status(ctx context.Context) (fleet.Status, error) {
 	s.mu.Lock()
 	if s.last.Version == s.version.Load() {
 		defer s.mu.Unlock()
@@ -67,7 +75,7 @@ func (s *Stored) Status(ctx context.Context) (fleet.Status, error) {
 
 // Refresh reads the stored version, for Version to tell the page of
 // another daemon's change.
-func (s *Stored) Refresh(ctx context.Context) error {
+func (s *Stored[Tx]) Refresh(ctx context.Context) error {
 	v, err := s.store.StatusVersion(ctx)
 	if err != nil {
 		return err
@@ -78,7 +86,7 @@ func (s *Stored) Refresh(ctx context.Context) error {
 
 // raise moves the version up to v, never down: a slow reader must not hide
 // a newer change.
-func (s *Stored) raise(v uint64) {
+func (s *Stored[Tx]) raise(v uint64) {
 	for {
 		cur := s.version.Load()
 		if v <= cur || s.version.CompareAndSwap(cur, v) {
@@ -88,7 +96,7 @@ func (s *Stored) raise(v uint64) {
 }
 
 // remember keeps st if it is the newest status seen, and returns the newest.
-func (s *Stored) remember(st fleet.Status) *fleet.Status {
+func (s *Stored[Tx]) remember(st fleet.Status) *fleet.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st.Version >= s.last.Version {
@@ -100,14 +108,14 @@ func (s *Stored) remember(st fleet.Status) *fleet.Status {
 
 // Update changes the status with change, all or nothing, and returns once
 // the change is stored.
-func (s *Stored) Update(ctx context.Context, change func(*fleet.Status) error) error {
-	return s.UpdateTx(ctx, func(_ *store.Tx, st *fleet.Status) error { return change(st) })
+func (s *Stored[Tx]) Update(ctx context.Context, change func(*fleet.Status) error) error {
+	return s.UpdateTx(ctx, func(_ Tx, st *fleet.Status) error { return change(st) })
 }
 
 // UpdateTx is Update with the store's transaction, for what must be stored
 // with the change or not at all.
-func (s *Stored) UpdateTx(ctx context.Context, change func(tx *store.Tx, st *fleet.Status) error) error {
-	cur, err := s.store.UpdateStatus(ctx, func(tx *store.Tx, st *fleet.Status) error {
+func (s *Stored[Tx]) UpdateTx(ctx context.Context, change func(tx Tx, st *fleet.Status) error) error {
+	cur, err := s.store.UpdateStatus(ctx, func(tx Tx, st *fleet.Status) error {
 		if err := change(tx, st); err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ func openStore(t testing.TB, dsn string) *store.Store {
 	return s
 }
 
-func newStored(t testing.TB, s *store.Store) *page.Stored {
+func newStored(t testing.TB, s *store.Store) *page.Stored[*store.Tx] {
 	t.Helper()
 	st, err := page.NewStored(t.Context(), s, time.Now)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/statuspage/page"
+	"github.com/illico-dev/illico/internal/store"
 )
 
 // statusTick is how often the daemon looks for another daemon's change of
@@ -22,7 +23,7 @@ const statusTick = 2 * time.Second
 
 // openStatus reads the page's status from the store and gives it the
 // components of inv.
-func (s *Site) openStatus(st page.StatusStore, inv *fleet.Inventory) error {
+func (s *Site) openStatus(st page.StatusStore[*store.Tx], inv *fleet.Inventory) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	notices, err := page.NewNotices(s.page.TimeZone)

@@ -190,7 +190,7 @@ func webhookClient(private bool) *http.Client {
 // both the change and its notifications, or neither, and the queue sends a
 // key once to each subscriber however often it is queued.
 type pageStatus struct {
-	*page.Stored
+	*page.Stored[*store.Tx]
 	// notices write what the page says by itself, in every language.
 	notices *page.Notices
 	subs    *subscriptions // nil: nobody to tell
