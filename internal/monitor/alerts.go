@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/alert"
-	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/labels"
 	"github.com/illico-dev/illico/internal/plan"
 	"github.com/illico-dev/illico/internal/probe"
@@ -53,6 +51,8 @@ type Store interface {
 	UnfinishedRollouts(ctx context.Context) ([]*fleet.Rollout, error)
 	Silences(ctx context.Context) ([]store.Silence, error)
 	PruneSilences(ctx context.Context, before time.Time) (int64, error)
+	AddSilence(ctx context.Context, sl store.Silence) (store.Silence, error)
+	ExpireSilence(ctx context.Context, id string, at time.Time) (store.Silence, error)
 	AlertState(ctx context.Context) ([]byte, error)
 	SaveAlertState(ctx context.Context, data []byte) error
 }
@@ -300,7 +300,7 @@ func (al *alerting) restore(ctx context.Context, probed func(id string) bool) er
 		return fmt.Errorf("restore silences: %w", err)
 	}
 	for _, stored := range sls {
-		sl, err := SilenceFrom(stored)
+		sl, err := silenceFrom(stored)
 		if err == nil {
 			_, err = al.pipe.AddSilence(sl)
 		}
@@ -600,40 +600,31 @@ func (al *alerting) back(host string) {
 
 // list is every alert raised: firing alerts first, newest first, then
 // those resolved in the last hour.
-func (al *alerting) list() []api.Alert {
+func (al *alerting) list() []Raised {
 	now := al.now()
 	silences := al.pipe.Silences()
-	out := []api.Alert{}
+	out := []Raised{}
 	al.mu.Lock()
 	for _, r := range al.raised {
-		a := api.Alert{
-			Labels: maps.Clone(r.alert.Labels), Annotations: maps.Clone(r.alert.Annotations),
-			Status: string(r.alert.Status()), StartsAt: r.alert.StartsAt.UTC(), EndsAt: httpjson.OptionalTime(r.alert.EndsAt),
-			Notified: r.notified,
-		}
+		a := Raised{Alert: r.alert, Notified: r.notified}
+		a.Labels, a.Annotations = maps.Clone(r.alert.Labels), maps.Clone(r.alert.Annotations)
 		if r.alert.Firing() {
 			a.SilencedBy, a.Maintenance = al.muting(&r.alert, silences, now)
 		}
 		out = append(out, a)
 	}
 	al.mu.Unlock()
-	slices.SortFunc(out, func(a, b api.Alert) int {
-		if a.Status != b.Status {
-			return strings.Compare(a.Status, b.Status) // firing before resolved
+	slices.SortFunc(out, func(a, b Raised) int {
+		if a.Firing() != b.Firing() {
+			if a.Firing() {
+				return -1
+			}
+			return 1
 		}
 		if c := b.StartsAt.Compare(a.StartsAt); c != 0 {
 			return c
 		}
-		return strings.Compare(labels.Set(a.Labels).Fingerprint(), labels.Set(b.Labels).Fingerprint())
+		return strings.Compare(a.Labels.Fingerprint(), b.Labels.Fingerprint())
 	})
 	return out
-}
-
-// SilenceFrom reads a silence back from the store.
-func SilenceFrom(st store.Silence) (alert.Silence, error) {
-	ms, err := labels.ParseMatchers(st.Matchers)
-	if err != nil {
-		return alert.Silence{}, fmt.Errorf("silence %s: %w", st.ID, err)
-	}
-	return alert.Silence{ID: st.ID, Matchers: ms, StartsAt: st.StartsAt, EndsAt: st.EndsAt, CreatedBy: st.CreatedBy, Comment: st.Comment}, nil
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/alert"
-	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/rollout"
@@ -158,15 +157,11 @@ func (m *Monitor) HostHealth() map[string]fleet.HostHealth {
 // Targets is the probe targets in force.
 func (m *Monitor) Targets() []*probe.Target { return m.probes.current() }
 
-// Probes is every target with its state and last result, by host and
-// probe.
-func (m *Monitor) Probes() []api.Probe {
-	out := []api.Probe{}
-	for _, st := range m.probes.standings() {
-		out = append(out, apiProbe(st))
-	}
-	slices.SortStableFunc(out, func(a, b api.Probe) int {
-		return cmp.Or(strings.Compare(a.Host, b.Host), strings.Compare(a.Probe, b.Probe))
+// Probes is every target with where it stands, by host and probe.
+func (m *Monitor) Probes() []Standing {
+	out := m.probes.standings()
+	slices.SortStableFunc(out, func(a, b Standing) int {
+		return cmp.Or(strings.Compare(a.Target.Host.Name, b.Target.Host.Name), strings.Compare(a.Target.Def.Name, b.Target.Def.Name))
 	})
 	return out
 }
@@ -177,20 +172,18 @@ func (m *Monitor) Counts() map[string]int { return m.probes.counts() }
 // Firing counts the alerts firing, muted or not.
 func (m *Monitor) Firing() int { return m.alerts.firing() }
 
+// Raised is an alert the monitor raised, firing or resolved in the last
+// hour, with what became of it.
+type Raised struct {
+	alert.Alert
+	// Notified is true once a receiver was told it fires.
+	Notified bool
+	// SilencedBy and Maintenance say what mutes it while it fires: the
+	// silences that match it, and the rollout that has its host down.
+	SilencedBy  []string
+	Maintenance string
+}
+
 // Alerts is every alert raised: firing ones first, newest first, then those
 // resolved in the last hour.
-func (m *Monitor) Alerts() []api.Alert { return m.alerts.list() }
-
-// Silences is every silence, expired ones included, in order.
-func (m *Monitor) Silences() []alert.Silence { return m.alerts.pipe.Silences() }
-
-// AddSilence mutes the alerts sl matches from now on. The caller keeps it
-// in the store first: a silence shown must outlive the daemon.
-func (m *Monitor) AddSilence(sl alert.Silence) (alert.Silence, error) {
-	return m.alerts.pipe.AddSilence(sl)
-}
-
-// ExpireSilence ends silence id at at.
-func (m *Monitor) ExpireSilence(id string, at time.Time) error {
-	return m.alerts.pipe.ExpireSilence(id, at)
-}
+func (m *Monitor) Alerts() []Raised { return m.alerts.list() }

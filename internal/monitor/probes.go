@@ -7,9 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/probe"
 )
 
@@ -130,22 +128,22 @@ func (hl *health) changed(c probe.Change) {
 	hl.onChange(c)
 }
 
-// standing is one target with where it stands.
-type standing struct {
-	target *probe.Target
-	status probe.Status
+// Standing is one probe target with where it stands.
+type Standing struct {
+	Target *probe.Target
+	Status probe.Status
 }
 
-func (hl *health) standings() []standing {
+func (hl *health) standings() []Standing {
 	hl.mu.Lock()
 	defer hl.mu.Unlock()
 	if hl.sched == nil {
 		return nil
 	}
 	sts := hl.sched.Status()
-	out := make([]standing, len(sts))
+	out := make([]Standing, len(sts))
 	for i := range sts {
-		out[i] = standing{target: &hl.targets[i], status: sts[i]}
+		out[i] = Standing{Target: &hl.targets[i], Status: sts[i]}
 	}
 	return out
 }
@@ -159,12 +157,12 @@ func (hl *health) down(hosts []*fleet.Host) map[string]string {
 	}
 	out := map[string]string{}
 	for _, s := range hl.standings() {
-		name := s.target.Host.Name
-		if s.status.State != probe.StateDown || !want[name] || out[name] != "" {
+		name := s.Target.Host.Name
+		if s.Status.State != probe.StateDown || !want[name] || out[name] != "" {
 			continue
 		}
-		out[name] = fmt.Sprintf("probe %s down since %s", s.target.Def.Name, s.status.Since.UTC().Format(time.TimeOnly))
-		if r := s.status.Last.Reason; r != "" {
+		out[name] = fmt.Sprintf("probe %s down since %s", s.Target.Def.Name, s.Status.Since.UTC().Format(time.TimeOnly))
+		if r := s.Status.Last.Reason; r != "" {
 			out[name] += " (" + r + ")"
 		}
 	}
@@ -175,33 +173,21 @@ func (hl *health) down(hosts []*fleet.Host) map[string]string {
 func (hl *health) counts() map[string]int {
 	out := map[string]int{}
 	for _, s := range hl.standings() {
-		out[s.status.State.String()]++
+		out[s.Status.State.String()]++
 	}
 	return out
 }
 
-func apiProbe(s standing) api.Probe {
-	p := api.Probe{
-		ID: s.target.ID, Probe: s.target.Def.Name, Host: s.target.Host.Name, Kind: string(s.target.Def.Kind),
-		Target: s.target.Target, Interval: s.target.Def.Interval.String(), State: s.status.State.String(),
-		Since: httpjson.OptionalTime(s.status.Since),
-	}
-	if last := s.status.Last; !last.At.IsZero() {
-		p.Last = &api.ProbeResult{At: last.At.UTC(), TookMS: last.Took.Milliseconds(), OK: last.OK, Reason: last.Reason}
-	}
-	return p
-}
-
 // running reports whether the probes run a target with id.
 func (hl *health) running(id string) bool {
-	return slices.ContainsFunc(hl.standings(), func(s standing) bool { return s.target.ID == id })
+	return slices.ContainsFunc(hl.standings(), func(s Standing) bool { return s.Target.ID == id })
 }
 
 // current is the probe targets in force.
 func (hl *health) current() []*probe.Target {
 	var out []*probe.Target
 	for _, s := range hl.standings() {
-		out = append(out, s.target)
+		out = append(out, s.Target)
 	}
 	return out
 }
@@ -215,21 +201,21 @@ func (hl *health) hostHealth() map[string]fleet.HostHealth {
 	type tally struct{ known, down, served int }
 	hosts := map[string]*tally{}
 	for _, s := range hl.standings() {
-		if s.target.Host == nil {
+		if s.Target.Host == nil {
 			continue
 		}
-		t := hosts[s.target.Host.Name]
+		t := hosts[s.Target.Host.Name]
 		if t == nil {
 			t = &tally{}
-			hosts[s.target.Host.Name] = t
+			hosts[s.Target.Host.Name] = t
 		}
-		switch s.status.State {
+		switch s.Status.State {
 		case probe.StateUp:
 			t.known++
 		case probe.StateDown:
 			t.known++
 			t.down++
-			if s.target.Def.Kind != probe.KindSSH {
+			if s.Target.Def.Kind != probe.KindSSH {
 				t.served++
 			}
 		}
@@ -253,10 +239,10 @@ func (hl *health) hostHealth() map[string]fleet.HostHealth {
 func (hl *health) allUp(host string) bool {
 	n := 0
 	for _, s := range hl.standings() {
-		if s.target.Host == nil || s.target.Host.Name != host {
+		if s.Target.Host == nil || s.Target.Host.Name != host {
 			continue
 		}
-		if s.status.State != probe.StateUp {
+		if s.Status.State != probe.StateUp {
 			return false
 		}
 		n++

@@ -43,14 +43,39 @@ func loadAlerts(path string) (*alert.Config, error) {
 // listProbes answers GET /api/v1/probes: every target with its state and
 // last result.
 func (s *Server) listProbes(w http.ResponseWriter, _ *http.Request) error {
-	httpjson.Write(w, http.StatusOK, api.Probes{Probes: s.monitor.Probes()})
+	out := api.Probes{Probes: []api.Probe{}}
+	for _, st := range s.monitor.Probes() {
+		out.Probes = append(out.Probes, apiProbe(st))
+	}
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
+}
+
+func apiProbe(s monitor.Standing) api.Probe {
+	t := s.Target
+	p := api.Probe{
+		ID: t.ID, Probe: t.Def.Name, Host: t.Host.Name, Kind: string(t.Def.Kind),
+		Target: t.Target, Interval: t.Def.Interval.String(), State: s.Status.State.String(),
+		Since: httpjson.OptionalTime(s.Status.Since),
+	}
+	if last := s.Status.Last; !last.At.IsZero() {
+		p.Last = &api.ProbeResult{At: last.At.UTC(), TookMS: last.Took.Milliseconds(), OK: last.OK, Reason: last.Reason}
+	}
+	return p
 }
 
 // listAlerts answers GET /api/v1/alerts: firing alerts first, newest
 // first, then those resolved in the last hour.
 func (s *Server) listAlerts(w http.ResponseWriter, _ *http.Request) error {
-	httpjson.Write(w, http.StatusOK, api.Alerts{Alerts: s.monitor.Alerts()})
+	out := api.Alerts{Alerts: []api.Alert{}}
+	for _, a := range s.monitor.Alerts() {
+		out.Alerts = append(out.Alerts, api.Alert{
+			Labels: a.Labels, Annotations: a.Annotations, Status: string(a.Status()),
+			StartsAt: a.StartsAt.UTC(), EndsAt: httpjson.OptionalTime(a.EndsAt),
+			SilencedBy: a.SilencedBy, Maintenance: a.Maintenance, Notified: a.Notified,
+		})
+	}
+	httpjson.Write(w, http.StatusOK, out)
 	return nil
 }
 
@@ -102,17 +127,9 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) error {
 	if err := errors.Join(errs...); err != nil {
 		return fleet.Errorf(fleet.KindInvalid, "%v", err)
 	}
-	if err := sl.Validate(); err != nil {
-		return err
-	}
-	// The store first: a silence the daemon shows must outlive it.
-	stored, err := s.store.AddSilence(r.Context(), storedSilence(sl))
+	sl, err := s.monitor.AddSilence(r.Context(), sl)
 	if err != nil {
 		return s.storeErr("add_silence", err)
-	}
-	sl.ID, sl.StartsAt, sl.EndsAt = stored.ID, stored.StartsAt, stored.EndsAt
-	if sl, err = s.monitor.AddSilence(sl); err != nil {
-		return err
 	}
 	s.log.Info("silence added", "request_id", requestID(r.Context()), "silence", sl.ID, "by", by)
 	s.appendEvent(r, store.Event{Kind: "silence.added", Subject: "silence " + sl.ID,
@@ -123,36 +140,16 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) expireSilence(w http.ResponseWriter, r *http.Request) error {
-	id, now := r.PathValue("id"), s.now()
-	stored, err := s.store.ExpireSilence(r.Context(), id, now)
-	if fleet.KindOf(err) == fleet.KindNotFound {
-		return err
-	}
+	id := r.PathValue("id")
+	sl, err := s.monitor.ExpireSilence(r.Context(), id)
 	if err != nil {
 		return s.storeErr("expire_silence", err)
-	}
-	// A silence the pipeline pruned already has nothing left to mute.
-	if err := s.monitor.ExpireSilence(id, stored.EndsAt); err != nil && fleet.KindOf(err) != fleet.KindNotFound {
-		return err
 	}
 	by := info(r.Context()).actor()
 	s.appendEvent(r, store.Event{Kind: "silence.expired", Subject: "silence " + id,
 		Message: fmt.Sprintf("%s expired silence %s", by, id)})
-	sl, err := monitor.SilenceFrom(stored)
-	if err != nil {
-		return err
-	}
-	httpjson.Write(w, http.StatusOK, apiSilence(sl, now))
+	httpjson.Write(w, http.StatusOK, apiSilence(sl, s.now()))
 	return nil
-}
-
-// storedSilence is sl as the store keeps it, its matchers written out.
-func storedSilence(sl alert.Silence) store.Silence {
-	out := store.Silence{ID: sl.ID, StartsAt: sl.StartsAt, EndsAt: sl.EndsAt, CreatedBy: sl.CreatedBy, Comment: sl.Comment}
-	for _, m := range sl.Matchers {
-		out.Matchers = append(out.Matchers, m.String())
-	}
-	return out
 }
 
 // appendEvent records an operator's action; the action stands even if the
