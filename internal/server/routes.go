@@ -12,8 +12,10 @@ import (
 
 // routes is every endpoint of the daemon, with the role each one needs.
 // Reading needs any token, changing the fleet's state an operator's, and
-// managing tokens an admin's.
-func (s *Server) routes() http.Handler {
+// managing tokens an admin's. The dashboard, under dashboard.Prefix, calls
+// the API in-process through the handler routes returns: dash makes it
+// from that handler.
+func (s *Server) routes(dash func(api http.Handler) (http.Handler, error)) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.health)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{
@@ -63,11 +65,15 @@ func (s *Server) routes() http.Handler {
 	// An account changes its own password; an admin, anyone's.
 	mux.Handle("POST /api/v1/accounts/{name}/password", s.authorize(fleet.RoleReader, s.setAccountPassword))
 
-	mux.Handle(dashboard.Prefix, s.dashboard)
-
 	// Anything else under /api answers in JSON like the rest of the API.
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fleet.Errorf(fleet.KindNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
-	return chain(route(mux), s.observe, limitBody)
+	h := chain(route(mux), s.observe, limitBody)
+	d, err := dash(h)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(dashboard.Prefix, d)
+	return h, nil
 }

@@ -127,9 +127,6 @@ type Server struct {
 	// monitor probes the fleet and alerts, muted while rollouts take
 	// hosts down on purpose.
 	monitor *monitor.Monitor
-
-	// dashboard is the operators' pages, under /dashboard/.
-	dashboard http.Handler
 }
 
 // loaded is an inventory and when it was read.
@@ -186,40 +183,6 @@ func New(opts Options) (*Server, error) {
 		return nil, fleet.Errorf(fleet.KindUnavailable, "listen on %s: %v", opts.Listen, err)
 	}
 	s.ln = ln
-	var subs *site.SubscriberOptions
-	if opts.PublicListen != "" {
-		subs = opts.Subscribers
-	}
-	// Only the daily buckets are read: one raw record per probe is enough.
-	runs := probe.NewMemory(1)
-	s.site, err = site.New(site.Options{Store: s.store, Page: opts.StatusPage, Inventory: s.inventory, Subscribers: subs,
-		// The page is made before the probes: it looks them up when asked.
-		Runs: runs, Targets: func() []*probe.Target { return s.monitor.Targets() },
-		Health: func() map[string]fleet.HostHealth { return s.monitor.HostHealth() }, Proxies: s.proxies, Logger: s.log, Now: s.now})
-	if err != nil {
-		ln.Close()
-		return nil, err
-	}
-	if err := s.listenPublic(opts.PublicListen); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	// The dashboard calls the API in-process, through s.http's handler.
-	if s.dashboard, err = dashboard.New(dashboard.Options{Auth: s.store, Now: s.now, Logger: s.log, As: asPrincipal, Proxies: s.proxies,
-		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.http.Handler.ServeHTTP(w, r) })}); err != nil {
-		s.closeListeners()
-		return nil, err
-	}
-	s.http = &http.Server{
-		Handler:           s.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	s.events, s.stopping = newHub(), make(chan struct{})
-	s.http.RegisterOnShutdown(func() { close(s.stopping) })
 	s.pool = sshx.NewPool(sshx.Options{Getenv: opts.Getenv, Logger: s.log})
 	s.balancers = &lb.Set{}
 	httpClient := opts.HTTPClient
@@ -230,13 +193,31 @@ func New(opts Options) (*Server, error) {
 	if interval <= 0 {
 		interval = probe.DefaultInterval
 	}
+	// The probes' runs, kept for the status page's bars: only the daily
+	// buckets are read, so one raw record per probe is enough.
+	runs := probe.NewMemory(1)
 	s.monitor = monitor.New(monitor.Options{
 		Alerts: alertsCfg, Inventory: s.inventory, Store: s.store,
 		Probe: probe.NewProber(httpClient, s.pool, s.now).Probe, Interval: interval, Recorder: runs,
 		Client: httpClient, Delivered: s.metrics.delivered, Logger: s.log, Now: s.now,
 	})
 	if err := s.metrics.registerHealth(s.monitor.Counts, s.monitor.Firing); err != nil {
-		s.closeListeners()
+		ln.Close()
+		return nil, err
+	}
+	var subs *site.SubscriberOptions
+	if opts.PublicListen != "" {
+		subs = opts.Subscribers
+	}
+	// After the monitor: the page looks its probes up when asked.
+	s.site, err = site.New(site.Options{Store: s.store, Page: opts.StatusPage, Inventory: s.inventory, Subscribers: subs,
+		Runs: runs, Targets: s.monitor.Targets, Health: s.monitor.HostHealth, Proxies: s.proxies, Logger: s.log, Now: s.now})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := s.listenPublic(opts.PublicListen); err != nil {
+		ln.Close()
 		return nil, err
 	}
 	s.engine = rollout.NewEngine(rollout.Options{
@@ -246,13 +227,32 @@ func New(opts Options) (*Server, error) {
 		Health:    s.monitor.Health(),
 		Inventory: s.inventory,
 		Down:      s.monitor.Down,
-		Event:     s.onEvent,
-		Logger:    s.log,
-		Now:       s.now,
+		// The driver is made next, for it reads the engine: the engine
+		// tells events only once it runs, after New.
+		Event:  s.onEvent,
+		Logger: s.log,
+		Now:    s.now,
 	})
 	s.driver = drive.New(drive.Options{
 		Progress: s.engine.Progress, Update: s.site.Update, Status: s.site.Status, Notices: s.site.Notices(), Now: s.now, Logger: s.log,
 	})
+	s.events, s.stopping = newHub(), make(chan struct{})
+	handler, err := s.routes(func(api http.Handler) (http.Handler, error) {
+		return dashboard.New(dashboard.Options{Auth: s.store, Now: s.now, Logger: s.log, As: asPrincipal, Proxies: s.proxies, API: api})
+	})
+	if err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	s.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.http.RegisterOnShutdown(func() { close(s.stopping) })
 	return s, nil
 }
 
@@ -301,108 +301,113 @@ func (s *Server) PublicAddr() string {
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Run creates the first admin token if the store has no token yet, resumes
-// the unfinished rollouts, then serves until ctx ends; then it stops taking
-// requests, waits for those in flight (at most the shutdown timeout) and for
-// the rollouts to leave every host where it stands.
+// Run starts the daemon's components in order (see components): it creates
+// the first admin token if the store has no token yet, restores the alerts,
+// resumes the unfinished rollouts, then serves until ctx ends or a component
+// fails. Then it stops them in the reverse order: it stops taking requests,
+// waits for those in flight (at most the shutdown timeout) and for the
+// rollouts to leave every host where it stands.
 func (s *Server) Run(ctx context.Context) error {
-	defer s.pool.Close()
-	// Here rather than in New, once listening worked: a daemon that cannot
-	// start must not use up the one showing of the admin token.
-	if err := s.firstToken(ctx, s.tokenFile, s.tokenOut); err != nil {
-		s.closeListeners()
+	parts := newComponents(s.log, s.components())
+	if err := parts.start(ctx); err != nil {
 		return err
 	}
-	// Before the rollouts and the probes: a silence or a maintenance
-	// forgotten would page.
-	if err := s.monitor.Restore(ctx); err != nil {
-		s.closeListeners()
-		return err
-	}
-	if err := s.site.LoadHistory(ctx); err != nil {
-		s.log.Error("the status page's bars start without their history", "err", err)
-	}
-	// The site outlives the driver, the last to change the page, and the
-	// probes, whose runs it keeps.
-	siteCtx, stopSite := context.WithCancel(context.WithoutCancel(ctx))
-	siteDone := make(chan struct{})
-	go func() { s.site.Run(siteCtx); close(siteDone) }()
-	defer func() {
-		stopSite()
-		<-siteDone
-	}()
-	engineCtx, stopEngine := context.WithCancel(ctx)
-	defer stopEngine()
-	// The driver outlives the engine, for the last events of the rollouts.
-	driverCtx, stopDriver := context.WithCancel(context.WithoutCancel(ctx))
-	driverc := make(chan error, 1)
-	go func() { driverc <- s.driver.Run(driverCtx) }()
-	defer func() {
-		stopDriver()
-		<-driverc
-	}()
-	enginec := make(chan error, 1)
-	go func() { enginec <- s.engine.Run(engineCtx) }()
-	// The probes and the alerts run beside the engine, and stop after it.
-	healthCtx, stopHealth := context.WithCancel(context.WithoutCancel(ctx))
-	var healthWG sync.WaitGroup
-	healthWG.Go(func() { s.monitor.Run(healthCtx) })
-	defer func() {
-		stopHealth()
-		healthWG.Wait()
-	}()
-	publicc := make(chan error, 1)
-	if s.public != nil {
-		go func() {
-			err := s.public.Serve(s.publicLn)
-			if !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("the status page stopped serving", "err", err)
-			}
-			publicc <- err
-		}()
-		s.log.Info("status page on http://" + s.PublicAddr())
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdown)
-			defer cancel()
-			if err := s.public.Shutdown(sctx); err != nil {
-				s.public.Close()
-			}
-			<-publicc
-		}()
-	}
-	// Said once the admin token exists, so that whoever waits for this line
-	// finds the token file written.
-	s.log.Info("illico serving on http://"+s.Addr(), "database", s.store.Dialect(), "inventory", s.invPath)
-	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
 	var failed error
 	select {
-	case err := <-errc:
-		stopEngine()
-		<-enginec
-		return fmt.Errorf("serve: %w", err)
-	case err := <-enginec:
-		enginec <- err
-		// The engine returns early only when it cannot read the rollouts
-		// to resume; a daemon that cannot run rollouts must not pretend.
-		if err != nil {
-			failed = fmt.Errorf("rollouts: %w", err)
-			s.log.Error("cannot run rollouts; stopping", "err", err)
-		}
+	case failed = <-parts.failed():
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down", "timeout", s.shutdown)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdown)
-	defer cancel()
-	err := s.http.Shutdown(sctx)
-	<-errc // http.ErrServerClosed, once Shutdown began
-	if err != nil {
-		s.http.Close()
-		err = fmt.Errorf("shut down: requests still running after %s were cut off", s.shutdown)
+	return errors.Join(failed, parts.stop(context.WithoutCancel(ctx)))
+}
+
+// components is the daemon, in the order its parts start; they stop in the
+// reverse order. A part may use those above it for as long as it runs.
+func (s *Server) components() []component {
+	list := []component{
+		// Closed last, once nothing reaches the hosts any more.
+		{name: "ssh pool", stop: func(context.Context) error { s.pool.Close(); return nil }},
+		// Whatever stops the daemon, even a part that fails to start,
+		// frees its ports.
+		{name: "listeners", stop: func(context.Context) error { s.closeListeners(); return nil }},
+		// Here rather than in New, once listening worked: a daemon that
+		// cannot start must not use up the one showing of the admin token.
+		{name: "first admin token", start: func(ctx context.Context) error {
+			return s.firstToken(ctx, s.tokenFile, s.tokenOut)
+		}},
+		// Before the rollouts and the probes: a silence or a maintenance
+		// forgotten would page.
+		{name: "alerts restored", start: s.monitor.Restore},
+		// The site outlives the driver, the last to change the page, and
+		// the probes, whose runs it keeps; its history is loaded before
+		// the probes add to it.
+		{name: "status page", start: func(ctx context.Context) error {
+			if err := s.site.LoadHistory(ctx); err != nil {
+				s.log.Error("the status page's bars start without their history", "err", err)
+			}
+			return nil
+		}, run: func(ctx context.Context) error { s.site.Run(ctx); return nil }},
 	}
-	stopEngine()
-	<-enginec
-	return errors.Join(failed, err)
+	if s.public != nil {
+		// Customers see the page until the rollouts and the probes have
+		// stopped. A page that stops serving does not stop the daemon.
+		list = append(list, component{name: "public listener", start: func(context.Context) error {
+			s.log.Info("status page on http://" + s.PublicAddr())
+			return nil
+		}, run: func(ctx context.Context) error {
+			if err := s.public.Serve(s.publicLn); !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("the status page stopped serving", "err", err)
+			}
+			<-ctx.Done()
+			return nil
+		}, stop: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, s.shutdown)
+			defer cancel()
+			if err := s.public.Shutdown(ctx); err != nil {
+				s.public.Close()
+			}
+			return nil
+		}})
+	}
+	return append(list,
+		// The driver outlives the engine, for the last events of the
+		// rollouts.
+		component{name: "status page driver", run: s.driver.Run},
+		// The probes and the alerts run beside the engine and stop after
+		// it: its gate reads them, and its last events end maintenances.
+		component{name: "monitor", run: func(ctx context.Context) error { s.monitor.Run(ctx); return nil }},
+		// The engine returns early only when it cannot read the rollouts to
+		// resume; a daemon that cannot run rollouts must not pretend.
+		component{name: "rollout engine", run: func(ctx context.Context) error {
+			if err := s.engine.Run(ctx); err != nil {
+				s.log.Error("cannot run rollouts; stopping", "err", err)
+				return fmt.Errorf("rollouts: %w", err)
+			}
+			return nil
+		}},
+		// The API last: it takes requests once the rest runs, and stops
+		// taking them first, its event streams ended (s.stopping) and the
+		// requests in flight given the shutdown timeout.
+		component{name: "api", start: func(context.Context) error {
+			// Said once the admin token exists, so that whoever waits for
+			// this line finds the token file written.
+			s.log.Info("illico serving on http://"+s.Addr(), "database", s.store.Dialect(), "inventory", s.invPath)
+			return nil
+		}, run: func(context.Context) error {
+			if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve: %w", err)
+			}
+			return nil
+		}, stop: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, s.shutdown)
+			defer cancel()
+			if err := s.http.Shutdown(ctx); err != nil {
+				s.http.Close()
+				return fmt.Errorf("shut down: requests still running after %s were cut off", s.shutdown)
+			}
+			return nil
+		}},
+	)
 }
 
 // inventory is the inventory in force.
