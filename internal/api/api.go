@@ -1,14 +1,14 @@
 // Package api is the wire format of illico's HTTP API (/api/v1): the JSON
-// bodies the daemon sends and the client decodes, and the one table that maps
-// error kinds to HTTP status codes and back. Both sides import it, so they
-// cannot drift apart.
+// bodies the daemon sends and the client decodes, and the error kinds they
+// carry (mapped to HTTP status codes by the one table of package httpjson).
+// Both sides import it, so they cannot drift apart.
 package api
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 )
 
 // Prefix starts every API path.
@@ -28,56 +28,16 @@ type Error struct {
 	Problems []string `json:"problems,omitempty"`
 }
 
-// statuses is the one table from error kinds to HTTP status codes.
-var statuses = []struct {
-	kind   fleet.Kind
-	status int
-}{
-	{fleet.KindInvalid, http.StatusBadRequest},
-	{fleet.KindUnauthorized, http.StatusUnauthorized},
-	{fleet.KindForbidden, http.StatusForbidden},
-	{fleet.KindNotFound, http.StatusNotFound},
-	{fleet.KindConflict, http.StatusConflict},
-	{fleet.KindUnavailable, http.StatusServiceUnavailable},
-	{fleet.KindInternal, http.StatusInternalServerError},
-}
-
-// Status is the HTTP status code of an error of kind k.
-func Status(k fleet.Kind) int {
-	for _, s := range statuses {
-		if s.kind == k {
-			return s.status
-		}
-	}
-	return http.StatusInternalServerError
-}
+// Status is the HTTP status code of an error of kind k, from the one table
+// of package httpjson.
+func Status(k fleet.Kind) int { return httpjson.Status(k) }
 
 // KindOfStatus is the error kind of an HTTP status code, for answers that
 // carry no error body (a proxy's 502, say).
-func KindOfStatus(code int) fleet.Kind {
-	for _, s := range statuses {
-		if s.status == code {
-			return s.kind
-		}
-	}
-	switch {
-	case code >= 400 && code < 500:
-		return fleet.KindInvalid
-	case code == http.StatusBadGateway, code == http.StatusGatewayTimeout:
-		return fleet.KindUnavailable
-	}
-	return fleet.KindInternal
-}
+func KindOfStatus(code int) fleet.Kind { return httpjson.KindOfStatus(code) }
 
 // ParseKind reads the kind of an Error; an unknown name is KindInternal.
-func ParseKind(name string) fleet.Kind {
-	for _, s := range statuses {
-		if s.kind.String() == name {
-			return s.kind
-		}
-	}
-	return fleet.KindInternal
-}
+func ParseKind(name string) fleet.Kind { return httpjson.ParseKind(name) }
 
 // Health is the answer of GET /healthz.
 type Health struct {

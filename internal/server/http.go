@@ -34,5 +34,5 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if kind == fleet.KindUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="illico"`)
 	}
-	httpjson.Write(w, api.Status(kind), api.ErrorBody{Error: body})
+	httpjson.Write(w, httpjson.Status(kind), api.ErrorBody{Error: body})
 }
