@@ -10,6 +10,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/statuspage/texts"
 )
 
 // The status page's editor: everything `illico status` does, as forms.
@@ -26,10 +27,6 @@ const recentDays = 7
 // localFormats are what a datetime-local field sends, with or without
 // seconds, in the page's time zone.
 var localFormats = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
-
-// languages are those a status text may be written in, one field each,
-// with the name each is shown under.
-var languages = []struct{ Code, Name string }{{"en", "English"}, {"fr", "Français"}, {"de", "Deutsch"}}
 
 // doneMessages confirm a form's success after the redirect, by the done
 // parameter it carries.
@@ -117,7 +114,7 @@ func (f *statusForm) fail(field, format string, args ...any) {
 // which field lacks all of them.
 func (f *statusForm) text(prefix, what string) fleet.Text {
 	t := fleet.Text{}
-	for _, l := range languages {
+	for _, l := range texts.Languages() {
 		if v := strings.TrimSpace(f.values.Get(prefix + "_" + l.Code)); v != "" {
 			t[l.Code] = v
 		}
@@ -278,7 +275,7 @@ func (d *Dashboard) showStatus(w http.ResponseWriter, r *http.Request, s *sessio
 		"View": newEditorView(st, z, now, failed), "Failed": failed, "Done": done, "Notes": notes,
 		"IncidentStatuses": fleet.IncidentStatuses, "Impacts": fleet.Impacts,
 		"MaintenanceStatuses": fleet.MaintenanceStatuses, "ComponentStatuses": fleet.ComponentStatuses,
-		"Languages": languages,
+		"Languages": texts.Languages(), // a status text has a field for each
 	})
 }
 

@@ -1,12 +1,8 @@
 package page
 
 import (
-	"embed"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,17 +10,14 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/statuspage/texts"
 )
 
-// The message catalogue: one JSON file per language, each with the keys of
-// English, the reference.
-//
-//go:embed messages/*.json
-var messageFiles embed.FS
+// referenceLanguage stands in for a language a text lacks.
+const referenceLanguage = texts.Reference
 
-const referenceLanguage = "en"
-
-// catalog holds every language of the page.
+// catalog holds every language of the page, from the one catalogue of
+// package texts.
 type catalog struct {
 	locales map[string]*locale
 }
@@ -38,22 +31,15 @@ type locale struct {
 }
 
 func loadCatalog() (*catalog, error) {
-	files, err := messageFiles.ReadDir("messages")
+	all, err := texts.Load()
 	if err != nil {
-		return nil, fmt.Errorf("read message catalogue: %w", err)
+		return nil, err
 	}
 	c := &catalog{locales: map[string]*locale{}}
-	for _, f := range files {
-		name := path.Join("messages", f.Name())
-		b, err := messageFiles.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("read message catalogue: %w", err)
-		}
-		var msgs map[string]string
-		if err := json.Unmarshal(b, &msgs); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		l := &locale{Code: strings.TrimSuffix(f.Name(), ".json"), msgs: msgs, notices: map[string]*template.Template{}}
+	for _, code := range texts.Codes() {
+		name := "messages/" + code + ".json"
+		msgs := all.Messages(code)
+		l := &locale{Code: code, msgs: msgs, notices: map[string]*template.Template{}}
 		l.months = strings.Split(msgs["months"], ",")
 		if len(l.months) != 12 {
 			return nil, fmt.Errorf("%s: months: want 12 names, have %d", name, len(l.months))
@@ -70,25 +56,7 @@ func loadCatalog() (*catalog, error) {
 		}
 		c.locales[l.Code] = l
 	}
-	ref := c.locales[referenceLanguage]
-	if ref == nil {
-		return nil, fmt.Errorf("message catalogue: no %s.json", referenceLanguage)
-	}
-	var errs []error
-	for _, code := range c.languages() {
-		l := c.locales[code]
-		for k := range ref.msgs {
-			if _, ok := l.msgs[k]; !ok {
-				errs = append(errs, fmt.Errorf("messages/%s.json: missing %q", code, k))
-			}
-		}
-		for k := range l.msgs {
-			if _, ok := ref.msgs[k]; !ok {
-				errs = append(errs, fmt.Errorf("messages/%s.json: %q is not in %s.json", code, k, referenceLanguage))
-			}
-		}
-	}
-	return c, errors.Join(errs...)
+	return c, nil
 }
 
 func (c *catalog) locale(code string) *locale { return c.locales[code] }

@@ -4,11 +4,11 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/illico-dev/illico/internal/statuspage/page"
+	"github.com/illico-dev/illico/internal/statuspage/texts"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
 
@@ -42,8 +42,8 @@ func (c StatusPageConfig) Check(file string, ps *yamlx.Problems) {
 			ps.Add(file, c.Meta.At("time_zone"), "status_page time_zone %q: not a time zone this machine knows, like Europe/Paris or UTC", c.TimeZone)
 		}
 	}
-	if c.Language != "" && !slices.Contains(pageLanguages, c.Language) {
-		ps.Add(file, c.Meta.At("language"), "status_page language %q: expected %s", c.Language, strings.Join(pageLanguages, ", "))
+	if c.Language != "" && !texts.Known(c.Language) {
+		ps.Add(file, c.Meta.At("language"), "status_page language %q: expected %s", c.Language, strings.Join(pageLanguages(), ", "))
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/statuspage/page"
 	"github.com/illico-dev/illico/internal/store"
+	"github.com/illico-dev/illico/internal/statuspage/texts"
 )
 
 // statusTick is how often the daemon looks for another daemon's change of
@@ -225,8 +226,8 @@ func checkText(field string, t fleet.Text) error {
 		return fleet.Errorf(fleet.KindInvalid, "request body: %s is empty: give it in at least one language, like {\"en\": \"…\"}", field)
 	}
 	for lang, v := range t {
-		if !slices.Contains(pageLanguages, lang) {
-			return fleet.Errorf(fleet.KindInvalid, "request body: %s: no language %q on the page (have %s)", field, lang, strings.Join(pageLanguages, ", "))
+		if !texts.Known(lang) {
+			return fleet.Errorf(fleet.KindInvalid, "request body: %s: no language %q on the page (have %s)", field, lang, strings.Join(pageLanguages(), ", "))
 		}
 		if strings.TrimSpace(v) == "" {
 			return fleet.Errorf(fleet.KindInvalid, "request body: %s.%s is empty", field, lang)
@@ -235,8 +236,9 @@ func checkText(field string, t fleet.Text) error {
 	return nil
 }
 
-// pageLanguages are the languages of the status page.
-var pageLanguages = []string{"de", "en", "fr"}
+// pageLanguages are the codes of the status page's languages, sorted, as
+// its messages list them.
+func pageLanguages() []string { return slices.Sorted(slices.Values(texts.Codes())) }
 
 // OpenIncident opens an incident on the page.
 func (s *Site) OpenIncident(ctx context.Context, req api.NewIncident) (api.Incident, error) {

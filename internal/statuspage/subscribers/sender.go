@@ -51,6 +51,7 @@ type SenderOptions struct {
 // Concurrency at a time, in the background of whoever enqueued them.
 type Sender struct {
 	o     SenderOptions
+	texts mailTexts
 	sched deliver.Schedule
 	kick  chan struct{}
 }
@@ -87,7 +88,11 @@ func NewSender(o SenderOptions) (*Sender, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Sender{o: o, sched: deliver.Schedule{Attempts: o.Attempts, First: o.Backoff, Max: time.Hour}, kick: make(chan struct{}, 1)}, nil
+	mt, err := loadMailTexts()
+	if err != nil {
+		return nil, err
+	}
+	return &Sender{o: o, texts: mt, sched: deliver.Schedule{Attempts: o.Attempts, First: o.Backoff, Max: time.Hour}, kick: make(chan struct{}, 1)}, nil
 }
 
 // Kick wakes the Sender to look for due rows now; it never blocks.
@@ -180,7 +185,7 @@ func (s *Sender) send(ctx context.Context, n fleet.Notification) error {
 	switch sub.Kind {
 	case fleet.SubscriberEmail:
 		return s.o.Mailer.Send(ctx, Mail{
-			To: sub.Address, Subject: n.Subject, Body: withFooter(sub.Language, n.Body, unsubscribe),
+			To: sub.Address, Subject: n.Subject, Body: s.texts.withFooter(sub.Language, n.Body, unsubscribe),
 			MessageID: "notification-" + strconv.FormatInt(n.ID, 10), Unsubscribe: unsubscribe,
 		})
 	case fleet.SubscriberWebhook:

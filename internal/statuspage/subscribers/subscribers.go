@@ -19,12 +19,12 @@ import (
 	"log/slog"
 	"net/mail"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/statuspage/texts"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -115,6 +115,7 @@ type Service struct {
 	perAddress *limiter
 	perClient  *limiter
 	log        *slog.Logger
+	texts      mailTexts
 	// confirmations go out from Run, so that Subscribe answers at once and
 	// in the same time whatever the address.
 	confirmations chan confirmation
@@ -146,8 +147,12 @@ func New(opts Options) (*Service, error) {
 	if opts.PerClient == (Rate{}) {
 		opts.PerClient = DefaultPerClient
 	}
+	mt, err := loadMailTexts()
+	if err != nil {
+		return nil, err
+	}
 	return &Service{
-		store: opts.Store, links: opts.Links, mailer: opts.Mailer, poster: opts.Poster, log: opts.Log,
+		store: opts.Store, links: opts.Links, mailer: opts.Mailer, poster: opts.Poster, log: opts.Log, texts: mt,
 		perAddress:    newLimiter(opts.PerAddress, opts.Now),
 		perClient:     newLimiter(opts.PerClient, opts.Now),
 		confirmations: make(chan confirmation, 256),
@@ -228,8 +233,8 @@ func checkRequest(r Request) error {
 	default:
 		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "subscription kind %q: expected email or webhook", r.Kind))
 	}
-	if !slices.Contains(fleet.SubscriberLanguages, r.Language) {
-		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "language %q: expected en, fr or de", r.Language))
+	if !texts.Known(r.Language) {
+		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "language %q: expected %s", r.Language, texts.OneOf()))
 	}
 	if len(r.Components) > 100 {
 		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "at most 100 components may be followed one by one; follow them all instead"))
@@ -263,7 +268,7 @@ func (s *Service) sendConfirmation(ctx context.Context, c confirmation) {
 	var err error
 	switch c.sub.Kind {
 	case fleet.SubscriberEmail:
-		t := confirmText(c.sub.Language, link)
+		t := s.texts.confirm(c.sub.Language, link)
 		err = s.mailer.Send(ctx, Mail{To: c.sub.Address, Subject: t.subject, Body: t.body,
 			MessageID: fmt.Sprintf("confirm-%d-%s", c.sub.ID, c.sub.Nonce[:8])})
 	case fleet.SubscriberWebhook:
