@@ -11,6 +11,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/statuspage/texts"
 )
 
 const statusSynopsis = `status [--json]
@@ -21,7 +22,7 @@ const statusSynopsis = `status [--json]
        illico status component set ID --status S|auto`
 
 // defaultLang is the language of what the operator writes unless told.
-const defaultLang = "en"
+const defaultLang = texts.Reference
 
 // runStatus is `illico status`: the status page's components and open
 // incidents and maintenances, and the operator's updates to them.
@@ -86,7 +87,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(tw, "ID\tSTATUS\tIMPACT\tCOMPONENTS\tOPENED\tTITLE")
 		for _, in := range page.Incidents {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Status, in.Impact, componentList(in.Components),
-				in.CreatedAt.In(zone).Format(clockLayout), inLang(in.Name))
+				in.CreatedAt.In(zone).Format(clockLayout), cmp.Or(in.Name.In(defaultLang, defaultLang), "-"))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -102,7 +103,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	for _, m := range page.Maintenances {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Status, componentList(m.Components),
 			window(m.ScheduledFor.In(zone), m.ScheduledUntil.In(zone)),
-			cmp.Or(m.Rollout, "-"), inLang(m.Name))
+			cmp.Or(m.Rollout, "-"), cmp.Or(m.Name.In(defaultLang, defaultLang), "-"))
 	}
 	return tw.Flush()
 }
@@ -122,22 +123,6 @@ func window(from, until time.Time) string {
 }
 
 func componentList(s []string) string { return cmp.Or(strings.Join(s, ","), "-") }
-
-// inLang is t in English, or else in the first language it has.
-func inLang(t fleet.Text) string {
-	if s, ok := t[defaultLang]; ok {
-		return s
-	}
-	langs := make([]string, 0, len(t))
-	for l := range t {
-		langs = append(langs, l)
-	}
-	slices.Sort(langs)
-	if len(langs) == 0 {
-		return "-"
-	}
-	return t[langs[0]]
-}
 
 func runStatusIncident(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
@@ -184,7 +169,7 @@ func runMaintenanceSchedule(ctx context.Context, e *env, args []string) error {
 	from := fs.String("from", "", "when it starts: a `time` like 2026-03-14T22:00:00+01:00")
 	until := fs.String("until", "", "when it ends: a `time` like 2026-03-15T01:00:00+01:00")
 	body := fs.String("body", "", "what customers are told, the first update's `text`")
-	lang := fs.String("lang", defaultLang, "the `language` of the name and the body: en, fr or de")
+	lang := fs.String("lang", defaultLang, "the `language` of the name and the body: "+texts.OneOf())
 	asJSON := fs.Bool("json", false, "print the maintenance as JSON")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -278,7 +263,7 @@ func runIncidentOpen(ctx context.Context, e *env, args []string) error {
 	status := fs.String("status", string(fleet.Investigating), "investigating, identified or monitoring")
 	impact := fs.String("impact", string(fleet.ImpactMinor), "none, minor, major or critical")
 	body := fs.String("body", "", "the first update's `text`")
-	lang := fs.String("lang", defaultLang, "the `language` of the title and the body: en, fr or de")
+	lang := fs.String("lang", defaultLang, "the `language` of the title and the body: "+texts.OneOf())
 	asJSON := fs.Bool("json", false, "print the incident as JSON")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -327,7 +312,7 @@ func runStatusUpdate(ctx context.Context, e *env, kind string, args []string) er
 	if kind == "maintenance" {
 		until = fs.String("until", "", "moves the end of the maintenance's window to `time`, like 2026-03-15T02:00:00+01:00")
 	}
-	lang := fs.String("lang", defaultLang, "the `language` of the body: en, fr or de")
+	lang := fs.String("lang", defaultLang, "the `language` of the body: "+texts.OneOf())
 	asJSON := fs.Bool("json", false, "print the "+kind+" as JSON")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
