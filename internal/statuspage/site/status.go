@@ -9,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/statuspage/page"
 	"github.com/illico-dev/illico/internal/store"
 	"github.com/illico-dev/illico/internal/statuspage/texts"
@@ -160,64 +158,15 @@ func syncComponents(st *fleet.Status, inv *fleet.Inventory, now time.Time) {
 	st.Components, st.Groups = comps, groups
 }
 
-// Operator API for the status page.
+// The operators' edits of the page, which the daemon's API and the
+// dashboard make; the API's wire format is the server's.
 
-func updatesJSON(us []fleet.StatusUpdate) []api.StatusUpdate {
-	out := []api.StatusUpdate{}
-	for _, u := range us {
-		out = append(out, api.StatusUpdate{ID: u.ID, Status: u.Status, Body: u.Body, CreatedAt: u.CreatedAt})
+// TimeZone is the zone the page shows its times in.
+func (s *Site) TimeZone() *time.Location {
+	if s.page.TimeZone == nil {
+		return time.UTC
 	}
-	return out
-}
-
-func incidentOut(in fleet.Incident) api.Incident {
-	return api.Incident{
-		ID: in.ID, Name: in.Name, Status: string(in.Status), Impact: string(in.Impact),
-		Components: append([]string{}, in.Components...), Rollout: in.Rollout, CreatedAt: in.CreatedAt,
-		ResolvedAt: httpjson.OptionalTime(in.ResolvedAt), Updates: updatesJSON(in.Updates),
-	}
-}
-
-func maintenanceOut(m fleet.Maintenance) api.Maintenance {
-	return api.Maintenance{
-		ID: m.ID, Name: m.Name, Status: string(m.Status), Components: append([]string{}, m.Components...),
-		Rollout: m.Rollout, ScheduledFor: m.ScheduledFor, ScheduledUntil: m.ScheduledUntil,
-		CompletedAt: httpjson.OptionalTime(m.CompletedAt), Updates: updatesJSON(m.Updates),
-	}
-}
-
-func componentOut(c fleet.Component, st *fleet.Status) api.StatusComponent {
-	return api.StatusComponent{ID: c.ID, Name: c.Name, Status: string(page.Derive(c, st.Hosts, st.Maintenance)),
-		Override: string(c.Override), Hosts: append([]string{}, c.Hosts...)}
-}
-
-// StatusPage is the page's status as stored, each component with the
-// status the page shows.
-func (s *Site) StatusPage(ctx context.Context) (api.StatusPage, error) {
-	st, err := s.status.Status(ctx)
-	if err != nil {
-		return api.StatusPage{}, err
-	}
-	out := api.StatusPage{Version: st.Version, UpdatedAt: st.UpdatedAt, TimeZone: zoneName(s.page.TimeZone),
-		Components: []api.StatusComponent{}, Incidents: []api.Incident{}, Maintenances: []api.Maintenance{}}
-	for _, c := range st.Components {
-		out.Components = append(out.Components, componentOut(c, &st))
-	}
-	for _, in := range st.Incidents {
-		out.Incidents = append(out.Incidents, incidentOut(in))
-	}
-	for _, m := range st.Maintenance {
-		out.Maintenances = append(out.Maintenances, maintenanceOut(m))
-	}
-	return out, nil
-}
-
-// zoneName is the IANA name of the page's zone.
-func zoneName(tz *time.Location) string {
-	if tz == nil {
-		return time.UTC.String()
-	}
-	return tz.String()
+	return s.page.TimeZone
 }
 
 // checkText refuses an empty text and one in a language the page lacks.
@@ -240,32 +189,61 @@ func checkText(field string, t fleet.Text) error {
 // its messages list them.
 func pageLanguages() []string { return slices.Sorted(slices.Values(texts.Codes())) }
 
+// NewIncident is an incident an operator opens.
+type NewIncident struct {
+	Name fleet.Text
+	// Status and Impact are investigating and minor when empty.
+	Status     fleet.IncidentStatus
+	Impact     fleet.Impact
+	Components []string
+	// Body is the first update's.
+	Body fleet.Text
+}
+
+// NewUpdate is an update an operator adds to an incident or a maintenance.
+type NewUpdate struct {
+	Status string
+	Body   fleet.Text
+	// ScheduledUntil, when set, moves a maintenance's end.
+	ScheduledUntil *time.Time
+}
+
+// NewMaintenance is a maintenance an operator schedules, that no rollout
+// drives.
+type NewMaintenance struct {
+	Name                         fleet.Text
+	Components                   []string
+	ScheduledFor, ScheduledUntil time.Time
+	// Body is the first update's.
+	Body fleet.Text
+}
+
 // OpenIncident opens an incident on the page.
-func (s *Site) OpenIncident(ctx context.Context, req api.NewIncident) (api.Incident, error) {
+func (s *Site) OpenIncident(ctx context.Context, req NewIncident) (fleet.Incident, error) {
 	if req.Status == "" {
-		req.Status = string(fleet.Investigating)
+		req.Status = fleet.Investigating
 	}
 	if req.Impact == "" {
-		req.Impact = string(fleet.ImpactMinor)
+		req.Impact = fleet.ImpactMinor
 	}
 	switch {
-	case !fleet.IncidentStatus(req.Status).Valid():
-		return api.Incident{}, fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of investigating, identified, monitoring, resolved", req.Status)
-	case !fleet.Impact(req.Impact).Valid():
-		return api.Incident{}, fleet.Errorf(fleet.KindInvalid, "request body: impact %q is not one of none, minor, major, critical", req.Impact)
+	case !req.Status.Valid():
+		return fleet.Incident{}, fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of investigating, identified, monitoring, resolved", req.Status)
+	case !req.Impact.Valid():
+		return fleet.Incident{}, fleet.Errorf(fleet.KindInvalid, "request body: impact %q is not one of none, minor, major, critical", req.Impact)
 	}
 	if err := checkText("name", req.Name); err != nil {
-		return api.Incident{}, err
+		return fleet.Incident{}, err
 	}
 	if err := checkText("body", req.Body); err != nil {
-		return api.Incident{}, err
+		return fleet.Incident{}, err
 	}
 	now := s.now().UTC()
 	in := fleet.Incident{
-		ID: newStatusID(), Name: req.Name, Status: fleet.IncidentStatus(req.Status), Impact: fleet.Impact(req.Impact),
+		ID: newStatusID(), Name: req.Name, Status: req.Status, Impact: req.Impact,
 		Components: req.Components, StartedAt: now, CreatedAt: now, UpdatedAt: now,
 	}
-	in.Updates = []fleet.StatusUpdate{{ID: newStatusID(), Status: req.Status, Body: req.Body, DisplayAt: now, CreatedAt: now, UpdatedAt: now}}
+	in.Updates = []fleet.StatusUpdate{{ID: newStatusID(), Status: string(req.Status), Body: req.Body, DisplayAt: now, CreatedAt: now, UpdatedAt: now}}
 	stamp(&in, now)
 	err := s.status.Update(ctx, func(st *fleet.Status) error {
 		for _, c := range req.Components {
@@ -277,18 +255,18 @@ func (s *Site) OpenIncident(ctx context.Context, req api.NewIncident) (api.Incid
 		return nil
 	})
 	if err != nil {
-		return api.Incident{}, err
+		return fleet.Incident{}, err
 	}
-	return incidentOut(in), nil
+	return in, nil
 }
 
 // AddIncidentUpdate adds an update to incident id.
-func (s *Site) AddIncidentUpdate(ctx context.Context, id string, req api.NewStatusUpdate) (api.Incident, error) {
+func (s *Site) AddIncidentUpdate(ctx context.Context, id string, req NewUpdate) (fleet.Incident, error) {
 	if !fleet.IncidentStatus(req.Status).Valid() {
-		return api.Incident{}, fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of investigating, identified, monitoring, resolved", req.Status)
+		return fleet.Incident{}, fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of investigating, identified, monitoring, resolved", req.Status)
 	}
 	if err := checkText("body", req.Body); err != nil {
-		return api.Incident{}, err
+		return fleet.Incident{}, err
 	}
 	now := s.now().UTC()
 	var out fleet.Incident
@@ -305,9 +283,9 @@ func (s *Site) AddIncidentUpdate(ctx context.Context, id string, req api.NewStat
 		return nil
 	})
 	if err != nil {
-		return api.Incident{}, err
+		return fleet.Incident{}, err
 	}
-	return incidentOut(out), nil
+	return out, nil
 }
 
 // stamp records when an incident reached monitoring and resolved.
@@ -328,12 +306,12 @@ func stamp(in *fleet.Incident, now time.Time) {
 
 // AddMaintenanceUpdate adds an update to maintenance id, and moves its
 // window's end if req says so.
-func (s *Site) AddMaintenanceUpdate(ctx context.Context, id string, req api.NewStatusUpdate) (api.Maintenance, error) {
+func (s *Site) AddMaintenanceUpdate(ctx context.Context, id string, req NewUpdate) (fleet.Maintenance, error) {
 	if !fleet.MaintenanceStatus(req.Status).Valid() {
-		return api.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of scheduled, in_progress, verifying, completed", req.Status)
+		return fleet.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of scheduled, in_progress, verifying, completed", req.Status)
 	}
 	if err := checkText("body", req.Body); err != nil {
-		return api.Maintenance{}, err
+		return fleet.Maintenance{}, err
 	}
 	now := s.now().UTC()
 	var out fleet.Maintenance
@@ -362,31 +340,31 @@ func (s *Site) AddMaintenanceUpdate(ctx context.Context, id string, req api.NewS
 		return nil
 	})
 	if err != nil {
-		return api.Maintenance{}, err
+		return fleet.Maintenance{}, err
 	}
-	return maintenanceOut(out), nil
+	return out, nil
 }
 
 // ScheduleMaintenance schedules a maintenance no rollout drives, that
 // statuspage's Advance then starts and ends with its window.
-func (s *Site) ScheduleMaintenance(ctx context.Context, req api.NewMaintenance) (api.Maintenance, error) {
+func (s *Site) ScheduleMaintenance(ctx context.Context, req NewMaintenance) (fleet.Maintenance, error) {
 	if err := checkText("name", req.Name); err != nil {
-		return api.Maintenance{}, err
+		return fleet.Maintenance{}, err
 	}
 	if err := checkText("body", req.Body); err != nil {
-		return api.Maintenance{}, err
+		return fleet.Maintenance{}, err
 	}
 	now := s.now().UTC()
 	from, until := req.ScheduledFor.UTC(), req.ScheduledUntil.UTC()
 	switch {
 	case len(req.Components) == 0:
-		return api.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: components is empty: name the components the maintenance affects (see GET /api/v1/status)")
+		return fleet.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: components is empty: name the components the maintenance affects (see GET /api/v1/status)")
 	case from.IsZero() || until.IsZero():
-		return api.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: scheduled_for and scheduled_until are both needed, like \"2026-03-14T22:00:00Z\"")
+		return fleet.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: scheduled_for and scheduled_until are both needed, like \"2026-03-14T22:00:00Z\"")
 	case !until.After(from):
-		return api.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: scheduled_until %s is not after scheduled_for %s", until.Format(time.RFC3339), from.Format(time.RFC3339))
+		return fleet.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: scheduled_until %s is not after scheduled_for %s", until.Format(time.RFC3339), from.Format(time.RFC3339))
 	case !until.After(now):
-		return api.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: scheduled_until %s is already past", until.Format(time.RFC3339))
+		return fleet.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: scheduled_until %s is already past", until.Format(time.RFC3339))
 	}
 	m := fleet.Maintenance{
 		ID: newStatusID(), Name: req.Name, Status: fleet.MaintenanceScheduled, Components: req.Components,
@@ -407,23 +385,21 @@ func (s *Site) ScheduleMaintenance(ctx context.Context, req api.NewMaintenance) 
 		return nil
 	})
 	if err != nil {
-		return api.Maintenance{}, err
+		return fleet.Maintenance{}, err
 	}
-	return maintenanceOut(m), nil
+	return m, nil
 }
 
-// SetComponentStatus sets the operator's status for component id, or
-// api.AutoStatus for its hosts' again.
-func (s *Site) SetComponentStatus(ctx context.Context, id string, req api.ComponentStatus) (api.StatusComponent, error) {
-	override := fleet.ComponentStatus(req.Status)
-	switch {
-	case req.Status == api.AutoStatus:
-		override = ""
-	case !override.Valid():
-		return api.StatusComponent{}, fleet.Errorf(fleet.KindInvalid, "request body: status %q is not one of auto, operational, under_maintenance, degraded_performance, partial_outage, major_outage", req.Status)
+// SetComponentStatus sets the operator's status for component id, or ""
+// for its hosts' again. It returns the component and the status the page
+// shows for it.
+func (s *Site) SetComponentStatus(ctx context.Context, id string, override fleet.ComponentStatus) (fleet.Component, fleet.ComponentStatus, error) {
+	if override != "" && !override.Valid() {
+		return fleet.Component{}, "", fleet.Errorf(fleet.KindInvalid, "status %q is not one of operational, under_maintenance, degraded_performance, partial_outage, major_outage", override)
 	}
 	now := s.now().UTC()
-	var out api.StatusComponent
+	var out fleet.Component
+	var shown fleet.ComponentStatus
 	err := s.status.Update(ctx, func(st *fleet.Status) error {
 		i := slices.IndexFunc(st.Components, func(c fleet.Component) bool { return c.ID == id })
 		if i < 0 {
@@ -433,13 +409,13 @@ func (s *Site) SetComponentStatus(ctx context.Context, id string, req api.Compon
 		if c.Override != override {
 			c.Override, c.UpdatedAt = override, now
 		}
-		out = componentOut(*c, st)
+		out, shown = *c, page.Derive(*c, st.Hosts, st.Maintenance)
 		return nil
 	})
 	if err != nil {
-		return api.StatusComponent{}, err
+		return fleet.Component{}, "", err
 	}
-	return out, nil
+	return out, shown, nil
 }
 
 // newStatusID is an ID for an incident or an update, of the 12 lower-case
