@@ -11,7 +11,6 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/statuspage/texts"
 )
 
 const statusSynopsis = `status [--json]
@@ -22,7 +21,7 @@ const statusSynopsis = `status [--json]
        illico status component set ID --status S|auto`
 
 // defaultLang is the language of what the operator writes unless told.
-const defaultLang = texts.Reference
+const defaultLang = fleet.ReferenceLanguage
 
 // runStatus is `illico status`: the status page's components and open
 // incidents and maintenances, and the operator's updates to them.
@@ -169,7 +168,7 @@ func runMaintenanceSchedule(ctx context.Context, e *env, args []string) error {
 	from := fs.String("from", "", "when it starts: a `time` like 2026-03-14T22:00:00+01:00")
 	until := fs.String("until", "", "when it ends: a `time` like 2026-03-15T01:00:00+01:00")
 	body := fs.String("body", "", "what customers are told, the first update's `text`")
-	lang := fs.String("lang", defaultLang, "the `language` of the name and the body: "+texts.OneOf())
+	lang := fs.String("lang", defaultLang, "the `language` of the name and the body: "+fleet.LanguageChoice())
 	asJSON := fs.Bool("json", false, "print the maintenance as JSON")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -263,7 +262,7 @@ func runIncidentOpen(ctx context.Context, e *env, args []string) error {
 	status := fs.String("status", string(fleet.Investigating), "investigating, identified or monitoring")
 	impact := fs.String("impact", string(fleet.ImpactMinor), "none, minor, major or critical")
 	body := fs.String("body", "", "the first update's `text`")
-	lang := fs.String("lang", defaultLang, "the `language` of the title and the body: "+texts.OneOf())
+	lang := fs.String("lang", defaultLang, "the `language` of the title and the body: "+fleet.LanguageChoice())
 	asJSON := fs.Bool("json", false, "print the incident as JSON")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -312,7 +311,7 @@ func runStatusUpdate(ctx context.Context, e *env, kind string, args []string) er
 	if kind == "maintenance" {
 		until = fs.String("until", "", "moves the end of the maintenance's window to `time`, like 2026-03-15T02:00:00+01:00")
 	}
-	lang := fs.String("lang", defaultLang, "the `language` of the body: "+texts.OneOf())
+	lang := fs.String("lang", defaultLang, "the `language` of the body: "+fleet.LanguageChoice())
 	asJSON := fs.Bool("json", false, "print the "+kind+" as JSON")
 	rest, err := parseFlags(fs, args)
 	if err != nil {

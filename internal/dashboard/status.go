@@ -10,7 +10,6 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/statuspage/texts"
 )
 
 // The status page's editor: everything `illico status` does, as forms.
@@ -114,7 +113,7 @@ func (f *statusForm) fail(field, format string, args ...any) {
 // which field lacks all of them.
 func (f *statusForm) text(prefix, what string) fleet.Text {
 	t := fleet.Text{}
-	for _, l := range texts.Languages() {
+	for _, l := range fleet.Languages() {
 		if v := strings.TrimSpace(f.values.Get(prefix + "_" + l.Code)); v != "" {
 			t[l.Code] = v
 		}
@@ -275,7 +274,7 @@ func (d *Dashboard) showStatus(w http.ResponseWriter, r *http.Request, s *sessio
 		"View": newEditorView(st, z, now, failed), "Failed": failed, "Done": done, "Notes": notes,
 		"IncidentStatuses": fleet.IncidentStatuses, "Impacts": fleet.Impacts,
 		"MaintenanceStatuses": fleet.MaintenanceStatuses, "ComponentStatuses": fleet.ComponentStatuses,
-		"Languages": texts.Languages(), // a status text has a field for each
+		"Languages": fleet.Languages(), // a status text has a field for each
 	})
 }
 

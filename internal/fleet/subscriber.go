@@ -10,9 +10,6 @@ const (
 	SubscriberWebhook SubscriberKind = "webhook"
 )
 
-// SubscriberLanguages are the languages a subscriber may read.
-var SubscriberLanguages = []string{"en", "fr", "de"}
-
 // Subscriber is someone told of the status page's incidents and
 // maintenances, by e-mail or webhook. Its tokens are never stored, only
 // their hashes.
@@ -59,7 +56,7 @@ type SubscriberMessage struct {
 	// Components are the IDs of the components the update is about; empty
 	// is about the whole page.
 	Components []string
-	// Subject and Body by language; see SubscriberLanguages. English is
+	// Subject and Body by language; see Languages. English is
 	// the fallback for a language missing.
 	Subject, Body Text
 }

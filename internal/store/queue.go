@@ -21,7 +21,7 @@ func (d db) Enqueue(ctx context.Context, msg fleet.SubscriberMessage) (int, erro
 	var cases [2]string
 	for i, text := range []fleet.Text{msg.Subject, msg.Body} {
 		c := "CASE s.language"
-		for _, lang := range fleet.SubscriberLanguages {
+		for _, lang := range fleet.LanguageCodes() {
 			args = append(args, text.In(lang, "en"))
 			c += fmt.Sprintf(" WHEN '%s' THEN $%d", lang, len(args))
 		}

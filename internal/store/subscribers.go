@@ -19,8 +19,8 @@ func checkSubscriber(sub fleet.Subscriber) error {
 	if sub.Address == "" || len(sub.Address) > 2000 {
 		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "a subscriber needs an address of at most 2000 bytes"))
 	}
-	if !slices.Contains(fleet.SubscriberLanguages, sub.Language) {
-		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "subscriber language %q: expected en, fr or de", sub.Language))
+	if !fleet.IsLanguage(sub.Language) {
+		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "subscriber language %q: expected %s", sub.Language, fleet.LanguageChoice()))
 	}
 	if len(sub.Components) > 1000 {
 		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "a subscriber follows at most 1000 components"))

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/statuspage/texts"
 )
 
 //go:embed templates/*.html
@@ -89,7 +88,7 @@ func (h html) render() ([]byte, error) {
 		Updated:       l.Tf("updated", l.DateTime(h.local(v.status.UpdatedAt))),
 	}
 	for _, code := range h.langs {
-		d.Langs = append(d.Langs, langLink{Code: code, Name: texts.Name(code), Current: code == l.Code})
+		d.Langs = append(d.Langs, langLink{Code: code, Name: fleet.LanguageName(code), Current: code == l.Code})
 	}
 	for _, in := range v.unresolved {
 		d.Incidents = append(d.Incidents, h.incident(in))

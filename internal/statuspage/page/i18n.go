@@ -14,7 +14,7 @@ import (
 )
 
 // referenceLanguage stands in for a language a text lacks.
-const referenceLanguage = texts.Reference
+const referenceLanguage = fleet.ReferenceLanguage
 
 // catalog holds every language of the page, from the one catalogue of
 // package texts.
@@ -36,7 +36,7 @@ func loadCatalog() (*catalog, error) {
 		return nil, err
 	}
 	c := &catalog{locales: map[string]*locale{}}
-	for _, code := range texts.Codes() {
+	for _, code := range fleet.LanguageCodes() {
 		name := "messages/" + code + ".json"
 		msgs := all.Messages(code)
 		l := &locale{Code: code, msgs: msgs, notices: map[string]*template.Template{}}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/statuspage/page"
-	"github.com/illico-dev/illico/internal/statuspage/texts"
 	"github.com/illico-dev/illico/internal/yamlx"
 )
 
@@ -42,7 +42,7 @@ func (c StatusPageConfig) Check(file string, ps *yamlx.Problems) {
 			ps.Add(file, c.Meta.At("time_zone"), "status_page time_zone %q: not a time zone this machine knows, like Europe/Paris or UTC", c.TimeZone)
 		}
 	}
-	if c.Language != "" && !texts.Known(c.Language) {
+	if c.Language != "" && !fleet.IsLanguage(c.Language) {
 		ps.Add(file, c.Meta.At("language"), "status_page language %q: expected %s", c.Language, strings.Join(pageLanguages(), ", "))
 	}
 }

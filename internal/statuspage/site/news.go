@@ -9,7 +9,6 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/statuspage/page"
 	"github.com/illico-dev/illico/internal/statuspage/subscribers"
-	"github.com/illico-dev/illico/internal/statuspage/texts"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -106,7 +105,7 @@ func (s *subscriptions) message(key string, name fleet.Text, comps []string, u f
 		}
 	}
 	msg := subscribers.Update{Key: key, Components: slices.Clone(comps), Subject: fleet.Text{}, Body: fleet.Text{}}
-	for _, lang := range texts.Codes() {
+	for _, lang := range fleet.LanguageCodes() {
 		status, ok := s.texts.Lookup(lang, "news.status."+u.Status)
 		if !ok {
 			status = u.Status

@@ -12,7 +12,6 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/statuspage/page"
 	"github.com/illico-dev/illico/internal/store"
-	"github.com/illico-dev/illico/internal/statuspage/texts"
 )
 
 // statusTick is how often the daemon looks for another daemon's change of
@@ -175,7 +174,7 @@ func checkText(field string, t fleet.Text) error {
 		return fleet.Errorf(fleet.KindInvalid, "request body: %s is empty: give it in at least one language, like {\"en\": \"…\"}", field)
 	}
 	for lang, v := range t {
-		if !texts.Known(lang) {
+		if !fleet.IsLanguage(lang) {
 			return fleet.Errorf(fleet.KindInvalid, "request body: %s: no language %q on the page (have %s)", field, lang, strings.Join(pageLanguages(), ", "))
 		}
 		if strings.TrimSpace(v) == "" {
@@ -187,7 +186,7 @@ func checkText(field string, t fleet.Text) error {
 
 // pageLanguages are the codes of the status page's languages, sorted, as
 // its messages list them.
-func pageLanguages() []string { return slices.Sorted(slices.Values(texts.Codes())) }
+func pageLanguages() []string { return slices.Sorted(slices.Values(fleet.LanguageCodes())) }
 
 // NewIncident is an incident an operator opens.
 type NewIncident struct {

@@ -17,7 +17,6 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/statuspage/subscribers"
-	"github.com/illico-dev/illico/internal/statuspage/texts"
 )
 
 // subscriptionRoutes adds the public subscription endpoints to mux.
@@ -100,11 +99,11 @@ func language(accept string) string {
 	for part := range strings.SplitSeq(accept, ",") {
 		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
 		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if texts.Known(base) {
+		if fleet.IsLanguage(base) {
 			return base
 		}
 	}
-	return texts.Reference
+	return fleet.ReferenceLanguage
 }
 
 // confirmSubscription answers GET /subscriptions/confirm?token=….

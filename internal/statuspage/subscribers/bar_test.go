@@ -9,7 +9,6 @@ import (
 
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/statuspage/subscribers"
-	"github.com/illico-dev/illico/internal/statuspage/texts"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -30,7 +29,7 @@ func TestTenThousand(t *testing.T) {
 		for i := range n {
 			confirm := fmt.Sprintf("confirm-%d", i)
 			if _, err := tx.SaveSubscriber(c, fleet.Subscriber{Kind: fleet.SubscriberEmail, Address: fmt.Sprintf("s%d@example.net", i),
-				Language: texts.Codes()[i%3], Nonce: fmt.Sprint(i)}, store.HashSecret(confirm), store.HashSecret(fmt.Sprint("u", i))); err != nil {
+				Language: fleet.LanguageCodes()[i%3], Nonce: fmt.Sprint(i)}, store.HashSecret(confirm), store.HashSecret(fmt.Sprint("u", i))); err != nil {
 				return err
 			}
 			if _, err := tx.ConfirmSubscriber(c, store.HashSecret(confirm)); err != nil {

@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/statuspage/texts"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -233,8 +232,8 @@ func checkRequest(r Request) error {
 	default:
 		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "subscription kind %q: expected email or webhook", r.Kind))
 	}
-	if !texts.Known(r.Language) {
-		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "language %q: expected %s", r.Language, texts.OneOf()))
+	if !fleet.IsLanguage(r.Language) {
+		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "language %q: expected %s", r.Language, fleet.LanguageChoice()))
 	}
 	if len(r.Components) > 100 {
 		errs = append(errs, fleet.Errorf(fleet.KindInvalid, "at most 100 components may be followed one by one; follow them all instead"))

@@ -1,13 +1,12 @@
 // Package texts is the one catalogue of what the status page's family
 // writes to customers by itself: the page and its feed, the notices of the
 // rollouts, the subscription answers and mails, and the subjects of the
-// notifications. It also holds the one list of the languages they are
-// written in, which the operators' forms, the subscribers and the store
-// take from here.
+// notifications, in each of fleet.Languages, the one list of languages.
 //
 // The catalogue is one JSON file per language in messages/, each with the
 // keys of English, the reference; Load refuses a catalogue where a
-// language lacks a key or has one English does not.
+// language of the list has no file or lacks a key of English, or has one
+// English does not, and a file of no language of the list.
 package texts
 
 import (
@@ -19,55 +18,12 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/illico-dev/illico/internal/fleet"
 )
 
 //go:embed messages/*.json
 var messageFiles embed.FS
-
-// Reference is the language every other follows, and stands in for a
-// language a text lacks.
-const Reference = "en"
-
-// Language is one of the languages customers read, and its name in
-// itself, as a language menu shows it.
-type Language struct {
-	Code, Name string
-}
-
-// Languages are the languages customers read, the reference first, in the
-// order forms list them.
-func Languages() []Language {
-	return []Language{{"en", "English"}, {"fr", "Français"}, {"de", "Deutsch"}}
-}
-
-// Codes are the codes of Languages, in their order.
-func Codes() []string {
-	var out []string
-	for _, l := range Languages() {
-		out = append(out, l.Code)
-	}
-	return out
-}
-
-// Known reports whether code is one of Languages.
-func Known(code string) bool { return slices.Contains(Codes(), code) }
-
-// OneOf lists the codes of Languages as a sentence does: "en, fr or de".
-func OneOf() string {
-	codes := Codes()
-	return strings.Join(codes[:len(codes)-1], ", ") + " or " + codes[len(codes)-1]
-}
-
-// Name is the name of language code in itself, or code when it is not one
-// of Languages.
-func Name(code string) string {
-	for _, l := range Languages() {
-		if l.Code == code {
-			return l.Name
-		}
-	}
-	return code
-}
 
 // Catalogue holds the messages of every language.
 type Catalogue struct {
@@ -75,15 +31,15 @@ type Catalogue struct {
 }
 
 // Load reads the embedded catalogue and checks that it has every language
-// of Languages, and in each every key of the reference and no other.
+// of fleet.Languages, and in each every key of the reference and no other.
 func Load() (*Catalogue, error) {
 	c := &Catalogue{msgs: map[string]map[string]string{}}
 	var errs []error
-	for _, code := range Codes() {
+	for _, code := range fleet.LanguageCodes() {
 		name := path.Join("messages", code+".json")
 		b, err := messageFiles.ReadFile(name)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("message catalogue: no %s for %s", name, Name(code)))
+			errs = append(errs, fmt.Errorf("message catalogue: no %s for %s", name, fleet.LanguageName(code)))
 			continue
 		}
 		var msgs map[string]string
@@ -97,15 +53,15 @@ func Load() (*Catalogue, error) {
 		return nil, fmt.Errorf("read message catalogue: %w", err)
 	}
 	for _, f := range files {
-		if code := strings.TrimSuffix(f.Name(), ".json"); !Known(code) {
-			errs = append(errs, fmt.Errorf("messages/%s: %q is not one of the languages (%s)", f.Name(), code, strings.Join(Codes(), ", ")))
+		if code := strings.TrimSuffix(f.Name(), ".json"); !fleet.IsLanguage(code) {
+			errs = append(errs, fmt.Errorf("messages/%s: %q is not one of the languages (%s)", f.Name(), code, strings.Join(fleet.LanguageCodes(), ", ")))
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	ref := c.msgs[Reference]
-	for _, code := range Codes() {
+	ref := c.msgs[fleet.ReferenceLanguage]
+	for _, code := range fleet.LanguageCodes() {
 		msgs := c.msgs[code]
 		for _, k := range slices.Sorted(maps.Keys(ref)) {
 			if _, ok := msgs[k]; !ok {
@@ -114,7 +70,7 @@ func Load() (*Catalogue, error) {
 		}
 		for _, k := range slices.Sorted(maps.Keys(msgs)) {
 			if _, ok := ref[k]; !ok {
-				errs = append(errs, fmt.Errorf("messages/%s.json: %q is not in %s.json", code, k, Reference))
+				errs = append(errs, fmt.Errorf("messages/%s.json: %q is not in %s.json", code, k, fleet.ReferenceLanguage))
 			}
 		}
 	}
@@ -125,7 +81,7 @@ func Load() (*Catalogue, error) {
 }
 
 // Messages are the messages of language code, keyed like the reference;
-// nil when code is not one of Languages. The map is the caller's.
+// nil when code is not one of fleet.Languages. The map is the caller's.
 func (c *Catalogue) Messages(code string) map[string]string {
 	msgs, ok := c.msgs[code]
 	if !ok {
@@ -135,11 +91,11 @@ func (c *Catalogue) Messages(code string) map[string]string {
 }
 
 // Lookup is message key in language code, in the reference when code is
-// not one of Languages; false when there is no such key.
+// not one of fleet.Languages; false when there is no such key.
 func (c *Catalogue) Lookup(code, key string) (string, bool) {
 	msgs, ok := c.msgs[code]
 	if !ok {
-		msgs = c.msgs[Reference]
+		msgs = c.msgs[fleet.ReferenceLanguage]
 	}
 	s, ok := msgs[key]
 	return s, ok

@@ -1,9 +1,9 @@
 package texts_test
 
 import (
-	"slices"
 	"testing"
 
+	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/statuspage/texts"
 )
 
@@ -14,11 +14,11 @@ func TestCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := c.Messages(texts.Reference)
+	ref := c.Messages(fleet.ReferenceLanguage)
 	if len(ref) == 0 {
 		t.Fatal("no English messages")
 	}
-	for _, l := range texts.Languages() {
+	for _, l := range fleet.Languages() {
 		msgs := c.Messages(l.Code)
 		for k := range ref {
 			if _, ok := msgs[k]; !ok {
@@ -28,20 +28,6 @@ func TestCatalogue(t *testing.T) {
 		if len(msgs) != len(ref) {
 			t.Errorf("%s has %d messages, English %d", l.Code, len(msgs), len(ref))
 		}
-	}
-}
-
-func TestLanguages(t *testing.T) {
-	if got := texts.Codes(); !slices.Equal(got, []string{"en", "fr", "de"}) {
-		t.Errorf("Codes() = %v, want en fr de", got)
-	}
-	for code, want := range map[string]string{"en": "English", "fr": "Français", "de": "Deutsch", "it": "it"} {
-		if got := texts.Name(code); got != want {
-			t.Errorf("Name(%q) = %q, want %q", code, got, want)
-		}
-	}
-	if texts.Known("it") || !texts.Known("fr") {
-		t.Error("Known: want fr and not it")
 	}
 }
 
@@ -62,11 +48,5 @@ func TestT(t *testing.T) {
 	}
 	if got := c.Tf("en", "mail.footer", "https://x"); got != "To stop these messages, open:\nhttps://x" {
 		t.Errorf("Tf = %q", got)
-	}
-}
-
-func TestOneOf(t *testing.T) {
-	if got := texts.OneOf(); got != "en, fr or de" {
-		t.Errorf("OneOf() = %q", got)
 	}
 }
