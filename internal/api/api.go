@@ -6,9 +6,6 @@ package api
 
 import (
 	"time"
-
-	"github.com/illico-dev/illico/internal/fleet"
-	"github.com/illico-dev/illico/internal/httpjson"
 )
 
 // Prefix starts every API path.
@@ -27,17 +24,6 @@ type Error struct {
 	// Message, for clients that show them their own way.
 	Problems []string `json:"problems,omitempty"`
 }
-
-// Status is the HTTP status code of an error of kind k, from the one table
-// of package httpjson.
-func Status(k fleet.Kind) int { return httpjson.Status(k) }
-
-// KindOfStatus is the error kind of an HTTP status code, for answers that
-// carry no error body (a proxy's 502, say).
-func KindOfStatus(code int) fleet.Kind { return httpjson.KindOfStatus(code) }
-
-// ParseKind reads the kind of an Error; an unknown name is KindInternal.
-func ParseKind(name string) fleet.Kind { return httpjson.ParseKind(name) }
 
 // Health is the answer of GET /healthz.
 type Health struct {

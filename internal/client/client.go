@@ -20,6 +20,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 )
 
 // EnvServer and EnvToken name the variables the command line reads the
@@ -123,9 +124,9 @@ func (c *Client) unreachable(err error) error {
 func decodeError(status int, data []byte) error {
 	var body api.ErrorBody
 	if err := json.Unmarshal(data, &body); err == nil && body.Error.Message != "" {
-		kind := api.ParseKind(body.Error.Kind)
+		kind := httpjson.ParseKind(body.Error.Kind)
 		if body.Error.Kind == "" {
-			kind = api.KindOfStatus(status)
+			kind = httpjson.KindOfStatus(status)
 		}
 		return &fleet.Error{Kind: kind, Msg: body.Error.Message}
 	}
@@ -133,7 +134,7 @@ func decodeError(status int, data []byte) error {
 	if text := strings.TrimSpace(string(data)); text != "" && len(text) < 200 && !strings.ContainsAny(text, "<>") {
 		msg += ": " + text
 	}
-	return &fleet.Error{Kind: api.KindOfStatus(status), Msg: msg}
+	return &fleet.Error{Kind: httpjson.KindOfStatus(status), Msg: msg}
 }
 
 // Health checks that the daemon and its database answer.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 )
 
 // accountPage shows who is logged in, and to an account the form that
@@ -31,7 +32,7 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request, s *se
 	if err != nil {
 		// A wrong old password is the API's 403, not the end of the session.
 		if k := fleet.KindOf(err); k == fleet.KindInvalid || k == fleet.KindForbidden {
-			d.render(w, r, api.Status(k), "account", s, map[string]any{"Account": true, "Message": err.Error()})
+			d.render(w, r, httpjson.Status(k), "account", s, map[string]any{"Account": true, "Message": err.Error()})
 			return
 		}
 		d.apiFailed(w, r, s, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 )
 
 // answer holds what the API wrote for one in-process call.
@@ -75,11 +76,11 @@ func (d *Dashboard) call(r *http.Request, s *session, method, path string, in, o
 	if a.status >= 300 {
 		var eb api.ErrorBody
 		if err := json.Unmarshal(a.body.Bytes(), &eb); err != nil || eb.Error.Message == "" {
-			return &fleet.Error{Kind: api.KindOfStatus(a.status), Msg: fmt.Sprintf("%s %s answered %d", method, path, a.status)}
+			return &fleet.Error{Kind: httpjson.KindOfStatus(a.status), Msg: fmt.Sprintf("%s %s answered %d", method, path, a.status)}
 		}
-		kind := api.ParseKind(eb.Error.Kind)
+		kind := httpjson.ParseKind(eb.Error.Kind)
 		if eb.Error.Kind == "" {
-			kind = api.KindOfStatus(a.status)
+			kind = httpjson.KindOfStatus(a.status)
 		}
 		return &fleet.Error{Kind: kind, Msg: eb.Error.Message}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -169,7 +170,7 @@ func (d *Dashboard) apiFailed(w http.ResponseWriter, r *http.Request, s *session
 		d.log.Error("dashboard", "path", r.URL.Path, "err", err)
 		msg = "Something went wrong inside the daemon; its log says what."
 	}
-	d.fail(w, r, s, api.Status(kind), msg)
+	d.fail(w, r, s, httpjson.Status(kind), msg)
 }
 
 func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/httpjson"
 )
 
 // The status page's editor: everything `illico status` does, as forms.
@@ -322,7 +323,7 @@ func (d *Dashboard) send(w http.ResponseWriter, r *http.Request, s *session, f *
 			return
 		}
 		f.Message = err.Error()
-		d.showStatus(w, r, s, api.Status(kind), f)
+		d.showStatus(w, r, s, httpjson.Status(kind), f)
 		return
 	}
 	q := url.Values{"done": {done}}

@@ -101,7 +101,7 @@ type Result struct {
 // the one table in package api, so the lab's errors read like the daemon's.
 func writeError(w http.ResponseWriter, err error) {
 	k := fleet.KindOf(err)
-	httpjson.Write(w, api.Status(k), api.ErrorBody{Error: api.Error{Kind: k.String(), Message: err.Error()}})
+	httpjson.Write(w, httpjson.Status(k), api.ErrorBody{Error: api.Error{Kind: k.String(), Message: err.Error()}})
 }
 
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
@@ -195,9 +195,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode >= 300 {
 		var e api.ErrorBody
 		if json.Unmarshal(data, &e) != nil || e.Error.Message == "" {
-			return &fleet.Error{Kind: api.KindOfStatus(resp.StatusCode), Msg: fmt.Sprintf("lab control API: %s %s: %s", method, path, resp.Status)}
+			return &fleet.Error{Kind: httpjson.KindOfStatus(resp.StatusCode), Msg: fmt.Sprintf("lab control API: %s %s: %s", method, path, resp.Status)}
 		}
-		return &fleet.Error{Kind: api.ParseKind(e.Error.Kind), Msg: e.Error.Message}
+		return &fleet.Error{Kind: httpjson.ParseKind(e.Error.Kind), Msg: e.Error.Message}
 	}
 	if out == nil {
 		return nil
