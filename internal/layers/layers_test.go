@@ -31,7 +31,9 @@ var (
 	pure     = []string{"internal/plan", "internal/inventory", "internal/rollout", "internal/statuspage/page", "internal/statuspage/drive"}
 	drivers  = []string{"golang.org/x/crypto/ssh/...", "net/smtp", "database/sql/...", "github.com/jackc/pgx/...", "modernc.org/sqlite/..."}
 	adapters = []string{"internal/sshx", "internal/deliver", "internal/store/...", "internal/lb", "internal/client"}
-	engines  = []string{"internal/rollout", "internal/alert", "internal/statuspage/...", "internal/monitor", "internal/probe", "internal/plan", "internal/inventory", "internal/dashboard"}
+	engines  = []string{"internal/rollout", "internal/alert", "internal/statuspage/...", "internal/monitor", "internal/probe", "internal/plan", "internal/inventory"}
+	// The dashboard is a client of the API, served by the daemon.
+	dashboard = []string{"internal/dashboard"}
 )
 
 var rules = []rule{
@@ -41,9 +43,11 @@ var rules = []rule{
 		why: "the scheduler, the plans, the inventory and the status page's model decide; SSH, mail, SQL and HTTP clients are the adapters' work, reached through interfaces the deciding side declares"},
 	{pkgs: []string{"internal/plan"}, forbidden: []string{"net/http"},
 		why: "a plan is read from a file and checked; nothing in it talks to the network"},
-	{pkgs: adapters, forbidden: slices.Concat(engines, []string{"internal/server/...", "internal/cli"}),
+	{pkgs: adapters, forbidden: slices.Concat(engines, dashboard, []string{"internal/server/...", "internal/cli"}),
 		why: "adapters (store, sshx, lb, deliver, the API client) serve the engines and know none of them, so that an engine can be tested without the others"},
-	{pkgs: engines, forbidden: []string{"internal/server/...", "internal/cli"},
+	{pkgs: engines, forbidden: []string{"internal/api", "internal/client"},
+		why: "the engines take and return the domain's values; the API's wire types are the edge's, where the daemon converts them"},
+	{pkgs: slices.Concat(engines, dashboard), forbidden: []string{"internal/server/...", "internal/cli"},
 		why: "the engines are wired by the daemon and the command line, never the other way"},
 	{pkgs: []string{"internal/..."}, except: []string{"internal/cli", "internal/server/..."}, forbidden: []string{"internal/server"},
 		why: "the daemon's wiring is for the command line (and the daemon's own test helpers): whatever else it offers belongs in a package below it"},
