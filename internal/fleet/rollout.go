@@ -81,6 +81,9 @@ type HostRun struct {
 type Rollout struct {
 	ID   string
 	Plan *Plan
+	// PlanName is the plan's name, kept beside its source so that a list of
+	// rollouts shows it without reading the plan again.
+	PlanName string
 	// PlanSource is the plan file as it was when the rollout started: a
 	// rollout resumed after a crash follows the plan it started with.
 	PlanSource string

@@ -193,7 +193,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*fleet.Rollout, e
 	p := prep.plan
 	now := e.opts.Now().UTC()
 	r := &fleet.Rollout{
-		ID: newID(now), Plan: p, PlanSource: req.PlanSource, PlanFile: req.PlanFile,
+		ID: newID(now), Plan: p, PlanName: p.Name, PlanSource: req.PlanSource, PlanFile: req.PlanFile,
 		Selector: req.Selector, Urgent: req.Urgent, State: fleet.RolloutRunning,
 		Reason: "started", CreatedAt: now, UpdatedAt: now,
 		Hosts: Schedule(prep.inv, p.Strategy, prep.hosts, prep.canaries),

@@ -153,20 +153,18 @@ func (s *Server) awaitChange(ctx context.Context, id string, from fleet.RolloutS
 func apiRollout(pr rollout.Progress, withHosts bool) api.Rollout {
 	r := pr.Rollout
 	p := r.Plan
-	if p == nil {
-		// The store keeps the plan's source, not the plan; a source that no
-		// longer parses leaves the name and step counts out.
+	if p == nil && withHosts {
+		// The engine holds the plans of the rollouts it runs; the store
+		// keeps an ended one's source, read here for its step counts alone.
+		// A source that no longer parses leaves them out.
 		p, _ = plan.Parse(r.PlanFile, []byte(r.PlanSource))
 	}
 	out := api.Rollout{
-		ID: r.ID, PlanFile: r.PlanFile, State: string(r.State), Reason: r.Reason, Urgent: r.Urgent,
+		ID: r.ID, PlanFile: r.PlanFile, Plan: r.PlanName, State: string(r.State), Reason: r.Reason, Urgent: r.Urgent,
 		Selector: r.Selector, Created: r.CreatedAt, Updated: r.UpdatedAt, Ended: httpjson.OptionalTime(r.EndedAt),
 		Counts:     map[string]int{},
 		ETASeconds: pr.ETA.Seconds(), Finishes: pr.Finishes, PerHostSeconds: pr.PerHost.Seconds(), PerHostGuessed: pr.Guessed,
 		Waiting: pr.Waiting,
-	}
-	if p != nil {
-		out.Plan = p.Name
 	}
 	for state, n := range r.Counts() {
 		out.Counts[string(state)] = n

@@ -20,15 +20,11 @@ func (d dialect) nullTime(t time.Time) any {
 
 // CreateRollout records a new rollout and all of its host runs at once. The
 // rollout's Plan is not stored, only PlanSource, from which it is read again
-// on resume.
+// on resume, and PlanName.
 func (d db) CreateRollout(ctx context.Context, r *fleet.Rollout) error {
-	name := ""
-	if r.Plan != nil {
-		name = r.Plan.Name
-	}
 	_, err := d.q.ExecContext(ctx, `INSERT INTO rollouts (id, plan_name, plan_file, plan_source, selector, urgent, state, reason, created, updated, ended)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		r.ID, name, r.PlanFile, r.PlanSource, r.Selector, r.Urgent, string(r.State), r.Reason,
+		r.ID, r.PlanName, r.PlanFile, r.PlanSource, r.Selector, r.Urgent, string(r.State), r.Reason,
 		d.d.time(r.CreatedAt), d.d.time(r.UpdatedAt), d.d.nullTime(r.EndedAt))
 	if err != nil {
 		return fmt.Errorf("create rollout %s: %w", r.ID, err)
@@ -72,12 +68,12 @@ func oneRow(res sql.Result, err error, what, id string) error {
 	return nil
 }
 
-const rolloutColumns = "id, plan_file, plan_source, selector, urgent, state, reason, created, updated, ended"
+const rolloutColumns = "id, plan_name, plan_file, plan_source, selector, urgent, state, reason, created, updated, ended"
 
 func scanRollout(row interface{ Scan(...any) error }) (*fleet.Rollout, error) {
 	r := &fleet.Rollout{}
 	var state string
-	err := row.Scan(&r.ID, &r.PlanFile, &r.PlanSource, &r.Selector, &r.Urgent, &state, &r.Reason,
+	err := row.Scan(&r.ID, &r.PlanName, &r.PlanFile, &r.PlanSource, &r.Selector, &r.Urgent, &state, &r.Reason,
 		timeScanner{&r.CreatedAt}, timeScanner{&r.UpdatedAt}, timeScanner{&r.EndedAt})
 	r.State = fleet.RolloutState(state)
 	return r, err

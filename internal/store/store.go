@@ -1,9 +1,10 @@
-// Package store keeps illico's durable state (API tokens, the event log, and
-// next the rollouts and their host runs) in one SQL database behind
-// database/sql: SQLite by default, so that a single binary needs nothing else,
-// or PostgreSQL for a larger setup. Both dialects run the same queries and the
-// same conformance suite (package storetest); only the schema migrations and the
-// encoding of times differ.
+// Package store keeps illico's durable state (the rollouts and their host
+// runs, the event log, accounts and API tokens, silences, the alerts' and
+// the status page's state, the subscribers' queue) in one SQL database
+// behind database/sql: SQLite by default, so that a single binary needs
+// nothing else, or PostgreSQL for a larger setup. Both dialects run the same
+// queries and the same conformance suite (package storetest); only the
+// schema migrations and the encoding of times differ.
 package store
 
 import (

@@ -12,7 +12,7 @@ import (
 
 func sampleRollout(id string, created time.Time) *fleet.Rollout {
 	return &fleet.Rollout{
-		ID: id, Plan: &fleet.Plan{Name: "Urgent patch"}, PlanFile: "patch.yaml", PlanSource: "name: Urgent patch\n",
+		ID: id, Plan: &fleet.Plan{Name: "Urgent patch"}, PlanName: "Urgent patch", PlanFile: "patch.yaml", PlanSource: "name: Urgent patch\n",
 		Selector: "datacenter=gra", Urgent: true, State: fleet.RolloutRunning, Reason: "started",
 		CreatedAt: created, UpdatedAt: created,
 		Hosts: []fleet.HostRun{
@@ -47,7 +47,7 @@ func testRollouts(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Plan = nil // not stored: read again from PlanSource
+	r.Plan = nil // not stored: read again from PlanSource; PlanName is
 	if !reflect.DeepEqual(got, r) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, r)
 	}
