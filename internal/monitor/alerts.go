@@ -16,7 +16,6 @@ import (
 	"github.com/illico-dev/illico/internal/alert"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/labels"
-	"github.com/illico-dev/illico/internal/plan"
 	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/store"
@@ -43,12 +42,9 @@ const (
 // are raised and listed, and told to no one.
 const noReceiver = "none"
 
-// Store is what the monitor reads and keeps in the store: the rollouts
-// that take hosts down on purpose, the silences, and the alert pipeline's
-// state across restarts. *store.Store is one.
+// Store is what the monitor reads and keeps in the store: the silences,
+// and the alert pipeline's state across restarts. *store.Store is one.
 type Store interface {
-	Rollout(ctx context.Context, id string) (*fleet.Rollout, error)
-	UnfinishedRollouts(ctx context.Context) ([]*fleet.Rollout, error)
 	Silences(ctx context.Context) ([]store.Silence, error)
 	PruneSilences(ctx context.Context, before time.Time) (int64, error)
 	AddSilence(ctx context.Context, sl store.Silence) (store.Silence, error)
@@ -86,10 +82,8 @@ type alerting struct {
 	// raised lists the alerts, by fingerprint: the probes' as they change,
 	// the failure domains' once notified.
 	raised map[string]*raisedAlert
-	// maint is each host's latest maintenance, open or ended; plans the
-	// plans of the rollouts that have hosts in maintenance.
+	// maint is each host's latest maintenance, open or ended.
 	maint map[string]alert.Maintenance
-	plans map[string]*fleet.Plan
 	// allUp says whether every probe of a host is up; the probes set it.
 	allUp  func(host string) bool
 	queues map[string]chan alert.Notification
@@ -109,7 +103,6 @@ func newAlerting(cfg *alert.Config, inv func() *fleet.Inventory, st Store, clien
 		grace:     cfg.MaintenanceGrace,
 		raised:    map[string]*raisedAlert{},
 		maint:     map[string]alert.Maintenance{},
-		plans:     map[string]*fleet.Plan{},
 		queues:    map[string]chan alert.Notification{},
 
 		unconfirmed: map[string]time.Time{},
@@ -287,11 +280,11 @@ func (al *alerting) pruneSilences(now time.Time) {
 
 // restore brings back what the daemon knew before it stopped: the
 // silences, the pipeline's state, and the hosts the unfinished rollouts
-// hold in maintenance. A restored probe alert whose target the probes do
-// not run (it left the inventory meanwhile) is resolved once they have
-// started; probed says whether they run a target. Run restore before run,
-// the probes and the rollouts.
-func (al *alerting) restore(ctx context.Context, probed func(id string) bool) error {
+// hold in maintenance (in, as the engine loaded them). A restored probe
+// alert whose target the probes do not run (it left the inventory
+// meanwhile) is resolved once they have started; probed says whether they
+// run a target. Run restore before run, the probes and the rollouts.
+func (al *alerting) restore(ctx context.Context, probed func(id string) bool, in []rollout.Maintained) error {
 	ctx, cancel := context.WithTimeout(ctx, 4*storeTimeout)
 	defer cancel()
 	now := al.now()
@@ -313,7 +306,8 @@ func (al *alerting) restore(ctx context.Context, probed func(id string) bool) er
 	if err := al.restoreState(ctx, now.Add(confirmRestored)); err != nil {
 		return err
 	}
-	return al.restoreMaintenance(ctx, now)
+	al.restoreMaintenance(in, now)
+	return nil
 }
 
 func (al *alerting) restoreState(ctx context.Context, confirmBy time.Time) error {
@@ -380,52 +374,12 @@ func (al *alerting) resolveUnconfirmed(now time.Time) {
 // restoreMaintenance puts the hosts that the unfinished rollouts hold
 // inside a maintenance back in it: the engine resumes them without telling
 // where they stand.
-func (al *alerting) restoreMaintenance(ctx context.Context, now time.Time) error {
-	rs, err := al.store.UnfinishedRollouts(ctx)
-	if err != nil {
-		return fmt.Errorf("restore maintenances: %w", err)
-	}
+func (al *alerting) restoreMaintenance(in []rollout.Maintained, now time.Time) {
 	al.mu.Lock()
 	defer al.mu.Unlock()
-	for _, r := range rs {
-		p, err := plan.Parse(r.PlanFile, []byte(r.PlanSource))
-		if err != nil {
-			continue // the engine says so
-		}
-		al.plans[r.ID] = p
-		for _, hr := range r.Hosts {
-			steps := p.Steps
-			if hr.State == fleet.HostRollingBack {
-				steps = p.Rollback
-			}
-			if !hr.State.Active() || !inMaintenance(steps, hr.Step) {
-				continue
-			}
-			m := alert.Maintenance{Host: hr.Host, Rollout: r.ID, Step: string(steps[hr.Step].Kind), Start: now}
-			al.maint[hr.Host] = m
-			al.pipe.Maintain(m)
-		}
+	for _, h := range in {
+		al.beginMaintenance(h.Host, h.Rollout, h.Step, now)
 	}
-	return nil
-}
-
-// inMaintenance reports whether a host running steps[i] is inside a
-// maintenance: one began at or before it (see takesDown) and no undrain
-// step ended it.
-func inMaintenance(steps []fleet.Step, i int) bool {
-	if i < 0 || i >= len(steps) {
-		return false
-	}
-	in := false
-	for j := 0; j <= i; j++ {
-		if takesDown(steps, j) {
-			in = true
-		}
-		if j < i && steps[j].Kind == fleet.StepUndrain {
-			in = false
-		}
-	}
-	return in
 }
 
 // firing counts the alerts firing, muted or not.
@@ -441,96 +395,47 @@ func (al *alerting) firing() int {
 	return n
 }
 
-// rolloutEvent follows the rollouts' hosts in and out of maintenance: a
-// host is in maintenance from the start of its drain step (its first
-// reboot when the steps do not drain) until its undrain step ends, or it
-// is done, fails or its rollout ends; the pipeline mutes its alerts until
-// the grace period after that.
-func (al *alerting) rolloutEvent(ctx context.Context, ev rollout.Event) {
-	switch ev.Kind {
-	case "host.started", "host.rollback", "host.step":
-		al.stepEvent(ctx, ev)
-	case "host.done", "host.failed", "host.rolled_back", "host.stuck":
-		al.mu.Lock()
-		al.endMaintenance(ev.Host, ev.Rollout)
-		al.mu.Unlock()
-	case "rollout.state":
-		if !ev.State.Ended() {
-			return
-		}
-		al.mu.Lock()
+// rolloutEvent follows the rollouts' hosts in and out of maintenance, as
+// their events say (see rollout.Maintenance), and ends the maintenances of
+// a rollout that ended; the pipeline mutes a host's alerts until the grace
+// period after its maintenance.
+func (al *alerting) rolloutEvent(ev rollout.Event) {
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	if ev.Kind == rollout.KindState && ev.State.Ended() {
 		for h, m := range al.maint {
 			if m.Rollout == ev.Rollout {
 				al.endMaintenance(h, ev.Rollout)
 			}
 		}
-		delete(al.plans, ev.Rollout)
-		al.mu.Unlock()
-	}
-}
-
-// stepEvent handles a host starting its steps or rollback, or ending a
-// step. The store tells which step: the engine saves a host run before it
-// starts the host and after it records a step's end.
-func (al *alerting) stepEvent(ctx context.Context, ev rollout.Event) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	r, err := al.store.Rollout(ctx, ev.Rollout)
-	if err != nil {
-		al.log.Error("alerts: read the rollout to follow its maintenance", "rollout", ev.Rollout, "err", err)
 		return
 	}
-	i := slices.IndexFunc(r.Hosts, func(h fleet.HostRun) bool { return h.Host == ev.Host })
-	if i < 0 {
-		return
-	}
-	hr := r.Hosts[i]
-	if ev.Kind == "host.rollback" && hr.State != fleet.HostRollingBack {
-		return // stuck at once: the plan has no rollback steps
-	}
-	al.mu.Lock()
-	defer al.mu.Unlock()
-	p := al.plans[r.ID]
-	if p == nil {
-		if p, err = plan.Parse(r.PlanFile, []byte(r.PlanSource)); err != nil {
-			al.log.Error("alerts: the rollout's plan no longer parses", "rollout", r.ID, "err", err)
+	switch ev.Maintenance {
+	case rollout.MaintenanceBegins:
+		al.endMaintenance(ev.Host, ev.Rollout)
+		al.beginMaintenance(ev.Host, ev.Rollout, ev.Step, al.now())
+	case rollout.MaintenanceGoesOn:
+		m, open := al.maint[ev.Host]
+		if !open || !m.End.IsZero() || m.Rollout != ev.Rollout {
+			// Its beginning was missed: the host is in maintenance all
+			// the same.
+			al.beginMaintenance(ev.Host, ev.Rollout, ev.Step, al.now())
 			return
 		}
-		al.plans[r.ID] = p
+		m.Step = string(ev.Step)
+		al.maint[ev.Host] = m
+		al.pipe.Maintain(m)
+	case rollout.MaintenanceEnds:
+		al.endMaintenance(ev.Host, ev.Rollout)
 	}
-	steps := p.Steps
-	if hr.State == fleet.HostRollingBack {
-		steps = p.Rollback
-	}
-	next := hr.Step
-	if ev.Kind == "host.step" {
-		if hr.Step < len(steps) && steps[hr.Step].Kind == fleet.StepUndrain {
-			al.endMaintenance(ev.Host, ev.Rollout)
-		}
-		next++
-	}
-	if next >= len(steps) {
-		return
-	}
-	m, open := al.maint[ev.Host]
-	open = open && m.End.IsZero() && m.Rollout == ev.Rollout
-	switch {
-	case open:
-		m.Step = string(steps[next].Kind)
-	case takesDown(steps, next):
-		m = alert.Maintenance{Host: ev.Host, Rollout: ev.Rollout, Step: string(steps[next].Kind), Start: al.now()}
-	default:
-		return
-	}
-	al.maint[ev.Host] = m
-	al.pipe.Maintain(m)
 }
 
-// takesDown reports whether steps[i] begins a host's maintenance.
-func takesDown(steps []fleet.Step, i int) bool {
-	drains := slices.ContainsFunc(steps, func(s fleet.Step) bool { return s.Kind == fleet.StepDrain })
-	k := steps[i].Kind
-	return k == fleet.StepDrain || !drains && k == fleet.StepReboot
+// beginMaintenance opens a maintenance of host under rolloutID at step;
+// al.mu is held.
+func (al *alerting) beginMaintenance(host, rolloutID string, step fleet.StepKind, now time.Time) {
+	m := alert.Maintenance{Host: host, Rollout: rolloutID, Step: string(step), Start: now}
+	al.maint[host] = m
+	al.pipe.Maintain(m)
 }
 
 // endMaintenance ends host's open maintenance under rolloutID, if any;

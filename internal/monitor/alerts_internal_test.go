@@ -11,55 +11,9 @@ import (
 	"github.com/illico-dev/illico/internal/alert"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/labels"
-	"github.com/illico-dev/illico/internal/plan"
+	"github.com/illico-dev/illico/internal/rollout"
 	"github.com/illico-dev/illico/internal/store"
 )
-
-const patchPlan = `name: patch
-steps:
-  - drain
-  - run: apt-get upgrade
-  - reboot: if_required
-  - wait_healthy
-  - undrain
-  - run: echo done
-rollback:
-  - run: apt-get install openssl=3.0.11
-  - reboot: if_required
-  - wait_healthy
-  - undrain
-strategy:
-  max_parallel: 50%
-`
-
-func TestInMaintenance(t *testing.T) {
-	p, err := plan.Parse("patch.yaml", []byte(patchPlan))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name  string
-		steps []fleet.Step
-		want  []bool // by step index
-	}{
-		// From the drain to the undrain, which ends it once done.
-		{"drains", p.Steps, []bool{true, true, true, true, true, false}},
-		// Without a drain, from the first reboot to the end.
-		{"reboots", p.Rollback, []bool{false, true, true, true}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			for i, want := range tc.want {
-				if got := inMaintenance(tc.steps, i); got != want {
-					t.Errorf("step %d (%s): in maintenance %v, want %v", i, tc.steps[i].Kind, got, want)
-				}
-			}
-			if inMaintenance(tc.steps, len(tc.steps)) || inMaintenance(tc.steps, -1) {
-				t.Error("in maintenance outside the steps")
-			}
-		})
-	}
-}
 
 // TestRestoreMaintenance: after a restart, the hosts an unfinished
 // rollout holds inside its maintenance are muted before the engine resumes
@@ -72,24 +26,18 @@ func TestRestoreMaintenance(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	now := time.Date(2026, 3, 12, 3, 0, 0, 0, time.UTC)
-	r := &fleet.Rollout{ID: "r-1", PlanFile: "patch.yaml", PlanSource: patchPlan, State: fleet.RolloutRunning, CreatedAt: now, UpdatedAt: now,
-		Hosts: []fleet.HostRun{
-			{Host: "draining", State: fleet.HostRunning, Step: 0},
-			{Host: "rebooting", State: fleet.HostRunning, Step: 2},
-			{Host: "undrained", State: fleet.HostRunning, Step: 5},
-			{Host: "done", State: fleet.HostDone, Step: 6},
-			{Host: "pending", State: fleet.HostPending},
-			{Host: "rolling-back", State: fleet.HostRollingBack, Step: 1},
-		}}
-	if err := st.CreateRollout(ctx, r); err != nil {
-		t.Fatal(err)
+	// As rollout.Engine.Load tells them.
+	in := []rollout.Maintained{
+		{Rollout: "r-1", Host: "draining", Step: fleet.StepDrain},
+		{Rollout: "r-1", Host: "rebooting", Step: fleet.StepReboot},
+		{Rollout: "r-1", Host: "rolling-back", Step: fleet.StepReboot},
 	}
 	cfg := &alert.Config{Route: alert.Route{Receiver: noReceiver}}
 	cfg.SetDefaults()
 	inv := &fleet.Inventory{}
 	al := newAlerting(cfg, func() *fleet.Inventory { return inv }, st, nil, slog.New(slog.DiscardHandler),
 		func() time.Time { return now }, func(string, string) {})
-	if err := al.restore(ctx, func(string) bool { return true }); err != nil {
+	if err := al.restore(ctx, func(string) bool { return true }, in); err != nil {
 		t.Fatal(err)
 	}
 	var muted []string
@@ -144,7 +92,7 @@ func TestRestoredAlertOfAGoneTarget(t *testing.T) {
 	clock := now.Add(time.Hour)
 	al := newAlerting(cfg, func() *fleet.Inventory { return inv }, st, nil, slog.New(slog.DiscardHandler),
 		func() time.Time { return clock }, func(string, string) {})
-	if err := al.restore(t.Context(), func(id string) bool { return id == "ssh@kept" }); err != nil {
+	if err := al.restore(t.Context(), func(id string) bool { return id == "ssh@kept" }, nil); err != nil {
 		t.Fatal(err)
 	}
 	al.resolveUnconfirmed(clock.Add(confirmRestored - time.Second))
@@ -157,5 +105,43 @@ func TestRestoredAlertOfAGoneTarget(t *testing.T) {
 	ns := al.pipe.Flush(clock.Add(cfg.Route.GroupInterval))
 	if len(ns) != 1 || len(ns[0].Resolved) != 1 || ns[0].Resolved[0].Labels[alert.LabelHost] != "gone" || len(ns[0].Firing) != 1 {
 		t.Fatalf("after the probes started: %+v, want gone resolved and kept firing", ns)
+	}
+}
+
+// TestRolloutEventsMaintain: the rollouts' events open, move and close
+// their hosts' maintenances as they say, with no read of the store.
+func TestRolloutEventsMaintain(t *testing.T) {
+	cfg := &alert.Config{Route: alert.Route{Receiver: noReceiver}}
+	cfg.SetDefaults()
+	inv := &fleet.Inventory{}
+	now := time.Date(2026, 3, 12, 3, 0, 0, 0, time.UTC)
+	al := newAlerting(cfg, func() *fleet.Inventory { return inv }, nil, nil, slog.New(slog.DiscardHandler),
+		func() time.Time { return now }, func(string, string) {})
+	host := func(kind rollout.EventKind, m rollout.Maintenance, step fleet.StepKind) rollout.Event {
+		return rollout.Event{Rollout: "r-1", Host: "web-01", Kind: kind, Maintenance: m, Step: step}
+	}
+	tests := []struct {
+		name string
+		ev   rollout.Event
+		open bool
+		step string
+	}{
+		{"a command in service", host(rollout.KindHostStarted, rollout.MaintenanceNone, ""), false, ""},
+		{"the drain begins it", host(rollout.KindHostStep, rollout.MaintenanceBegins, fleet.StepDrain), true, "drain"},
+		{"the reboot goes on in it", host(rollout.KindHostStep, rollout.MaintenanceGoesOn, fleet.StepReboot), true, "reboot"},
+		{"the undrain through ends it", host(rollout.KindHostStep, rollout.MaintenanceEnds, ""), false, "reboot"},
+		{"a rollback's reboot begins another", host(rollout.KindHostStep, rollout.MaintenanceBegins, fleet.StepReboot), true, "reboot"},
+		{"the rollout's end ends it", rollout.Event{Rollout: "r-1", Kind: rollout.KindState, State: fleet.RolloutHalted}, false, "reboot"},
+		{"a missed beginning", host(rollout.KindHostStep, rollout.MaintenanceGoesOn, fleet.StepWaitHealthy), true, "wait_healthy"},
+		{"another rollout's end leaves it", rollout.Event{Rollout: "r-2", Kind: rollout.KindState, State: fleet.RolloutDone}, true, "wait_healthy"},
+		{"the host done", host(rollout.KindHostDone, rollout.MaintenanceEnds, ""), false, "wait_healthy"},
+	}
+	for _, tc := range tests {
+		now = now.Add(time.Minute)
+		al.rolloutEvent(tc.ev)
+		m, ok := al.maint["web-01"]
+		if open := ok && m.End.IsZero(); open != tc.open || m.Step != tc.step {
+			t.Errorf("%s: open %v at %q, want open %v at %q", tc.name, open, m.Step, tc.open, tc.step)
+		}
 	}
 }

@@ -84,10 +84,11 @@ func New(o Options) *Monitor {
 
 // Restore brings back what the daemon knew before it stopped: the
 // silences, the alerts told, and the hosts the unfinished rollouts hold in
-// maintenance. Run it before Run and before the rollouts resume: a silence
-// or a maintenance forgotten would page.
-func (m *Monitor) Restore(ctx context.Context) error {
-	return m.alerts.restore(ctx, m.probes.running)
+// maintenance, in, as rollout.Engine.Load tells them. Run it before Run
+// and before the rollouts resume: a silence or a maintenance forgotten
+// would page.
+func (m *Monitor) Restore(ctx context.Context, in []rollout.Maintained) error {
+	return m.alerts.restore(ctx, m.probes.running, in)
 }
 
 // Run probes the inventory in force and delivers the alerts until ctx
@@ -140,8 +141,8 @@ func (m *Monitor) Down(ctx context.Context, hosts []*fleet.Host) map[string]stri
 }
 
 // RolloutEvent follows the rollouts' hosts in and out of maintenance, to
-// mute their alerts meanwhile.
-func (m *Monitor) RolloutEvent(ctx context.Context, ev rollout.Event) { m.alerts.rolloutEvent(ctx, ev) }
+// mute their alerts meanwhile. It reads nothing: the event says it all.
+func (m *Monitor) RolloutEvent(_ context.Context, ev rollout.Event) { m.alerts.rolloutEvent(ev) }
 
 // HostHealth is what the probes say of each host, for the status page.
 // Hosts without an answer yet are left out, and so are hosts a rollout has

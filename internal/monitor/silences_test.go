@@ -61,7 +61,7 @@ func TestSilencesOutliveTheMonitor(t *testing.T) {
 		t.Fatalf("the silence added is not muting: %+v, %+v", sl, m.Silences())
 	}
 	again := newMonitor()
-	if err := again.Restore(ctx); err != nil {
+	if err := again.Restore(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := again.Silences(); len(got) != 1 || got[0].ID != sl.ID || got[0].Comment != "disk swap" {

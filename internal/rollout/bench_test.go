@@ -153,7 +153,7 @@ func rolloutOnce(b *testing.B, l *lab.Lab, r *rig, p *fleet.Plan, boots *bootLog
 	steps := map[string]int{}
 	r.events.mu.Lock()
 	for i, e := range r.events.list {
-		if e.Rollout != ro.ID || e.Kind != "host.step" {
+		if e.Rollout != ro.ID || e.Kind != KindHostStep {
 			continue
 		}
 		took[e.Host] += e.Took

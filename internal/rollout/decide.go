@@ -82,10 +82,24 @@ type Input struct {
 	MaxParallel int
 	MaxFailures int
 	RollbackAll bool
-	// Blocked is how long the rollout has stood blocked (see
+	// BlockedFor is how long the rollout has stood blocked (see
 	// Decision.Blocked); at BlockedTimeout it halts.
-	Blocked        time.Duration
+	BlockedFor     time.Duration
 	BlockedTimeout time.Duration
+}
+
+// newInput is the input of a rollout of plan p, its hosts as they stand,
+// the fleet's down hosts counted; the window is open and the rollout not
+// blocked until the caller says otherwise.
+func newInput(p *fleet.Plan, state fleet.RolloutState, hosts []fleet.HostRun, down map[string]string) Input {
+	return Input{
+		State: state, Hosts: hosts, Down: down, WindowOpen: true,
+		Ordered:        p.Strategy.Order == fleet.OrderDatacenter,
+		MaxParallel:    MaxParallel(p.Strategy, len(hosts)),
+		MaxFailures:    MaxFailures(p.Strategy, len(hosts)),
+		RollbackAll:    p.Strategy.RollbackAll,
+		BlockedTimeout: p.Strategy.BlockedTimeout,
+	}
 }
 
 // Decision is what the runner does next.
@@ -166,8 +180,8 @@ func Decide(top *Topology, in Input) Decision {
 			out.State, out.Reason = fleet.RolloutDone, fmt.Sprintf("every host is done (%d failed, %d allowed)", failures, in.MaxFailures)
 		case idle && in.WindowOpen:
 			out.Blocked = true
-			if in.BlockedTimeout > 0 && in.Blocked >= in.BlockedTimeout {
-				out.State, out.Reason = fleet.RolloutHalted, fmt.Sprintf("blocked for %s: %s", in.Blocked.Round(time.Second), firstWait(in.Hosts, out.Waiting))
+			if in.BlockedTimeout > 0 && in.BlockedFor >= in.BlockedTimeout {
+				out.State, out.Reason = fleet.RolloutHalted, fmt.Sprintf("blocked for %s: %s", in.BlockedFor.Round(time.Second), firstWait(in.Hosts, out.Waiting))
 			}
 		}
 	case fleet.RolloutHalting:

@@ -26,18 +26,6 @@ type Store interface {
 	Rollouts(ctx context.Context, limit int) ([]*fleet.Rollout, error)
 }
 
-// Event is one thing that happened in a rollout, for the operator.
-type Event struct {
-	Rollout string
-	Host    string
-	Kind    string
-	Message string
-	// Took is how long a finished step took (host.step events).
-	Took time.Duration
-	// State is the rollout's new state (rollout.state events).
-	State fleet.RolloutState
-}
-
 // Options wire an Engine to the world.
 type Options struct {
 	Store     Store
@@ -67,12 +55,15 @@ type Engine struct {
 	// rollout waits for it, or it could overlap one being resumed.
 	resumed chan struct{}
 
-	mu   sync.Mutex
-	runs map[string]*run
-	wg   sync.WaitGroup
+	mu sync.Mutex
+	// loaded says that Load read the unfinished rollouts, to resume.
+	loaded     bool
+	unfinished []*fleet.Rollout
+	runs       map[string]*run
+	wg         sync.WaitGroup
 }
 
-// NewEngine returns an engine; Run gives it its lifetime.
+// NewEngine returns an engine; Load, then Run give it its lifetime.
 func NewEngine(opts Options) *Engine {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -89,26 +80,54 @@ func NewEngine(opts Options) *Engine {
 	return &Engine{opts: opts, runs: map[string]*run{}, resumed: make(chan struct{})}
 }
 
-// Run resumes every unfinished rollout and runs until ctx ends; then it
-// waits for the rollouts' goroutines, which leave every host run where it
-// stands, for the next start to resume.
-func (e *Engine) Run(ctx context.Context) error {
-	e.mu.Lock()
-	e.ctx = ctx
-	e.mu.Unlock()
-	unfinished, err := e.opts.Store.UnfinishedRollouts(ctx)
+// Load reads the unfinished rollouts for Run to resume, each plan parsed
+// once, and returns the hosts they hold inside a maintenance: the alerts
+// must know those before any probe runs, or a host rebooting on plan when
+// the daemon restarted would page. Run loads them itself when Load was not
+// called before.
+func (e *Engine) Load(ctx context.Context) ([]Maintained, error) {
+	list, err := e.opts.Store.UnfinishedRollouts(ctx)
 	if err != nil {
-		return fmt.Errorf("load unfinished rollouts: %w", err)
+		return nil, fmt.Errorf("load unfinished rollouts: %w", err)
 	}
-	for _, r := range unfinished {
+	var unfinished []*fleet.Rollout
+	var in []Maintained
+	for _, r := range list {
 		p, err := plan.Parse(r.PlanFile, []byte(r.PlanSource))
 		if err != nil {
 			e.opts.Logger.Error("cannot resume rollout: its plan no longer parses", "rollout", r.ID, "err", err)
 			continue
 		}
 		r.Plan = p
+		unfinished = append(unfinished, r)
+		in = append(in, maintained(r)...)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.loaded, e.unfinished = true, unfinished
+	return in, nil
+}
+
+// Run resumes every unfinished rollout and runs until ctx ends; then it
+// waits for the rollouts' goroutines, which leave every host run where it
+// stands, for the next start to resume.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	e.ctx = ctx
+	loaded := e.loaded
+	e.mu.Unlock()
+	if !loaded {
+		if _, err := e.Load(ctx); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	unfinished := e.unfinished
+	e.unfinished = nil
+	e.mu.Unlock()
+	for _, r := range unfinished {
 		e.opts.Logger.Info("resuming rollout", "rollout", r.ID, "state", r.State)
-		e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.resumed", Message: fmt.Sprintf("rollout %s resumed after a restart of the daemon, %s", r.ID, r.State)})
+		e.emit(ctx, Event{Rollout: r.ID, Kind: KindResumed, Message: fmt.Sprintf("rollout %s resumed after a restart of the daemon, %s", r.ID, r.State)})
 		e.launch(r)
 	}
 	close(e.resumed)
@@ -203,6 +222,20 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*fleet.Rollout, e
 	case <-ctx.Done():
 		return nil, fleet.Errorf(fleet.KindUnavailable, "the daemon is still resuming its rollouts; try again in a moment")
 	}
+	ru, err := e.create(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	e.emit(ctx, Event{Rollout: r.ID, Kind: KindCreated, Message: fmt.Sprintf("rollout %s of %q started on %d hosts%s", r.ID, p.Name, len(r.Hosts), urgentNote(req.Urgent))})
+	// The copy is taken before the rollout's loop owns r.
+	started := snapshot(r)
+	e.start(ru)
+	return started, nil
+}
+
+// create records r and holds its hosts, unless another rollout holds one
+// of them: the check and the record are one step under e.mu.
+func (e *Engine) create(ctx context.Context, r *fleet.Rollout) (*run, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.ctx.Err() != nil {
@@ -216,11 +249,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*fleet.Rollout, e
 	if err := e.opts.Store.CreateRollout(ctx, r); err != nil {
 		return nil, fmt.Errorf("record the rollout: %w", err)
 	}
-	e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.created", Message: fmt.Sprintf("rollout %s of %q started on %d hosts%s", r.ID, p.Name, len(r.Hosts), urgentNote(req.Urgent))})
-	// The copy is taken before the rollout's loop owns r.
-	started := snapshot(r)
-	e.launchLocked(r)
-	return started, nil
+	return e.addLocked(r), nil
 }
 
 func urgentNote(urgent bool) string {
@@ -295,14 +324,7 @@ func (e *Engine) Progress(ctx context.Context, id string) (Progress, error) {
 		names[i] = h.Host
 	}
 	inv := e.opts.Inventory()
-	in := Input{
-		State: r.State, Hosts: r.Hosts, WindowOpen: true,
-		Ordered:     r.Plan.Strategy.Order == fleet.OrderDatacenter,
-		MaxParallel: MaxParallel(r.Plan.Strategy, len(r.Hosts)),
-		MaxFailures: MaxFailures(r.Plan.Strategy, len(r.Hosts)),
-		RollbackAll: r.Plan.Strategy.RollbackAll,
-		Down:        ru.lastDown(),
-	}
+	in := newInput(r.Plan, r.State, r.Hosts, ru.lastDown())
 	pr.ETA, pr.Finishes = Estimate(NewTopology(inv, names), in, pr.PerHost, elapsed)
 	return pr, nil
 }
@@ -363,24 +385,40 @@ func (e *Engine) Order(id string, c Command, by string) error {
 
 func (e *Engine) launch(r *fleet.Rollout) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.launchLocked(r)
+	ru := e.addLocked(r)
+	e.mu.Unlock()
+	e.start(ru)
 }
 
-func (e *Engine) launchLocked(r *fleet.Rollout) {
-	ru := &run{e: e, id: r.ID, r: r, commands: make(chan order), results: make(chan fleet.HostRun, 2*len(r.Hosts)+1), done: make(chan struct{}), waiting: map[string]string{}}
+// addLocked makes r one of the engine's runs; e.mu is held. start runs it.
+func (e *Engine) addLocked(r *fleet.Rollout) *run {
+	ru := &run{
+		runDeps: runDeps{
+			store: e.opts.Store, remote: e.opts.Remote, balancer: e.opts.Balancer, health: e.opts.Health,
+			inventory: e.opts.Inventory, findDown: e.opts.Down, emit: e.emit, log: e.opts.Logger,
+			now: e.opts.Now, poll: e.opts.Poll, tick: e.opts.Tick, spawn: e.wg.Go,
+		},
+		id: r.ID, plan: r.Plan, r: r,
+		commands: make(chan order), results: make(chan fleet.HostRun, 2*len(r.Hosts)+1), done: make(chan struct{}),
+		waiting: map[string]string{},
+	}
 	e.runs[r.ID] = ru
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
+	return ru
+}
+
+// start runs ru's loop until the daemon stops or the rollout ends.
+func (e *Engine) start(ru *run) {
+	e.wg.Go(func() {
 		ru.loop(e.ctx)
 		close(ru.done)
 		e.mu.Lock()
-		delete(e.runs, r.ID)
+		delete(e.runs, ru.id)
 		e.mu.Unlock()
-	}()
+	})
 }
 
+// emit records an event; no run's lock is held, as the consumers may ask
+// the engine about the rollout.
 func (e *Engine) emit(ctx context.Context, ev Event) {
 	e.opts.Logger.Info(ev.Message, "rollout", ev.Rollout, "kind", ev.Kind)
 	if e.opts.Event != nil {

@@ -129,7 +129,7 @@ func TestRolloutHostThatNeverReturns(t *testing.T) {
 	id := startPlan(t, r, writePlan(t, "1", "1"))
 	waitFor(t, 2*time.Minute, "web-sbg-02 to wait on its partner", func() bool {
 		return len(r.events.find(func(e Event) bool {
-			return e.Host == "web-sbg-02" && e.Kind == "host.waiting" && strings.Contains(e.Message, "partner web-gra-02 is")
+			return e.Host == "web-sbg-02" && e.Kind == KindHostWaiting && strings.Contains(e.Message, "partner web-gra-02 is")
 		})) > 0 && hostRun(t, r.store, id, "web-gra-02").State == fleet.HostStuck
 	})
 	if h := hostRun(t, r.store, id, "web-sbg-02"); h.State != fleet.HostPending {
@@ -140,7 +140,7 @@ func TestRolloutHostThatNeverReturns(t *testing.T) {
 			t.Fatalf("web-sbg-02 was taken out of rotation: %+v", s)
 		}
 	}
-	stuck := r.events.find(func(e Event) bool { return e.Kind == "host.stuck" && e.Host == "web-gra-02" })
+	stuck := r.events.find(func(e Event) bool { return e.Kind == KindHostStuck && e.Host == "web-gra-02" })
 	if len(stuck) == 0 {
 		t.Fatal("no event says web-gra-02 needs a human")
 	}
@@ -181,13 +181,13 @@ func TestRolloutDatacenterFrozen(t *testing.T) {
 	r.events.mu.Lock()
 	defer r.events.mu.Unlock()
 	for i, e := range r.events.list {
-		if e.Kind == "host.started" && strings.HasPrefix(e.Host, "web-sbg-") && r.events.at[i].After(frozenAt.Add(time.Second)) {
+		if e.Kind == KindHostStarted && strings.HasPrefix(e.Host, "web-sbg-") && r.events.at[i].After(frozenAt.Add(time.Second)) {
 			t.Errorf("%s started while its partner in gra was frozen: %s", e.Host, e.Message)
 		}
 	}
 	waits := 0
 	for _, e := range r.events.list {
-		if e.Kind == "host.waiting" && strings.Contains(e.Message, "partner web-gra-") {
+		if e.Kind == KindHostWaiting && strings.Contains(e.Message, "partner web-gra-") {
 			waits++
 		}
 	}

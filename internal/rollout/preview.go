@@ -34,13 +34,7 @@ func NewPreview(inv *fleet.Inventory, p *fleet.Plan, hosts, canaries []*fleet.Ho
 		names[i] = r.Host
 	}
 	top := NewTopology(inv, names)
-	in := Input{
-		State: fleet.RolloutRunning, Hosts: runs, Down: down, WindowOpen: true,
-		Ordered:     p.Strategy.Order == fleet.OrderDatacenter,
-		MaxParallel: MaxParallel(p.Strategy, len(runs)),
-		MaxFailures: MaxFailures(p.Strategy, len(runs)),
-		RollbackAll: p.Strategy.RollbackAll,
-	}
+	in := newInput(p, fleet.RolloutRunning, runs, down)
 	pv := Preview{Hosts: runs, MaxParallel: in.MaxParallel, MaxFailures: in.MaxFailures, PerHost: GuessPerHost(p.Steps), Groups: top.Groups}
 	pv.Waiting = Decide(top, in).Waiting
 	pv.Estimate, pv.Finishes = Estimate(top, in, pv.PerHost, nil)

@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -11,11 +12,36 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 )
 
+// runStore is what a run records its progress in.
+type runStore interface {
+	UpdateRollout(ctx context.Context, r *fleet.Rollout) error
+	SaveHostRun(ctx context.Context, rolloutID string, h fleet.HostRun) error
+}
+
+// runDeps is what a rollout's run needs of the world.
+type runDeps struct {
+	store     runStore
+	remote    Remote
+	balancer  func(name string) Balancer
+	health    Health
+	inventory func() *fleet.Inventory
+	// findDown is Options.Down; nil counts no host down.
+	findDown func(ctx context.Context, hosts []*fleet.Host) map[string]string
+	// emit records an event; the run holds no lock when it calls it.
+	emit       func(ctx context.Context, e Event)
+	log        *slog.Logger
+	now        func() time.Time
+	poll, tick time.Duration
+	// spawn runs a host's worker; the engine waits for them as it stops.
+	spawn func(func())
+}
+
 // run is one rollout in the engine. Its loop owns the decisions; host
 // workers report progress through save and their end through results.
 type run struct {
-	e        *Engine
+	runDeps
 	id       string
+	plan     *fleet.Plan
 	commands chan order
 	results  chan fleet.HostRun
 	done     chan struct{}
@@ -50,25 +76,28 @@ func (ru *run) overlap(other *fleet.Rollout) string {
 }
 
 func (ru *run) loop(ctx context.Context) {
-	e := ru.e
-	tick := time.NewTicker(e.opts.Tick)
+	tick := time.NewTicker(ru.tick)
 	defer tick.Stop()
 	// Hosts caught inside a step by a restart go on from that step; every
 	// step is safe to run again (see hostWorker).
 	ru.mu.Lock()
+	var active []fleet.HostRun
 	for _, h := range ru.r.Hosts {
 		if h.State.Active() {
-			ru.work(ctx, h)
+			active = append(active, h)
 		}
 	}
 	ru.mu.Unlock()
+	for _, h := range active {
+		ru.work(ctx, h)
+	}
 	for {
 		if ctx.Err() != nil {
 			return
 		}
 		ended, err := ru.decide(ctx)
 		if err != nil {
-			e.opts.Logger.Error("rollout cannot record its progress; it stops here and resumes at the next start", "rollout", ru.id, "err", err)
+			ru.log.Error("rollout cannot record its progress; it stops here and resumes at the next start", "rollout", ru.id, "err", err)
 			return
 		}
 		if ended {
@@ -85,10 +114,18 @@ func (ru *run) loop(ctx context.Context) {
 	}
 }
 
+// actions are what a decision did under the run's lock, to finish outside
+// it: the events to emit, then the hosts to start workers for, in that
+// order, so that a host's first step never reports before its start.
+type actions struct {
+	events []Event
+	work   []fleet.HostRun
+	ended  bool
+}
+
 // decide asks the scheduler what to do and does it.
 func (ru *run) decide(ctx context.Context) (ended bool, err error) {
-	e := ru.e
-	inv := e.opts.Inventory()
+	inv := ru.inventory()
 	ru.mu.Lock()
 	names := make([]string, len(ru.r.Hosts))
 	for i, h := range ru.r.Hosts {
@@ -97,26 +134,33 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 	ru.mu.Unlock()
 	top := NewTopology(inv, names)
 	var down map[string]string
-	if e.opts.Down != nil {
-		down = e.opts.Down(ctx, topologyHosts(inv, top, names))
+	if ru.findDown != nil {
+		down = ru.findDown(ctx, topologyHosts(inv, top, names))
 	}
 
 	ru.mu.Lock()
-	defer ru.mu.Unlock()
-	ru.down = down
-	r := ru.r
-	now := e.opts.Now().UTC()
-	in := Input{
-		State: r.State, Hosts: r.Hosts, Down: down,
-		WindowOpen:     r.Urgent || r.Plan.Window == nil || r.Plan.Window.Open(now),
-		Ordered:        r.Plan.Strategy.Order == fleet.OrderDatacenter,
-		MaxParallel:    MaxParallel(r.Plan.Strategy, len(r.Hosts)),
-		MaxFailures:    MaxFailures(r.Plan.Strategy, len(r.Hosts)),
-		RollbackAll:    r.Plan.Strategy.RollbackAll,
-		BlockedTimeout: r.Plan.Strategy.BlockedTimeout,
+	var a actions
+	err = ru.apply(ctx, top, down, &a)
+	ru.mu.Unlock()
+	// What was done before a failure to record is told and goes on.
+	for _, ev := range a.events {
+		ru.emit(ctx, ev)
 	}
+	for _, h := range a.work {
+		ru.work(ctx, h)
+	}
+	return a.ended, err
+}
+
+// apply decides and records the decision in the store; ru.mu is held.
+func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string, a *actions) error {
+	ru.down = down
+	r, p := ru.r, ru.plan
+	now := ru.now().UTC()
+	in := newInput(p, r.State, r.Hosts, down)
+	in.WindowOpen = r.Urgent || p.Window == nil || p.Window.Open(now)
 	if !ru.blockedSince.IsZero() {
-		in.Blocked = now.Sub(ru.blockedSince)
+		in.BlockedFor = now.Sub(ru.blockedSince)
 	}
 	d := Decide(top, in)
 	switch {
@@ -124,7 +168,7 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 		ru.blockedSince = time.Time{}
 	case ru.blockedSince.IsZero():
 		ru.blockedSince = now
-		e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.blocked", Message: fmt.Sprintf("rollout %s is blocked: no host can start (%s); it halts if this lasts %s", r.ID, firstWait(r.Hosts, d.Waiting), r.Plan.Strategy.BlockedTimeout)})
+		a.events = append(a.events, Event{Rollout: r.ID, Kind: KindBlocked, Message: fmt.Sprintf("rollout %s is blocked: no host can start (%s); it halts if this lasts %s", r.ID, firstWait(r.Hosts, d.Waiting), p.Strategy.BlockedTimeout)})
 	}
 	index := map[string]int{}
 	for i, h := range r.Hosts {
@@ -133,11 +177,13 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 	for _, name := range d.Start {
 		h := &r.Hosts[index[name]]
 		h.State, h.Step, h.StartedAt = fleet.HostRunning, 0, now
-		if err := e.opts.Store.SaveHostRun(ctx, r.ID, *h); err != nil {
-			return false, err
+		if err := ru.store.SaveHostRun(ctx, r.ID, *h); err != nil {
+			return err
 		}
-		e.emit(ctx, Event{Rollout: r.ID, Host: name, Kind: "host.started", Message: fmt.Sprintf("%s starts (wave %d)", name, h.Wave)})
-		ru.work(ctx, *h)
+		ev := Event{Rollout: r.ID, Host: name, Kind: KindHostStarted, Run: *h, Message: fmt.Sprintf("%s starts (wave %d)", name, h.Wave)}
+		ev.Maintenance, ev.Step = stepMark(p.Steps, -1)
+		a.events = append(a.events, ev)
+		a.work = append(a.work, *h)
 	}
 	for _, name := range d.Rollback {
 		h := &r.Hosts[index[name]]
@@ -146,22 +192,24 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 			reason = "the rollout rolls every host back"
 		}
 		h.State, h.Step, h.BootID, h.Issued = fleet.HostRollingBack, 0, "", false
-		if len(r.Plan.Rollback) == 0 {
+		if len(p.Rollback) == 0 {
 			h.State, h.EndedAt = fleet.HostStuck, now
 			reason += "; the plan has no rollback steps, so it needs a human"
 		}
-		if err := e.opts.Store.SaveHostRun(ctx, r.ID, *h); err != nil {
-			return false, err
+		if err := ru.store.SaveHostRun(ctx, r.ID, *h); err != nil {
+			return err
 		}
-		e.emit(ctx, Event{Rollout: r.ID, Host: name, Kind: "host.rollback", Message: fmt.Sprintf("%s rolls back: %s", name, reason)})
+		ev := Event{Rollout: r.ID, Host: name, Kind: KindHostRollback, Run: *h, Maintenance: MaintenanceEnds, Message: fmt.Sprintf("%s rolls back: %s", name, reason)}
 		if h.State == fleet.HostRollingBack {
-			ru.work(ctx, *h)
+			ev.Maintenance, ev.Step = stepMark(p.Rollback, -1)
+			a.work = append(a.work, *h)
 		}
+		a.events = append(a.events, ev)
 	}
 	if !maps.Equal(d.Waiting, ru.waiting) {
 		for _, h := range slices.Sorted(maps.Keys(d.Waiting)) {
 			if reason := d.Waiting[h]; ru.waiting[h] != reason {
-				e.emit(ctx, Event{Rollout: r.ID, Host: h, Kind: "host.waiting", Message: fmt.Sprintf("%s waits: %s", h, reason)})
+				a.events = append(a.events, Event{Rollout: r.ID, Host: h, Kind: KindHostWaiting, Message: fmt.Sprintf("%s waits: %s", h, reason)})
 			}
 		}
 		ru.waiting = d.Waiting
@@ -171,25 +219,25 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 		if d.State.Ended() {
 			r.EndedAt = now
 		}
-		if err := e.opts.Store.UpdateRollout(ctx, r); err != nil {
-			return false, err
+		if err := ru.store.UpdateRollout(ctx, r); err != nil {
+			return err
 		}
-		e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.state", State: d.State, Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, d.State, d.Reason)})
+		a.events = append(a.events, Event{Rollout: r.ID, Kind: KindState, State: d.State, Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, d.State, d.Reason)})
 	}
-	return d.State.Ended(), nil
+	a.ended = d.State.Ended()
+	return nil
 }
 
-// order applies an operator's command.
-// order is a command and who gave it.
+// order is an operator's command and who gave it.
 type order struct {
 	c  Command
 	by string
 }
 
+// order applies an operator's command.
 func (ru *run) order(ctx context.Context, o order) {
 	c := o.c
 	ru.mu.Lock()
-	defer ru.mu.Unlock()
 	r := ru.r
 	next := r.State
 	switch {
@@ -201,29 +249,32 @@ func (ru *run) order(ctx context.Context, o order) {
 		next = fleet.RolloutAborting
 	}
 	if next == r.State {
+		ru.mu.Unlock()
 		return
 	}
-	r.State, r.Reason, r.UpdatedAt = next, o.by+" asked to "+string(c), ru.e.opts.Now().UTC()
-	if err := ru.e.opts.Store.UpdateRollout(ctx, r); err != nil {
-		ru.e.opts.Logger.Error("record a rollout command", "rollout", r.ID, "err", err)
+	r.State, r.Reason, r.UpdatedAt = next, o.by+" asked to "+string(c), ru.now().UTC()
+	if err := ru.store.UpdateRollout(ctx, r); err != nil {
+		ru.log.Error("record a rollout command", "rollout", r.ID, "err", err)
 	}
-	ru.e.emit(ctx, Event{Rollout: r.ID, Kind: "rollout.state", State: next, Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, next, r.Reason)})
+	ev := Event{Rollout: r.ID, Kind: KindState, State: next, Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, next, r.Reason)}
+	ru.mu.Unlock()
+	ru.emit(ctx, ev)
 }
 
-// work starts a worker for a host in maintenance; ru.mu is held.
+// work starts a worker for a host in maintenance.
 func (ru *run) work(ctx context.Context, h fleet.HostRun) {
-	e := ru.e
-	inv := e.opts.Inventory()
+	inv := ru.inventory()
 	host := inv.Host(h.Host)
-	steps, done, failed := ru.r.Plan.Steps, fleet.HostDone, fleet.HostFailed
+	steps, done, failed := stepsOf(ru.plan, h), fleet.HostDone, fleet.HostFailed
+	doneKind := KindHostDone
 	if h.State == fleet.HostRollingBack {
-		steps, done, failed = ru.r.Plan.Rollback, fleet.HostRolledBack, fleet.HostStuck
+		done, failed, doneKind = fleet.HostRolledBack, fleet.HostStuck, KindHostRolledBack
 	}
 	w := &hostWorker{
-		inv: inv, host: host, remote: e.opts.Remote, balancer: e.opts.Balancer, health: e.opts.Health,
-		now: e.opts.Now, poll: e.opts.Poll,
+		inv: inv, host: host, remote: ru.remote, balancer: ru.balancer, health: ru.health,
+		now: ru.now, poll: ru.poll,
 		save: func(ctx context.Context, hr fleet.HostRun) error {
-			if err := e.opts.Store.SaveHostRun(ctx, ru.id, hr); err != nil {
+			if err := ru.store.SaveHostRun(ctx, ru.id, hr); err != nil {
 				return err
 			}
 			ru.mu.Lock()
@@ -235,13 +286,12 @@ func (ru *run) work(ctx context.Context, h fleet.HostRun) {
 			ru.mu.Unlock()
 			return nil
 		},
-		event: func(kind, msg string, took time.Duration) {
-			e.emit(ctx, Event{Rollout: ru.id, Host: h.Host, Kind: kind, Message: msg, Took: took})
+		event: func(ev Event) {
+			ev.Rollout, ev.Host = ru.id, h.Host
+			ru.emit(ctx, ev)
 		},
 	}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
+	ru.spawn(func() {
 		if host == nil {
 			h.State, h.Error = failed, "the host is no longer in the inventory"
 			h.Failed = h.Failed || failed == fleet.HostFailed
@@ -249,17 +299,17 @@ func (ru *run) work(ctx context.Context, h fleet.HostRun) {
 		} else {
 			final, err := w.steps(ctx, h, steps, done, failed)
 			if err != nil && err != errInterrupted {
-				e.opts.Logger.Error("host worker stopped", "rollout", ru.id, "host", h.Host, "err", err)
+				ru.log.Error("host worker stopped", "rollout", ru.id, "host", h.Host, "err", err)
 			}
 			if final.State == fleet.HostStuck {
-				e.emit(ctx, Event{Rollout: ru.id, Host: h.Host, Kind: "host.stuck", Message: fmt.Sprintf("%s could not be rolled back and needs a human: %s", h.Host, final.Error)})
+				w.event(Event{Kind: KindHostStuck, Run: final, Maintenance: MaintenanceEnds, Message: fmt.Sprintf("%s could not be rolled back and needs a human: %s", h.Host, final.Error)})
 			} else if final.State == done {
-				e.emit(ctx, Event{Rollout: ru.id, Host: h.Host, Kind: "host." + string(done), Message: fmt.Sprintf("%s is %s", h.Host, done)})
+				w.event(Event{Kind: doneKind, Run: final, Maintenance: MaintenanceEnds, Message: fmt.Sprintf("%s is %s", h.Host, done)})
 			}
 		}
 		select {
 		case ru.results <- h:
 		case <-ctx.Done():
 		}
-	}()
+	})
 }

@@ -47,9 +47,9 @@ type hostWorker struct {
 	// save persists the host run; a failure to save stops the host, as
 	// going on without a record would break the promise to resume.
 	save func(ctx context.Context, r fleet.HostRun) error
-	// event records what happened, for the operator; took is a finished
-	// step's duration.
-	event func(kind, msg string, took time.Duration)
+	// event records what happened; the run fills in the rollout and the
+	// host.
+	event func(ev Event)
 	// poll is how often a reboot's return and the health are looked at.
 	poll time.Duration
 }
@@ -69,16 +69,19 @@ func (w *hostWorker) steps(ctx context.Context, r fleet.HostRun, steps []fleet.S
 			if failed == fleet.HostFailed {
 				r.Failed = true
 			}
-			w.event("host.failed", fmt.Sprintf("%s failed at %s", w.host.Name, r.Error), 0)
+			w.event(Event{Kind: KindHostFailed, Run: r, Maintenance: MaintenanceEnds, Message: fmt.Sprintf("%s failed at %s", w.host.Name, r.Error)})
 			return r, w.save(ctx, r)
 		}
 		took := w.now().Sub(start)
-		w.event("host.step", fmt.Sprintf("%s: step %d/%d %s done in %s", w.host.Name, r.Step+1, len(steps), describeStep(s), took.Round(10*time.Millisecond)), took)
+		finished := r.Step
 		r.Step++
 		r.BootID, r.Issued = "", false
 		if r.Step == len(steps) {
 			r.State, r.EndedAt = done, w.now()
 		}
+		ev := Event{Kind: KindHostStep, Run: r, Took: took, Message: fmt.Sprintf("%s: step %d/%d %s done in %s", w.host.Name, finished+1, len(steps), describeStep(s), took.Round(10*time.Millisecond))}
+		ev.Maintenance, ev.Step = stepMark(steps, finished)
+		w.event(ev)
 		if err := w.save(ctx, r); err != nil {
 			return r, err
 		}
@@ -97,7 +100,7 @@ func (w *hostWorker) step(parent context.Context, r *fleet.HostRun, s fleet.Step
 		if err != nil && errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
 			// The server is in maintenance anyway; the sessions it still
 			// held are said, and the maintenance goes on.
-			w.event("host.drain", fmt.Sprintf("%s: %v; going on", w.host.Name, err), 0)
+			w.event(Event{Kind: KindHostDrain, Message: fmt.Sprintf("%s: %v; going on", w.host.Name, err)})
 			err = nil
 		}
 	case fleet.StepUndrain:
@@ -140,7 +143,7 @@ func (w *hostWorker) run(ctx context.Context, s fleet.Step) error {
 			return err
 		}
 		if res.ExitCode == 0 {
-			w.event("host.note", fmt.Sprintf("%s: %q says the work is done; not running %q", w.host.Name, s.Unless, s.Command), 0)
+			w.event(Event{Kind: KindHostNote, Message: fmt.Sprintf("%s: %q says the work is done; not running %q", w.host.Name, s.Unless, s.Command)})
 			return nil
 		}
 	}
@@ -167,7 +170,7 @@ func (w *hostWorker) reboot(ctx context.Context, r *fleet.HostRun, s fleet.Step)
 				return fmt.Errorf("ask whether a reboot is required: %w", err)
 			}
 			if res.ExitCode != 0 {
-				w.event("host.note", fmt.Sprintf("%s: no reboot required", w.host.Name), 0)
+				w.event(Event{Kind: KindHostNote, Message: fmt.Sprintf("%s: no reboot required", w.host.Name)})
 				return nil
 			}
 		}

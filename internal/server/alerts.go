@@ -194,7 +194,7 @@ func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
 				s.log.Warn("alertmanager: could not pause a rollout", "rollout", ro.ID, "err", err)
 				break
 			}
-			s.appendRolloutEvent(ctx, store.Event{Kind: "rollout.alert", Subject: ro.ID,
+			s.appendRolloutEvent(ctx, store.Event{Kind: string(rollout.KindAlert), Subject: ro.ID,
 				Message: fmt.Sprintf("alert %s %s from Alertmanager (receiver %s) paused rollout %s", a.Labels[alert.LabelAlertname], name, msg.Receiver, ro.ID)}, eventData{})
 			out.Rollouts = append(out.Rollouts, api.PausedRollout{ID: ro.ID, Alert: name})
 			break

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,9 +63,15 @@ type eventData struct {
 	State string `json:"state,omitempty"`
 }
 
-// Host run events counted in illico_rollout_host_runs_total, as the kinds
-// host.KIND the engine emits.
-var hostRunEvents = []string{"started", "done", "failed", "rolled_back", "stuck"}
+// hostRunEvents are the events counted in illico_rollout_host_runs_total,
+// with their label.
+var hostRunEvents = map[rollout.EventKind]string{
+	rollout.KindHostStarted:    "started",
+	rollout.KindHostDone:       "done",
+	rollout.KindHostFailed:     "failed",
+	rollout.KindHostRolledBack: "rolled_back",
+	rollout.KindHostStuck:      "stuck",
+}
 
 var endStates = []fleet.RolloutState{fleet.RolloutDone, fleet.RolloutHalted, fleet.RolloutRolledBack, fleet.RolloutAborted}
 
@@ -78,16 +83,16 @@ func (s *Server) recordEvent(ctx context.Context, ev rollout.Event) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	data := eventData{Host: ev.Host}
-	if ev.Kind == "rollout.state" {
+	if ev.Kind == rollout.KindState {
 		data.State = string(ev.State)
 		if ev.State.Ended() {
 			s.metrics.rolloutsEnd.WithLabelValues(string(ev.State)).Inc()
 		}
 	}
-	if event, ok := strings.CutPrefix(ev.Kind, "host."); ok && slices.Contains(hostRunEvents, event) {
-		s.metrics.hostRuns.WithLabelValues(event).Inc()
+	if label, ok := hostRunEvents[ev.Kind]; ok {
+		s.metrics.hostRuns.WithLabelValues(label).Inc()
 	}
-	s.appendRolloutEvent(ctx, store.Event{Kind: ev.Kind, Subject: ev.Rollout, Message: ev.Message}, data)
+	s.appendRolloutEvent(ctx, store.Event{Kind: string(ev.Kind), Subject: ev.Rollout, Message: ev.Message}, data)
 }
 
 // appendRolloutEvent appends e with data and wakes the streams; a failure
@@ -109,7 +114,7 @@ func (s *Server) appendRolloutEvent(ctx context.Context, e store.Event, data eve
 // isRolloutEvent tells a rollout's events from others that share the
 // subject by chance (a token named like a rollout id).
 func isRolloutEvent(e store.Event) bool {
-	return strings.HasPrefix(e.Kind, "rollout.") || strings.HasPrefix(e.Kind, "host.")
+	return rollout.IsEventKind(e.Kind)
 }
 
 func apiEvent(e store.Event) api.Event {
@@ -248,7 +253,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string, after
 // finalEvent returns the id of the stored event that says the rollout
 // ended, 0 when there is none yet.
 func (s *Server) finalEvent(ctx context.Context, id string) (int64, error) {
-	list, err := s.store.Events(ctx, store.EventFilter{Kind: "rollout.state", Subject: id, Limit: store.MaxEventLimit})
+	list, err := s.store.Events(ctx, store.EventFilter{Kind: string(rollout.KindState), Subject: id, Limit: store.MaxEventLimit})
 	if err != nil {
 		return 0, err
 	}
@@ -261,7 +266,7 @@ func (s *Server) finalEvent(ctx context.Context, id string) (int64, error) {
 }
 
 func isFinal(e store.Event) bool {
-	return e.Kind == "rollout.state" && fleet.RolloutState(apiEvent(e).State).Ended()
+	return rollout.EventKind(e.Kind) == rollout.KindState && fleet.RolloutState(apiEvent(e).State).Ended()
 }
 
 // endedUntold returns -1, which every event id passes, when the rollout

@@ -55,7 +55,7 @@ func (s *Server) startRollout(w http.ResponseWriter, r *http.Request) error {
 	}
 	by := info(ctx).actor()
 	s.log.Info("rollout started", "request_id", requestID(ctx), "rollout", ro.ID, "plan", ro.Plan.Name, "hosts", len(ro.Hosts), "by", by)
-	s.appendRolloutEvent(ctx, store.Event{Kind: "rollout.order", Subject: ro.ID,
+	s.appendRolloutEvent(ctx, store.Event{Kind: string(rollout.KindOrder), Subject: ro.ID,
 		Message: fmt.Sprintf("%s started rollout %s", by, ro.ID)}, eventData{})
 	pr, err := s.engine.Progress(ctx, ro.ID)
 	if err != nil {
@@ -117,7 +117,7 @@ func (s *Server) orderRollout(c rollout.Command) handler {
 			return fleet.Errorf(fleet.KindConflict, "rollout %s is %s; it cannot %s", id, ro.State, c)
 		}
 		s.log.Info("rollout order", "request_id", requestID(ctx), "rollout", id, "order", c, "by", by)
-		s.appendRolloutEvent(ctx, store.Event{Kind: "rollout.order", Subject: id,
+		s.appendRolloutEvent(ctx, store.Event{Kind: string(rollout.KindOrder), Subject: id,
 			Message: fmt.Sprintf("%s asked to %s rollout %s", by, c, id)}, eventData{})
 		pr, err := s.awaitChange(ctx, id, before.State)
 		if err != nil {

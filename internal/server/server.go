@@ -336,8 +336,15 @@ func (s *Server) components() []component {
 			return s.firstToken(ctx, s.tokenFile, s.tokenOut)
 		}},
 		// Before the rollouts and the probes: a silence or a maintenance
-		// forgotten would page.
-		{name: "alerts restored", start: s.monitor.Restore},
+		// forgotten would page. The engine reads the rollouts it resumes,
+		// each plan once, and says which hosts they hold in maintenance.
+		{name: "alerts restored", start: func(ctx context.Context) error {
+			in, err := s.engine.Load(ctx)
+			if err != nil {
+				return err
+			}
+			return s.monitor.Restore(ctx, in)
+		}},
 		// The site outlives the driver, the last to change the page, and
 		// the probes, whose runs it keeps; its history is loaded before
 		// the probes add to it.

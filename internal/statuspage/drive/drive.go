@@ -99,9 +99,9 @@ func New(opts Options) *Driver {
 	return &Driver{opts: opts, tracked: map[string]*tracked{}, wake: make(chan struct{}, 1)}
 }
 
-// Notify queues a rollout's event, to be applied by Run. It never blocks:
-// the engine calls it with its locks held, which is also why the rollout is
-// read later, from Run, and not here.
+// Notify queues a rollout's event, to be applied by Run. It never blocks
+// the engine, which is why the rollout is read later, from Run, and not
+// here.
 func (d *Driver) Notify(ev rollout.Event) {
 	if ev.Rollout == "" {
 		return

@@ -272,7 +272,7 @@ func TestDriverRun(t *testing.T) {
 		Update: mem.Update, Notices: notices, Now: func() time.Time { return t0 },
 	})
 	for range 3 {
-		d.Notify(rollout.Event{Rollout: "r1", Kind: "host.step"})
+		d.Notify(rollout.Event{Rollout: "r1", Kind: rollout.KindHostStep})
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
