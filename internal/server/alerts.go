@@ -161,8 +161,8 @@ func (s *Server) appendEvent(r *http.Request, e store.Event) {
 }
 
 // alertmanager answers POST /api/v1/alertmanager, a receiver for
-// Alertmanager's webhook: each firing alert pauses every running rollout
-// whose plan's pause_on_alerts matchers all match its labels.
+// Alertmanager's webhook: its firing alerts pause the running rollouts
+// whose plans say so (rollout.Engine.PauseOnAlerts).
 func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
 	var msg api.AlertmanagerMessage
 	if err := httpjson.Decode(r, &msg); err != nil {
@@ -171,34 +171,18 @@ func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
 	if msg.Version != "4" {
 		return fleet.Errorf(fleet.KindInvalid, "alertmanager payload version %q: illico reads version 4", msg.Version)
 	}
-	ctx := r.Context()
-	list, err := s.engine.List(ctx, 1000)
-	if err != nil {
-		return s.storeErr("rollouts", err)
+	var firing []labels.Set
+	for _, a := range msg.Alerts {
+		if a.Status == string(alert.StatusFiring) {
+			firing = append(firing, a.Labels)
+		}
 	}
 	out := api.Paused{Rollouts: []api.PausedRollout{}}
-	for _, ro := range list {
-		if ro.State != fleet.RolloutRunning || ro.Plan == nil || len(ro.Plan.Strategy.PauseOnAlerts) == 0 {
-			continue
-		}
-		ms, err := labels.ParseMatchers(ro.Plan.Strategy.PauseOnAlerts)
-		if err != nil {
-			continue // refused when the plan was read; a plan read before cannot pause
-		}
-		for _, a := range msg.Alerts {
-			if a.Status != string(alert.StatusFiring) || !ms.Match(a.Labels) {
-				continue
-			}
-			name := labels.Set(a.Labels).String()
-			if err := s.engine.Order(ro.ID, rollout.Pause, "alert "+name); err != nil {
-				s.log.Warn("alertmanager: could not pause a rollout", "rollout", ro.ID, "err", err)
-				break
-			}
-			s.appendRolloutEvent(ctx, store.Event{Kind: string(rollout.KindAlert), Subject: ro.ID,
-				Message: fmt.Sprintf("alert %s %s from Alertmanager (receiver %s) paused rollout %s", a.Labels[alert.LabelAlertname], name, msg.Receiver, ro.ID)}, eventData{})
-			out.Rollouts = append(out.Rollouts, api.PausedRollout{ID: ro.ID, Alert: name})
-			break
-		}
+	for _, p := range s.engine.PauseOnAlerts(firing) {
+		name := p.Labels.String()
+		s.appendRolloutEvent(r.Context(), store.Event{Kind: string(rollout.KindAlert), Subject: p.Rollout,
+			Message: fmt.Sprintf("alert %s %s from Alertmanager (receiver %s) paused rollout %s", p.Labels[alert.LabelAlertname], name, msg.Receiver, p.Rollout)}, eventData{})
+		out.Rollouts = append(out.Rollouts, api.PausedRollout{ID: p.Rollout, Alert: name})
 	}
 	httpjson.Write(w, http.StatusOK, out)
 	return nil
