@@ -55,6 +55,78 @@ var rules = []rule{
 		why: "the command line is the top: only cmd/illico runs it"},
 }
 
+// order is illico's packages from the top down, as the README's "Working on
+// illico" lists them: a package imports only packages listed after it, so
+// that the list read from the bottom is an order in which to understand
+// them. Every package of the programs is listed: a new one finds its place
+// here. Test helpers (a package whose name ends in "test"), the end-to-end
+// tests, the benchmarks' commands and this package are not the programs',
+// and are left out.
+var order = []string{
+	"cmd/illico",
+	"internal/cli",
+	"internal/server",
+	// The engines.
+	"internal/monitor",
+	"internal/statuspage/site",
+	"internal/statuspage/drive",
+	"internal/statuspage/subscribers",
+	"internal/statuspage/page",
+	"internal/statuspage/texts",
+	"internal/rollout",
+	"internal/alert",
+	"internal/dashboard",
+	"internal/lab",
+	"internal/inventory",
+	"internal/probe",
+	"internal/plan",
+	// The adapters.
+	"internal/store",
+	"internal/sshx",
+	"internal/lb",
+	"internal/deliver",
+	"internal/client",
+	"internal/openssh",
+	// The shared words.
+	"internal/api",
+	"internal/httpjson",
+	"internal/password",
+	"internal/clientip",
+	"internal/yamlx",
+	"internal/labels",
+	"internal/fleet",
+}
+
+// notPrograms are the module's packages that order leaves out.
+var notPrograms = []string{"internal/e2e", "internal/layers", "bench/..."}
+
+func TestOrder(t *testing.T) {
+	module, graph := load(t)
+	place := map[string]int{}
+	for i, p := range order {
+		if graph[module+"/"+p] == nil {
+			t.Errorf("order lists %s, which is no package: was it moved?", p)
+		}
+		place[module+"/"+p] = i
+	}
+	for path, p := range graph {
+		if p.DepOnly || strings.HasSuffix(path, "test") || slices.ContainsFunc(notPrograms, func(pat string) bool { return match(module, pat, path) }) {
+			continue
+		}
+		short := strings.TrimPrefix(path, module+"/")
+		i, ok := place[path]
+		if !ok {
+			t.Errorf("%s is not in the order of packages: list it below what imports it and above what it imports (and in the README)", short)
+			continue
+		}
+		for _, dep := range p.Imports {
+			if j, ok := place[dep]; ok && j <= i {
+				t.Errorf("%s imports %s, listed above it: the order of packages runs one way, down", short, strings.TrimPrefix(dep, module+"/"))
+			}
+		}
+	}
+}
+
 type pkg struct {
 	ImportPath string
 	Imports    []string
@@ -140,7 +212,7 @@ func links(graph map[string]*pkg, from string, bad func(string) bool) [][]string
 
 // match reports whether path matches the rule's pattern pat.
 func match(module, pat, path string) bool {
-	if strings.HasPrefix(pat, "internal/") || strings.HasPrefix(pat, "cmd/") {
+	if strings.HasPrefix(pat, "internal/") || strings.HasPrefix(pat, "cmd/") || strings.HasPrefix(pat, "bench/") {
 		pat = module + "/" + pat
 	}
 	if base, ok := strings.CutSuffix(pat, "/..."); ok {

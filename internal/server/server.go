@@ -383,8 +383,9 @@ func (s *Server) components() []component {
 		// The probes and the alerts run beside the engine and stop after
 		// it: its gate reads them, and its last events end maintenances.
 		component{name: "monitor", run: func(ctx context.Context) error { s.monitor.Run(ctx); return nil }},
-		// The engine returns early only when it cannot read the rollouts to
-		// resume; a daemon that cannot run rollouts must not pretend.
+		// The engine read the rollouts to resume in "alerts restored"; should
+		// it still return early, a daemon that cannot run rollouts must not
+		// pretend.
 		component{name: "rollout engine", run: func(ctx context.Context) error {
 			if err := s.engine.Run(ctx); err != nil {
 				s.log.Error("cannot run rollouts; stopping", "err", err)
