@@ -393,11 +393,7 @@ func (e *Engine) launch(r *fleet.Rollout) {
 // addLocked makes r one of the engine's runs; e.mu is held. start runs it.
 func (e *Engine) addLocked(r *fleet.Rollout) *run {
 	ru := &run{
-		runDeps: runDeps{
-			store: e.opts.Store, remote: e.opts.Remote, balancer: e.opts.Balancer, health: e.opts.Health,
-			inventory: e.opts.Inventory, findDown: e.opts.Down, emit: e.emit, log: e.opts.Logger,
-			now: e.opts.Now, poll: e.opts.Poll, tick: e.opts.Tick, spawn: e.wg.Go,
-		},
+		runDeps: runDeps{Options: e.opts, emit: e.emit, spawn: e.wg.Go},
 		id: r.ID, plan: r.Plan, r: r,
 		commands: make(chan order), results: make(chan fleet.HostRun, 2*len(r.Hosts)+1), done: make(chan struct{}),
 		waiting: map[string]string{},

@@ -3,7 +3,6 @@ package rollout
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -12,26 +11,13 @@ import (
 	"github.com/illico-dev/illico/internal/fleet"
 )
 
-// runStore is what a run records its progress in.
-type runStore interface {
-	UpdateRollout(ctx context.Context, r *fleet.Rollout) error
-	SaveHostRun(ctx context.Context, rolloutID string, h fleet.HostRun) error
-}
-
-// runDeps is what a rollout's run needs of the world.
+// runDeps is what a rollout's run needs of the world: the engine's
+// options, which it reads and never changes, and two of the engine's
+// own doings.
 type runDeps struct {
-	store     runStore
-	remote    Remote
-	balancer  func(name string) Balancer
-	health    Health
-	inventory func() *fleet.Inventory
-	// findDown is Options.Down; nil counts no host down.
-	findDown func(ctx context.Context, hosts []*fleet.Host) map[string]string
+	Options
 	// emit records an event; the run holds no lock when it calls it.
-	emit       func(ctx context.Context, e Event)
-	log        *slog.Logger
-	now        func() time.Time
-	poll, tick time.Duration
+	emit func(ctx context.Context, e Event)
 	// spawn runs a host's worker; the engine waits for them as it stops.
 	spawn func(func())
 }
@@ -76,7 +62,7 @@ func (ru *run) overlap(other *fleet.Rollout) string {
 }
 
 func (ru *run) loop(ctx context.Context) {
-	tick := time.NewTicker(ru.tick)
+	tick := time.NewTicker(ru.Tick)
 	defer tick.Stop()
 	// Hosts caught inside a step by a restart go on from that step; every
 	// step is safe to run again (see hostWorker).
@@ -97,7 +83,7 @@ func (ru *run) loop(ctx context.Context) {
 		}
 		ended, err := ru.decide(ctx)
 		if err != nil {
-			ru.log.Error("rollout cannot record its progress; it stops here and resumes at the next start", "rollout", ru.id, "err", err)
+			ru.Logger.Error("rollout cannot record its progress; it stops here and resumes at the next start", "rollout", ru.id, "err", err)
 			return
 		}
 		if ended {
@@ -125,7 +111,7 @@ type actions struct {
 
 // decide asks the scheduler what to do and does it.
 func (ru *run) decide(ctx context.Context) (ended bool, err error) {
-	inv := ru.inventory()
+	inv := ru.Inventory()
 	ru.mu.Lock()
 	names := make([]string, len(ru.r.Hosts))
 	for i, h := range ru.r.Hosts {
@@ -134,8 +120,8 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 	ru.mu.Unlock()
 	top := NewTopology(inv, names)
 	var down map[string]string
-	if ru.findDown != nil {
-		down = ru.findDown(ctx, topologyHosts(inv, top, names))
+	if ru.Down != nil {
+		down = ru.Down(ctx, topologyHosts(inv, top, names))
 	}
 
 	ru.mu.Lock()
@@ -156,7 +142,7 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string, a *actions) error {
 	ru.down = down
 	r, p := ru.r, ru.plan
-	now := ru.now().UTC()
+	now := ru.Now().UTC()
 	in := newInput(p, r.State, r.Hosts, down)
 	in.WindowOpen = r.Urgent || p.Window == nil || p.Window.Open(now)
 	if !ru.blockedSince.IsZero() {
@@ -177,7 +163,7 @@ func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string,
 	for _, name := range d.Start {
 		h := &r.Hosts[index[name]]
 		h.State, h.Step, h.StartedAt = fleet.HostRunning, 0, now
-		if err := ru.store.SaveHostRun(ctx, r.ID, *h); err != nil {
+		if err := ru.Store.SaveHostRun(ctx, r.ID, *h); err != nil {
 			return err
 		}
 		ev := Event{Rollout: r.ID, Host: name, Kind: KindHostStarted, Run: *h, Message: fmt.Sprintf("%s starts (wave %d)", name, h.Wave)}
@@ -196,7 +182,7 @@ func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string,
 			h.State, h.EndedAt = fleet.HostStuck, now
 			reason += "; the plan has no rollback steps, so it needs a human"
 		}
-		if err := ru.store.SaveHostRun(ctx, r.ID, *h); err != nil {
+		if err := ru.Store.SaveHostRun(ctx, r.ID, *h); err != nil {
 			return err
 		}
 		ev := Event{Rollout: r.ID, Host: name, Kind: KindHostRollback, Run: *h, Maintenance: MaintenanceEnds, Message: fmt.Sprintf("%s rolls back: %s", name, reason)}
@@ -219,7 +205,7 @@ func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string,
 		if d.State.Ended() {
 			r.EndedAt = now
 		}
-		if err := ru.store.UpdateRollout(ctx, r); err != nil {
+		if err := ru.Store.UpdateRollout(ctx, r); err != nil {
 			return err
 		}
 		a.events = append(a.events, Event{Rollout: r.ID, Kind: KindState, State: d.State, Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, d.State, d.Reason)})
@@ -252,9 +238,9 @@ func (ru *run) order(ctx context.Context, o order) {
 		ru.mu.Unlock()
 		return
 	}
-	r.State, r.Reason, r.UpdatedAt = next, o.by+" asked to "+string(c), ru.now().UTC()
-	if err := ru.store.UpdateRollout(ctx, r); err != nil {
-		ru.log.Error("record a rollout command", "rollout", r.ID, "err", err)
+	r.State, r.Reason, r.UpdatedAt = next, o.by+" asked to "+string(c), ru.Now().UTC()
+	if err := ru.Store.UpdateRollout(ctx, r); err != nil {
+		ru.Logger.Error("record a rollout command", "rollout", r.ID, "err", err)
 	}
 	ev := Event{Rollout: r.ID, Kind: KindState, State: next, Message: fmt.Sprintf("rollout %s is %s: %s", r.ID, next, r.Reason)}
 	ru.mu.Unlock()
@@ -263,7 +249,7 @@ func (ru *run) order(ctx context.Context, o order) {
 
 // work starts a worker for a host in maintenance.
 func (ru *run) work(ctx context.Context, h fleet.HostRun) {
-	inv := ru.inventory()
+	inv := ru.Inventory()
 	host := inv.Host(h.Host)
 	steps, done, failed := stepsOf(ru.plan, h), fleet.HostDone, fleet.HostFailed
 	doneKind := KindHostDone
@@ -271,10 +257,10 @@ func (ru *run) work(ctx context.Context, h fleet.HostRun) {
 		done, failed, doneKind = fleet.HostRolledBack, fleet.HostStuck, KindHostRolledBack
 	}
 	w := &hostWorker{
-		inv: inv, host: host, remote: ru.remote, balancer: ru.balancer, health: ru.health,
-		now: ru.now, poll: ru.poll,
+		inv: inv, host: host, remote: ru.Remote, balancer: ru.Balancer, health: ru.Health,
+		now: ru.Now, poll: ru.Poll,
 		save: func(ctx context.Context, hr fleet.HostRun) error {
-			if err := ru.store.SaveHostRun(ctx, ru.id, hr); err != nil {
+			if err := ru.Store.SaveHostRun(ctx, ru.id, hr); err != nil {
 				return err
 			}
 			ru.mu.Lock()
@@ -299,7 +285,7 @@ func (ru *run) work(ctx context.Context, h fleet.HostRun) {
 		} else {
 			final, err := w.steps(ctx, h, steps, done, failed)
 			if err != nil && err != errInterrupted {
-				ru.log.Error("host worker stopped", "rollout", ru.id, "host", h.Host, "err", err)
+				ru.Logger.Error("host worker stopped", "rollout", ru.id, "host", h.Host, "err", err)
 			}
 			if final.State == fleet.HostStuck {
 				w.event(Event{Kind: KindHostStuck, Run: final, Maintenance: MaintenanceEnds, Message: fmt.Sprintf("%s could not be rolled back and needs a human: %s", h.Host, final.Error)})
