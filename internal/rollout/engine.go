@@ -394,7 +394,7 @@ func (e *Engine) launch(r *fleet.Rollout) {
 func (e *Engine) addLocked(r *fleet.Rollout) *run {
 	ru := &run{
 		runDeps: runDeps{Options: e.opts, emit: e.emit, spawn: e.wg.Go},
-		id: r.ID, plan: r.Plan, r: r,
+		id:      r.ID, plan: r.Plan, r: r,
 		commands: make(chan order), results: make(chan fleet.HostRun, 2*len(r.Hosts)+1), done: make(chan struct{}),
 		waiting: map[string]string{},
 	}
