@@ -20,11 +20,7 @@ import (
 // them, so that a host rebooting on plan does not page.
 func TestRestoreMaintenance(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	now := time.Date(2026, 3, 12, 3, 0, 0, 0, time.UTC)
 	// As rollout.Engine.Load tells them.
 	in := []rollout.Maintained{
@@ -144,4 +140,16 @@ func TestRolloutEventsMaintain(t *testing.T) {
 			t.Errorf("%s: open %v at %q, want open %v at %q", tc.name, open, m.Step, tc.open, tc.step)
 		}
 	}
+}
+
+// openStore opens a store of its own in a new SQLite file, closed with the
+// test.
+func openStore(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

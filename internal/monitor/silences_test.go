@@ -2,14 +2,12 @@ package monitor
 
 import (
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/illico-dev/illico/internal/alert"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/labels"
-	"github.com/illico-dev/illico/internal/store"
 )
 
 // TestSilencesOutliveTheMonitor: a silence is kept in the store before it
@@ -17,11 +15,7 @@ import (
 // expired is expired in both.
 func TestSilencesOutliveTheMonitor(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	now := time.Date(2026, 3, 12, 3, 0, 0, 0, time.UTC)
 	newMonitor := func() *Monitor {
 		return New(Options{Inventory: func() *fleet.Inventory { return &fleet.Inventory{} }, Store: st,
