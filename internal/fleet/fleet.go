@@ -57,14 +57,16 @@ type Host struct {
 
 // SSHAddress is the host:port to dial.
 func (h *Host) SSHAddress() string {
-	return joinHostPort(h.Address, h.SSH.Port)
+	return URLHost(h.Address) + ":" + strconv.Itoa(h.SSH.Port)
 }
 
-func joinHostPort(host string, port int) string {
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
+// URLHost is address as it stands in a URL or before a :port: an IPv6
+// literal in brackets (RFC 3986), a name or an IPv4 address as it is.
+func URLHost(address string) string {
+	if strings.Contains(address, ":") {
+		return "[" + address + "]"
 	}
-	return host + ":" + strconv.Itoa(port)
+	return address
 }
 
 // InGroup reports whether the host is a member of group.
@@ -152,8 +154,8 @@ const (
 // every member) or on a host: data only, so that the fleet's vocabulary
 // does not depend on how probes run. The probe package compiles it into a
 // probe; zero values are "not set" and take the defaults there, the
-// interval being the daemon's. Target may hold the placeholders ${address}
-// and ${name}, filled in per host.
+// interval being the daemon's. Target may hold Placeholders, filled in per
+// host by Host.Expand.
 type Check struct {
 	Name   string
 	Kind   CheckKind
@@ -173,8 +175,54 @@ type Check struct {
 	SuccessThreshold int
 }
 
-// Placeholders are the names a check may use as ${name}.
-var Placeholders = []string{"address", "name"}
+// Placeholders are the names a check's target may use as ${name}.
+var Placeholders = []string{"address", "address_bare", "name"}
+
+// Expand fills in the placeholders of s for h, one rule for every target:
+// ${address} is the address ready for a URL or a host:port, an IPv6
+// literal in brackets ([2001:db8::10]), so that http://${address}:8080/
+// and ${address}:5432 hold for every host; ${address_bare} is the address
+// as the inventory gives it, for a command that takes an address alone
+// (ping, dig); ${name} is the host's name. Brackets written around
+// ${address} are its own, not doubled: [${address}] is ${address}, which
+// for a name or an IPv4 address has none. An unknown placeholder is left
+// as it is; the inventory refuses it.
+func (h *Host) Expand(s string) string {
+	if !strings.Contains(s, "${") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		pre, name, rest := s[:i], s[i+2:i+j], s[i+j+1:]
+		var v string
+		switch name {
+		case "address":
+			v = URLHost(h.Address)
+			if strings.HasSuffix(pre, "[") && strings.HasPrefix(rest, "]") {
+				pre, rest = pre[:len(pre)-1], rest[1:]
+			}
+		case "address_bare":
+			v = h.Address
+		case "name":
+			v = h.Name
+		default:
+			v = s[i : i+j+1]
+		}
+		b.WriteString(pre)
+		b.WriteString(v)
+		s = rest
+	}
+}
 
 // Quantity is a count of hosts or a percentage of a group.
 type Quantity struct {

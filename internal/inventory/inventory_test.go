@@ -611,6 +611,11 @@ func TestCheckProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "a target that breaks on IPv6 hosts",
+			body: "groups:\n  g:\n    checks:\n      - {kind: tcp, target: '${address_bare}:5432'}\n      - {kind: http, target: 'http://[${address}]:8080/'}\nhosts:\n  h: {address: '[2001:db8::5]:2022', datacenter: dc, groups: [g]}\n",
+			want: []string{`inline.yaml:6:29: check tcp of group g: target "${address_bare}:5432" is not host:port for a host with an IPv6 address (2001:db8::10 gives "2001:db8::10:5432"): write ${address}, which puts an IPv6 address in brackets`},
+		},
+		{
 			name: "one check shared by two groups through an anchor",
 			body: "groups:\n  a: {checks: &c [{kind: ssh}]}\n  b: {checks: *c}\nhosts:\n  h: {address: 10.0.0.1, datacenter: dc, groups: [a, b]}\n",
 		},
@@ -661,5 +666,43 @@ func TestProbesDocExample(t *testing.T) {
 	}
 	if want := []fleet.CheckKind{fleet.CheckHTTP, fleet.CheckTCP, fleet.CheckSSH, fleet.CheckCommand}; !reflect.DeepEqual(kinds, want) {
 		t.Errorf("the example's checks are of kinds %v, want one of each: %v", kinds, want)
+	}
+}
+
+// TestSplitAddress holds how a host's address is read: an IPv6 literal
+// bare, or in brackets when a port follows, as OpenSSH writes it; the
+// host keeps no brackets, which ${address} and SSHAddress add back.
+func TestSplitAddress(t *testing.T) {
+	tests := []struct {
+		in, host string
+		port     int
+		err      string
+	}{
+		{in: "web-01.example.net", host: "web-01.example.net"},
+		{in: "web-01.example.net:2222", host: "web-01.example.net", port: 2222},
+		{in: "192.0.2.10:22", host: "192.0.2.10", port: 22},
+		{in: "::1", host: "::1"},
+		{in: "2001:db8::10", host: "2001:db8::10"},
+		{in: "[2001:db8::10]", host: "2001:db8::10"},
+		{in: "[2001:db8::10]:2222", host: "2001:db8::10", port: 2222},
+		{in: "[2001:db8::10]:0", err: `port "0" is not a TCP port (1-65535)`},
+		{in: "[2001:db8::zz]", err: `"[2001:db8::zz]" is not an address like [2001:db8::1]:22`},
+		{in: "2001:db8::zz:22", err: `"2001:db8::zz:22" is not an IPv6 address (write [ADDRESS]:PORT to give a port)`},
+		{in: "fe80::1%eth0", err: `"fe80::1%eth0" is not an IPv6 address (write [ADDRESS]:PORT to give a port)`},
+	}
+	for _, tt := range tests {
+		host, port, err := splitAddress(tt.in)
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("splitAddress(%q) error = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || host != tt.host || port != tt.port {
+			t.Errorf("splitAddress(%q) = %q, %d, %v; want %q, %d", tt.in, host, port, err, tt.host, tt.port)
+		}
+		if back := joinAddress(host, port); tt.in != "[2001:db8::10]" && back != tt.in {
+			t.Errorf("joinAddress(%q, %d) = %q, want %q back", host, port, back, tt.in)
+		}
 	}
 }

@@ -146,45 +146,71 @@ func target(d *Definition, ps *CheckProblems) {
 		ps.add("target", -1, "%s check needs a target: %s", article(d.Kind), what)
 		return
 	}
-	sample, err := expandSample(d.Target)
-	if err != nil {
+	if err := checkPlaceholders(d.Target); err != nil {
 		ps.add("target", -1, "%v", err)
 		return
 	}
-	switch d.Kind {
-	case KindHTTP:
-		u, err := url.Parse(sample)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			ps.add("target", -1, "target %q is not an http:// or https:// URL", d.Target)
+	what := map[Kind]string{KindHTTP: "an http:// or https:// URL", KindTCP: "host:port"}[d.Kind]
+	if what == "" {
+		return // a command is the shell's to read
+	}
+	for _, h := range sampleHosts {
+		got := h.Expand(d.Target)
+		if wellFormed(d.Kind, got) {
+			continue
 		}
-	case KindTCP:
-		host, port, err := net.SplitHostPort(sample)
-		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-			ps.add("target", -1, "target %q is not host:port", d.Target)
+		if !strings.Contains(h.Address, ":") {
+			ps.add("target", -1, "target %q is not %s", d.Target, what)
+			return
 		}
+		hint := ""
+		if strings.Contains(d.Target, "${address_bare}") {
+			hint = ": write ${address}, which puts an IPv6 address in brackets"
+		}
+		ps.add("target", -1, "target %q is not %s for a host with an IPv6 address (%s gives %q)%s", d.Target, what, h.Address, got, hint)
+		return
 	}
 }
 
-// expandSample fills the placeholders of a target with sample values, so
-// that the result can be checked like a real URL or address.
-func expandSample(s string) (string, error) {
-	var b strings.Builder
+// sampleHosts stand for every host a check may apply to, its address being
+// a name, an IPv4 or an IPv6 address: a target must be well formed on each.
+var sampleHosts = []*fleet.Host{
+	{Name: "web-01", Address: "web-01.example.net"},
+	{Name: "web-01", Address: "192.0.2.10"},
+	{Name: "web-01", Address: "2001:db8::10"},
+}
+
+// wellFormed reports whether target, expanded for a host, is read by the
+// prober as what its kind needs: net/http's URL parser for http, the
+// dialer's host:port for tcp.
+func wellFormed(k Kind, target string) bool {
+	switch k {
+	case KindHTTP:
+		u, err := url.Parse(target)
+		return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	case KindTCP:
+		host, port, err := net.SplitHostPort(target)
+		n, perr := strconv.Atoi(port)
+		return err == nil && host != "" && perr == nil && n >= 1 && n <= 65535
+	}
+	return true
+}
+
+// checkPlaceholders says what is wrong with the placeholders of a target:
+// one that is not closed, or not known.
+func checkPlaceholders(s string) error {
 	for {
 		i := strings.Index(s, "${")
 		if i < 0 {
-			b.WriteString(s)
-			return b.String(), nil
+			return nil
 		}
-		b.WriteString(s[:i])
 		j := strings.IndexByte(s[i:], '}')
 		if j < 0 {
-			return "", fmt.Errorf("placeholder %q has no closing }", s[i:])
+			return fmt.Errorf("placeholder %q has no closing }", s[i:])
 		}
-		name := s[i+2 : i+j]
-		if !slices.Contains(fleet.Placeholders, name) {
-			return "", unknownPlaceholder(name)
+		if name := s[i+2 : i+j]; !slices.Contains(fleet.Placeholders, name) {
+			return unknownPlaceholder(name)
 		}
-		b.WriteString("placeholder")
 		s = s[i+j+1:]
 	}
 }

@@ -89,6 +89,11 @@ func TestCompileProblems(t *testing.T) {
 		{"no target", fleet.Check{Kind: fleet.CheckHTTP}, CheckProblems{{"target", -1, `an http check needs a target: an http:// or https:// URL`}}},
 		{"tcp without port", fleet.Check{Kind: fleet.CheckTCP, Target: "${address}"}, CheckProblems{{"target", -1, `target "${address}" is not host:port`}}},
 		{"tcp port out of range", fleet.Check{Kind: fleet.CheckTCP, Target: "${address}:70000"}, CheckProblems{{"target", -1, `target "${address}:70000" is not host:port`}}},
+		{"bare address in a URL", fleet.Check{Kind: fleet.CheckHTTP, Target: "http://${address_bare}:8080/healthz"}, CheckProblems{{"target", -1,
+			`target "http://${address_bare}:8080/healthz" is not an http:// or https:// URL for a host with an IPv6 address (2001:db8::10 gives "http://2001:db8::10:8080/healthz"): write ${address}, which puts an IPv6 address in brackets`}}},
+		{"bare address before a port", fleet.Check{Kind: fleet.CheckTCP, Target: "${address_bare}:5432"}, CheckProblems{{"target", -1,
+			`target "${address_bare}:5432" is not host:port for a host with an IPv6 address (2001:db8::10 gives "2001:db8::10:5432"): write ${address}, which puts an IPv6 address in brackets`}}},
+		{"a bracket too many", fleet.Check{Kind: fleet.CheckTCP, Target: "[${address}:5432"}, CheckProblems{{"target", -1, `target "[${address}:5432" is not host:port`}}},
 		{"placeholder typo", fleet.Check{Kind: fleet.CheckTCP, Target: "${adress}:22"}, CheckProblems{{"target", -1, `unknown placeholder ${adress} (did you mean ${address}?)`}}},
 		{"unclosed placeholder", fleet.Check{Kind: fleet.CheckHTTP, Target: "http://${address:8080/"}, CheckProblems{{"target", -1, `placeholder "${address:8080/" has no closing }`}}},
 		{"ssh with a target", fleet.Check{Kind: fleet.CheckSSH, Target: "x"}, CheckProblems{{"target", -1, "an ssh check has no target: it asks the host itself for its boot id"}}},
@@ -138,6 +143,14 @@ func TestHostTargets(t *testing.T) {
 			want: []string{"site@web-1 http://10.0.0.1:8080/healthz?h=web-1 5s", "https@web-1 10.0.0.1:443 5s", "ssh@web-1  5s"},
 		},
 		{
+			name: "an IPv6 host: brackets in URLs and before ports, none in commands",
+			host: &fleet.Host{Name: "v6", Address: "::1", Groups: []string{"web"}, Checks: []fleet.Check{
+				{Name: "https", Kind: fleet.CheckTCP, Target: "[${address}]:443"},
+				{Name: "ping", Kind: fleet.CheckCommand, Target: "ping -c1 ${address_bare}"},
+			}},
+			want: []string{"site@v6 http://[::1]:8080/healthz?h=v6 5s", "https@v6 [::1]:443 5s", "ping@v6 ping -c1 ::1 5s", "ssh@v6  5s"},
+		},
+		{
 			name: "a check of kind ssh stands for the ssh probe",
 			host: &fleet.Host{Name: "db-1", Address: "10.0.0.2", Groups: []string{"db"}},
 			want: []string{"boot@db-1  30s"},
@@ -185,6 +198,8 @@ func FuzzCompile(f *testing.F) {
 	f.Add("boot", "ssh", "", "", `[BOOT_ID] != ""`, int64(30*time.Second), int64(0), 2, 0)
 	f.Add("pg", "command", "systemctl is-active postgresql", "", "[STDOUT] == pat(active*)", int64(0), int64(time.Minute), 0, 1)
 	f.Add("x", "htp", "http://${address:80/", "GET /", "[BODY].a[0 == 1", int64(5), int64(-1), 0, 0)
+	f.Add("v6", "tcp", "[${address}]:5432", "", "", int64(0), int64(0), 0, 0)
+	f.Add("v6", "http", "http://${address_bare}/", "", "", int64(0), int64(0), 0, 0)
 	f.Fuzz(func(t *testing.T, name, kind, target, method, cond string, interval, timeout int64, failures, successes int) {
 		c := fleet.Check{Name: name, Kind: fleet.CheckKind(kind), Target: target, Method: method,
 			Interval: time.Duration(interval), Timeout: time.Duration(timeout), FailureThreshold: failures, SuccessThreshold: successes}
@@ -203,6 +218,11 @@ func FuzzCompile(f *testing.F) {
 			d.FailureThreshold < 1 || d.SuccessThreshold < 1 || len(d.Conditions) == 0 {
 			t.Fatalf("compiled %+v from %+v", d, c)
 		}
-		d.Expand(&fleet.Host{Name: "h", Address: "192.0.2.1"})
+		// What compiles is well formed on every host, whatever its address.
+		for _, addr := range []string{"192.0.2.1", "h.example", "::1", "2001:db8:0:1::ff"} {
+			if tg := d.Expand(&fleet.Host{Name: "h", Address: addr}); !wellFormed(d.Kind, tg.Target) {
+				t.Fatalf("%s target %q compiled, but on a host at %s it is %q", d.Kind, target, addr, tg.Target)
+			}
+		}
 	})
 }

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
@@ -39,8 +38,8 @@ type Definition struct {
 	Name string
 	Kind Kind
 	// Target is a URL (http), host:port (tcp) or shell command (command),
-	// with ${address} and ${name} filled in per host. An ssh probe has none:
-	// its target is the host.
+	// with its placeholders filled in per host (fleet.Host.Expand). An ssh
+	// probe has none: its target is the host.
 	Target          string
 	Method          string
 	Headers         map[string]string
@@ -104,6 +103,5 @@ type Target struct {
 
 // Expand applies the definition to host h.
 func (d *Definition) Expand(h *fleet.Host) Target {
-	r := strings.NewReplacer("${address}", h.Address, "${name}", h.Name)
-	return Target{ID: d.Name + "@" + h.Name, Def: d, Host: h, Target: r.Replace(d.Target)}
+	return Target{ID: d.Name + "@" + h.Name, Def: d, Host: h, Target: h.Expand(d.Target)}
 }
