@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -187,6 +188,74 @@ func TestRedialAfterRestart(t *testing.T) {
 	if out.String() != "back\n" || d.n.Load() != 2 {
 		t.Errorf("got %q after %d connections, want back after 2", out.String(), d.n.Load())
 	}
+}
+
+// TestIPv6Host reaches an sshd on [::1]:PORT through known_hosts files as
+// OpenSSH writes them: the line illico's own hint has ssh-keyscan append,
+// and its hashed form, which Debian's ssh writes by default.
+func TestIPv6Host(t *testing.T) {
+	f := opensshtest.New(t)
+	s := f.StartIPv6(t, nil)
+	keyscan, err := exec.LookPath("ssh-keyscan")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("ssh-keyscan is not installed: %v", err)
+	}
+	h := f.Host("v6", s)
+	if h.Address != "::1" || h.SSHAddress() != fmt.Sprintf("[::1]:%d", s.Port) {
+		t.Fatalf("host at %q, dialled at %q", h.Address, h.SSHAddress())
+	}
+
+	// Unknown: illico says which command fetches the key; run it.
+	h.SSH.KnownHosts = filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(h.SSH.KnownHosts, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = newPool(t, sshx.Options{}).Run(t.Context(), h, "true", nil, nil)
+	hint := fmt.Sprintf("ssh-keyscan -t ed25519 -p %d ::1 >> %s", s.Port, h.SSH.KnownHosts)
+	if err == nil || !strings.Contains(err.Error(), hint) {
+		t.Fatalf("unknown host: error %v, want the hint %q", err, hint)
+	}
+	args := []string{"-t", "ed25519", "-p", fmt.Sprint(s.Port), "::1"}
+	plain := scan(t, keyscan, args...)
+	if want := fmt.Sprintf("[::1]:%d ssh-ed25519 ", s.Port); !strings.HasPrefix(plain, want) {
+		t.Fatalf("ssh-keyscan wrote %q, want a line starting %q", plain, want)
+	}
+	hashed := scan(t, keyscan, append([]string{"-H"}, args...)...)
+	if !strings.HasPrefix(hashed, "|1|") {
+		t.Fatalf("ssh-keyscan -H wrote %q, want a hashed line", hashed)
+	}
+	for _, tt := range []struct{ name, line string }{{"plain", plain}, {"hashed", hashed}} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := *h
+			h.SSH.KnownHosts = filepath.Join(t.TempDir(), "known_hosts")
+			if err := os.WriteFile(h.SSH.KnownHosts, []byte(tt.line), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			if _, err := newPool(t, sshx.Options{}).Run(t.Context(), &h, "echo ok", &out, nil); err != nil || out.String() != "ok\n" {
+				t.Fatalf("run on [::1]:%d: %q, %v", s.Port, out.String(), err)
+			}
+		})
+	}
+}
+
+// scan runs ssh-keyscan and returns its key lines.
+func scan(t *testing.T, keyscan string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(keyscan, args...).Output()
+	if err != nil {
+		t.Fatalf("ssh-keyscan %s: %v", strings.Join(args, " "), err)
+	}
+	var lines []string
+	for l := range strings.Lines(string(out)) {
+		if !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 func TestHostKeyRefused(t *testing.T) {

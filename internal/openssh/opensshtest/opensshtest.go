@@ -114,6 +114,19 @@ func (f *Fleet) Trust(t testing.TB, key ssh.PublicKey) {
 func (f *Fleet) Start(t testing.TB, env map[string]string) *Server {
 	t.Helper()
 	ip, port := FreeAddr(t)
+	return f.start(t, ip, port, env)
+}
+
+// StartIPv6 starts a server on ::1, the IPv6 loopback, like Start; its
+// known_hosts line is [::1]:PORT, as OpenSSH writes it. The test is
+// skipped (failed under CI) where the machine has no IPv6 loopback.
+func (f *Fleet) StartIPv6(t testing.TB, env map[string]string) *Server {
+	t.Helper()
+	return f.start(t, "::1", FreeIPv6Port(t), env)
+}
+
+func (f *Fleet) start(t testing.TB, ip string, port int, env map[string]string) *Server {
+	t.Helper()
 	dir := filepath.Join(f.Dir, fmt.Sprintf("sshd-%d", len(f.Servers)))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -203,6 +216,23 @@ func FreeAddr(t testing.TB) (string, int) {
 	}
 	t.Fatal("no free loopback address after 100 tries")
 	return "", 0
+}
+
+// FreeIPv6Port returns a port free on ::1 now. Where ::1 is not
+// configured (IPv6 disabled in a container) it skips the test, or fails
+// it under CI, which must run the IPv6 tests.
+func FreeIPv6Port(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no IPv6 loopback: %v", err)
+		}
+		t.Skipf("no IPv6 loopback (::1) on this machine: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
 }
 
 func appendFile(t testing.TB, path string, data []byte) {
