@@ -130,6 +130,9 @@ func (c *checker) loadBalancer(l *loadBalancerDoc) {
 // hostPort checks an address that must carry its port.
 func hostPort(s string) (string, string, error) {
 	h, p, err := net.SplitHostPort(s)
+	if err != nil && strings.Count(s, ":") > 1 && !strings.HasPrefix(s, "[") {
+		return "", "", fmt.Errorf("%q is not a host:port: an IPv6 address takes brackets before its port, like [2001:db8::1]:9999", s)
+	}
 	if err != nil || h == "" {
 		return "", "", fmt.Errorf("%q is not a host:port", s)
 	}

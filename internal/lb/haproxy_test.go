@@ -22,6 +22,13 @@ import (
 // frontend's URL.
 func startHAProxy(t testing.TB, servers ...string) (*HAProxy, string) {
 	t.Helper()
+	return startHAProxyAPI(t, "", servers...)
+}
+
+// startHAProxyAPI is startHAProxy with the runtime API also on the TCP
+// address api, when it is not empty.
+func startHAProxyAPI(t testing.TB, api string, servers ...string) (*HAProxy, string) {
+	t.Helper()
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
 		bin = "/usr/sbin/haproxy"
@@ -37,6 +44,9 @@ func startHAProxy(t testing.TB, servers ...string) (*HAProxy, string) {
 	sock := filepath.Join(dir, "admin.sock")
 	var b strings.Builder
 	fmt.Fprintf(&b, "global\n  stats socket %s mode 600 level admin\n", sock)
+	if api != "" {
+		fmt.Fprintf(&b, "  stats socket %s level admin\n", api)
+	}
 	b.WriteString("defaults\n  mode http\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n")
 	fmt.Fprintf(&b, "frontend fe\n  bind %s\n  default_backend web\n", front)
 	b.WriteString("backend web\n  option httpchk GET /healthz\n  default-server inter 100ms fall 2 rise 2\n")
@@ -259,5 +269,61 @@ func TestManyCommandsAtOnce(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestIPv6 holds what an IPv6 fleet needs of HAProxy: a server written
+// [::1]:PORT, as net.JoinHostPort and the lab write it, is checked and
+// drained, through a runtime API reached at [::1]:PORT as the inventory's
+// load_balancers address gives it.
+func TestIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no IPv6 loopback: %v", err)
+		}
+		t.Skipf("no IPv6 loopback (::1) on this machine: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	apiLn, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := apiLn.Addr().String()
+	apiLn.Close()
+	if !strings.HasPrefix(srv.Listener.Addr().String(), "[::1]:") || !strings.HasPrefix(api, "[::1]:") {
+		t.Fatalf("listening on %s and %s, want [::1]:PORT", srv.Listener.Addr(), api)
+	}
+
+	_, front := startHAProxyAPI(t, api, srv.Listener.Addr().String())
+	h := New(&fleet.LoadBalancer{Name: "v6", Address: api})
+	h.Poll = 20 * time.Millisecond
+	ctx := t.Context()
+	if s, err := h.Server(ctx, "web", "s0"); err != nil || !s.Up() {
+		t.Fatalf("server on %s: %+v, %v", srv.Listener.Addr(), s, err)
+	}
+	resp, err := http.Get(front + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("through HAProxy to [::1]: %s", resp.Status)
+	}
+	if err := h.Drain(ctx, "web", "s0"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := h.Server(ctx, "web", "s0"); s.Status != "MAINT" {
+		t.Fatalf("after drain: %+v", s)
+	}
+	if err := h.Undrain(ctx, "web", "s0"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := h.Server(ctx, "web", "s0"); !s.Up() {
+		t.Fatalf("after undrain: %+v", s)
 	}
 }
