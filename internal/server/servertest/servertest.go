@@ -32,6 +32,8 @@ type Options struct {
 	AdminTokenFile string
 	// ShutdownTimeout is passed on to the server.
 	ShutdownTimeout time.Duration
+	// ProbeInterval is passed on to the server: 0 is its default.
+	ProbeInterval time.Duration
 }
 
 // Daemon is a running daemon.
@@ -99,6 +101,7 @@ func Start(t testing.TB, opts Options) *Daemon {
 		Commit:          "0123abcd",
 		BuildDate:       "2026-03-29T01:30:00Z",
 		ShutdownTimeout: opts.ShutdownTimeout,
+		ProbeInterval:   opts.ProbeInterval,
 	})
 	if err != nil {
 		st.Close()
