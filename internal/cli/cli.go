@@ -165,7 +165,7 @@ func ExitCode(err error, stderr io.Writer) int {
 		return exitUnavailable
 	case fleet.KindUnauthorized, fleet.KindForbidden:
 		return exitAuth
-	case fleet.KindInvalid:
+	case fleet.KindInvalid, fleet.KindTooLarge:
 		return exitUsage
 	}
 	return exitFailure

@@ -10,13 +10,15 @@ import (
 type Kind int
 
 const (
-	KindInternal     Kind = iota // a bug or an unexpected failure
-	KindInvalid                  // the input is wrong; the message says where
-	KindNotFound                 // the named thing does not exist
-	KindConflict                 // the thing exists, or its state forbids the change
-	KindUnauthorized             // no valid credentials
-	KindForbidden                // valid credentials, not allowed
-	KindUnavailable              // a dependency cannot be reached now; try again
+	KindInternal         Kind = iota // a bug or an unexpected failure
+	KindInvalid                      // the input is wrong; the message says where
+	KindNotFound                     // the named thing does not exist
+	KindConflict                     // the thing exists, or its state forbids the change
+	KindUnauthorized                 // no valid credentials
+	KindForbidden                    // valid credentials, not allowed
+	KindUnavailable                  // a dependency cannot be reached now; try again
+	KindTooLarge                     // the input is over its size limit; the message says the limit
+	KindMethodNotAllowed             // the endpoint exists, not with this method
 )
 
 func (k Kind) String() string {
@@ -33,6 +35,10 @@ func (k Kind) String() string {
 		return "forbidden"
 	case KindUnavailable:
 		return "unavailable"
+	case KindTooLarge:
+		return "too_large"
+	case KindMethodNotAllowed:
+		return "method_not_allowed"
 	}
 	return "internal"
 }

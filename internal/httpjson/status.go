@@ -19,6 +19,8 @@ var statuses = []struct {
 	{fleet.KindConflict, http.StatusConflict},
 	{fleet.KindUnavailable, http.StatusServiceUnavailable},
 	{fleet.KindInternal, http.StatusInternalServerError},
+	{fleet.KindTooLarge, http.StatusRequestEntityTooLarge},
+	{fleet.KindMethodNotAllowed, http.StatusMethodNotAllowed},
 }
 
 // Status is the HTTP status code of an error of kind k.

@@ -11,6 +11,7 @@ func TestKinds(t *testing.T) {
 	for _, k := range []fleet.Kind{
 		fleet.KindInternal, fleet.KindInvalid, fleet.KindNotFound, fleet.KindConflict,
 		fleet.KindUnauthorized, fleet.KindForbidden, fleet.KindUnavailable,
+		fleet.KindTooLarge, fleet.KindMethodNotAllowed,
 	} {
 		t.Run(k.String(), func(t *testing.T) {
 			if got := KindOfStatus(Status(k)); got != k {
@@ -28,8 +29,9 @@ func TestKindOfStatus(t *testing.T) {
 		code int
 		want fleet.Kind
 	}{
-		{http.StatusRequestEntityTooLarge, fleet.KindInvalid},
-		{http.StatusMethodNotAllowed, fleet.KindInvalid},
+		{http.StatusRequestEntityTooLarge, fleet.KindTooLarge},
+		{http.StatusMethodNotAllowed, fleet.KindMethodNotAllowed},
+		{http.StatusUnsupportedMediaType, fleet.KindInvalid},
 		{http.StatusBadGateway, fleet.KindUnavailable},
 		{http.StatusGatewayTimeout, fleet.KindUnavailable},
 		{http.StatusNotImplemented, fleet.KindInternal},
