@@ -82,7 +82,9 @@ type Silences struct {
 }
 
 // AlertmanagerMessage is the payload of Alertmanager's webhook receiver,
-// version 4, as POST /api/v1/alertmanager reads it.
+// version 4, as POST /api/v1/alertmanager reads it: the fields of
+// Alertmanager 0.25 on. Later versions add others (notification_reason,
+// routeLabels), which the receiver ignores.
 type AlertmanagerMessage struct {
 	Version           string              `json:"version"`
 	GroupKey          string              `json:"groupKey"`
@@ -108,9 +110,18 @@ type AlertmanagerAlert struct {
 }
 
 // Paused is the answer of POST /api/v1/alertmanager: the rollouts the
-// message paused.
+// message paused, and its resolved alerts that had fired for a rollout.
 type Paused struct {
 	Rollouts []PausedRollout `json:"paused"`
+	Resolved []ResolvedAlert `json:"resolved"`
+}
+
+// ResolvedAlert is an alert matching a rollout's pause_on_alerts that
+// resolved; Resumed says that the rollout resumed.
+type ResolvedAlert struct {
+	ID      string `json:"id"`
+	Alert   string `json:"alert"`
+	Resumed bool   `json:"resumed"`
 }
 
 // PausedRollout is a rollout an alert paused.

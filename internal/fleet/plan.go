@@ -73,6 +73,10 @@ type Strategy struct {
 	// alert sent to the daemon's Alertmanager receiver must match to pause
 	// the rollout; empty, no alert pauses it.
 	PauseOnAlerts []string
+	// ResumeWhenResolved resumes a rollout that alerts paused once every
+	// alert matching PauseOnAlerts that fired for it has resolved; false,
+	// an operator resumes it.
+	ResumeWhenResolved bool
 }
 
 // Plan is one maintenance: what to do to each host, how to undo it, and how

@@ -77,8 +77,9 @@ type strategyDoc struct {
 	OnFailure   string          `yaml:"on_failure"`
 	Blocked     *time.Duration  `yaml:"blocked_timeout"`
 	// PauseOnAlerts are matchers read with labels.ParseMatcher.
-	PauseOnAlerts []string `yaml:"pause_on_alerts"`
-	Meta          yamlx.Meta
+	PauseOnAlerts      []string `yaml:"pause_on_alerts"`
+	ResumeWhenResolved bool     `yaml:"resume_when_resolved"`
+	Meta               yamlx.Meta
 }
 
 type windowDoc struct {
@@ -276,6 +277,10 @@ func (c *checker) strategy(d *strategyDoc) fleet.Strategy {
 		}
 	}
 	s.PauseOnAlerts = d.PauseOnAlerts
+	s.ResumeWhenResolved = d.ResumeWhenResolved
+	if s.ResumeWhenResolved && len(s.PauseOnAlerts) == 0 {
+		c.add(d.Meta.At("resume_when_resolved"), "resume_when_resolved needs pause_on_alerts: no alert pauses this plan's rollouts")
+	}
 	if d.Canary != nil {
 		s.Canary = *d.Canary
 		if s.Canary < 0 {

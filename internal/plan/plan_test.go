@@ -182,8 +182,23 @@ func TestPauseOnAlerts(t *testing.T) {
 	if len(p.Strategy.PauseOnAlerts) != 2 {
 		t.Fatalf("%+v", p.Strategy.PauseOnAlerts)
 	}
+	if p.Strategy.ResumeWhenResolved {
+		t.Error("resume_when_resolved is true by default")
+	}
 	_, err = Parse("p.yaml", []byte("name: x\nsteps: [{run: x}]\nstrategy:\n  pause_on_alerts: ['severity']\n"))
 	if err == nil || !strings.Contains(err.Error(), "p.yaml:4:") {
 		t.Fatalf("a matcher without operator must be refused with its position, got %v", err)
+	}
+	p, err = Parse("p.yaml", []byte("name: x\nsteps: [{run: x}]\nstrategy:\n  pause_on_alerts: ['severity=\"critical\"']\n  resume_when_resolved: true\n"))
+	if err != nil || !p.Strategy.ResumeWhenResolved {
+		t.Fatalf("resume_when_resolved: true read as %+v, error %v", p, err)
+	}
+	_, err = Parse("p.yaml", []byte("name: x\nsteps: [{run: x}]\nstrategy:\n  resume_when_resolved: true\n"))
+	if err == nil || !strings.Contains(err.Error(), "p.yaml:4:25: resume_when_resolved needs pause_on_alerts") {
+		t.Fatalf("resume_when_resolved without pause_on_alerts: %v", err)
+	}
+	_, err = Parse("p.yaml", []byte("name: x\nsteps: [{run: x}]\nstrategy:\n  pause_on_alerts: ['severity=\"critical\"']\n  resume_when_resolved: sometimes\n"))
+	if err == nil || !strings.Contains(err.Error(), "p.yaml:5:") {
+		t.Fatalf("resume_when_resolved: sometimes: %v", err)
 	}
 }

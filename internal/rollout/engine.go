@@ -55,6 +55,9 @@ type Engine struct {
 	// rollout waits for it, or it could overlap one being resumed.
 	resumed chan struct{}
 
+	// notices takes the notices of Alertmanager one at a time (OnAlerts).
+	notices sync.Mutex
+
 	mu sync.Mutex
 	// loaded says that Load read the unfinished rollouts, to resume.
 	loaded     bool
@@ -360,26 +363,44 @@ const (
 // Order sends a command to a running rollout; by says who asks ("an
 // operator", "alert HighLoad"), for the rollout's reason and events.
 func (e *Engine) Order(id string, c Command, by string) error {
+	_, err := e.command(id, order{c: c, by: by})
+	return err
+}
+
+// command sends o to a running rollout. An order of the alerts is waited
+// for: applied says whether the rollout took it (see run.order).
+func (e *Engine) command(id string, o order) (applied bool, err error) {
 	e.mu.Lock()
 	r := e.runs[id]
 	e.mu.Unlock()
 	if r == nil {
-		return fleet.Errorf(fleet.KindNotFound, "no running rollout %s", id)
+		return false, fleet.Errorf(fleet.KindNotFound, "no running rollout %s", id)
 	}
 	r.mu.Lock()
 	state := r.r.State
 	r.mu.Unlock()
-	switch {
+	switch c := o.c; {
 	case c == Pause && state != fleet.RolloutRunning,
 		c == Resume && state != fleet.RolloutPaused,
 		c == Abort && (state == fleet.RolloutAborting || state.Ended()):
-		return fleet.Errorf(fleet.KindConflict, "rollout %s is %s; it cannot %s", id, state, c)
+		return false, fleet.Errorf(fleet.KindConflict, "rollout %s is %s; it cannot %s", id, state, c)
+	}
+	if o.alerts {
+		o.applied = make(chan bool, 1)
 	}
 	select {
-	case r.commands <- order{c, by}:
-		return nil
+	case r.commands <- o:
 	case <-r.done:
-		return fleet.Errorf(fleet.KindConflict, "rollout %s has ended", id)
+		return false, fleet.Errorf(fleet.KindConflict, "rollout %s has ended", id)
+	}
+	if o.applied == nil {
+		return true, nil
+	}
+	select {
+	case applied = <-o.applied:
+		return applied, nil
+	case <-r.done:
+		return false, fleet.Errorf(fleet.KindConflict, "rollout %s has ended", id)
 	}
 }
 

@@ -12,9 +12,10 @@ import (
 // events and sent by the API as they are: they never change.
 type EventKind string
 
-// Every kind of a rollout's events. The engine emits all but the two the
-// daemon records itself, about a rollout, for what the engine does not
-// see: an operator's order and an alert's pause.
+// Every kind of a rollout's events. The engine emits all but the three
+// the daemon records itself, about a rollout, for what the engine does not
+// see or say: an operator's order, and an alert's pause and end, told
+// with the Alertmanager receiver that sent them.
 const (
 	KindCreated EventKind = "rollout.created"
 	// KindResumed: a restart of the daemon resumed the rollout.
@@ -27,6 +28,9 @@ const (
 	KindOrder EventKind = "rollout.order"
 	// KindAlert: an Alertmanager alert paused it.
 	KindAlert EventKind = "rollout.alert"
+	// KindAlertResolved: an Alertmanager alert matching its plan's
+	// pause_on_alerts, which fired while it ran or stood paused, resolved.
+	KindAlertResolved EventKind = "rollout.alert_resolved"
 
 	KindHostStarted EventKind = "host.started"
 	// KindHostStep: the host ended a step (Event.Took).

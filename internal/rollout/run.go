@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/labels"
 )
 
 // runDeps is what a rollout's run needs of the world: the engine's
@@ -32,12 +33,17 @@ type run struct {
 	results  chan fleet.HostRun
 	done     chan struct{}
 
-	mu      sync.Mutex // guards r, waiting and down
+	mu      sync.Mutex // guards r, waiting, down, alerts and pausedByAlerts
 	r       *fleet.Rollout
 	waiting map[string]string
 	down    map[string]string
 	// blockedSince is when the rollout last became blocked; zero when not.
 	blockedSince time.Time
+	// alerts are the alerts matching the plan's pause_on_alerts that fire,
+	// by fingerprint (Engine.OnAlerts); pausedByAlerts says that they
+	// paused the rollout, and nothing changed its state since.
+	alerts         map[string]labels.Set
+	pausedByAlerts bool
 }
 
 func (ru *run) lastDown() map[string]string {
@@ -201,6 +207,7 @@ func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string,
 		ru.waiting = d.Waiting
 	}
 	if d.State != r.State {
+		ru.pausedByAlerts = false
 		r.State, r.Reason, r.UpdatedAt = d.State, d.Reason, now
 		if d.State.Ended() {
 			r.EndedAt = now
@@ -214,14 +221,23 @@ func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string,
 	return nil
 }
 
-// order is an operator's command and who gave it.
+// order is a command, who gave it, and whether it comes from the alerts
+// (Engine.OnAlerts), whose orders say on applied whether they were.
 type order struct {
-	c  Command
-	by string
+	c       Command
+	by      string
+	alerts  bool
+	applied chan bool
 }
 
-// order applies an operator's command.
+// order applies a command. The alerts resume only a rollout they paused,
+// and only while none of its alerts fires: an operator's order since, or
+// an alert of a notice taken meanwhile, keeps it as it is.
 func (ru *run) order(ctx context.Context, o order) {
+	applied := false
+	if o.applied != nil {
+		defer func() { o.applied <- applied }()
+	}
 	c := o.c
 	ru.mu.Lock()
 	r := ru.r
@@ -229,7 +245,7 @@ func (ru *run) order(ctx context.Context, o order) {
 	switch {
 	case c == Pause && r.State == fleet.RolloutRunning:
 		next = fleet.RolloutPaused
-	case c == Resume && r.State == fleet.RolloutPaused:
+	case c == Resume && r.State == fleet.RolloutPaused && (!o.alerts || ru.pausedByAlerts && len(ru.alerts) == 0):
 		next = fleet.RolloutRunning
 	case c == Abort && !r.State.Ended():
 		next = fleet.RolloutAborting
@@ -238,6 +254,8 @@ func (ru *run) order(ctx context.Context, o order) {
 		ru.mu.Unlock()
 		return
 	}
+	applied = true
+	ru.pausedByAlerts = o.alerts && next == fleet.RolloutPaused
 	r.State, r.Reason, r.UpdatedAt = next, o.by+" asked to "+string(c), ru.Now().UTC()
 	if err := ru.Store.UpdateRollout(ctx, r); err != nil {
 		ru.Logger.Error("record a rollout command", "rollout", r.ID, "err", err)

@@ -162,27 +162,48 @@ func (s *Server) appendEvent(r *http.Request, e store.Event) {
 
 // alertmanager answers POST /api/v1/alertmanager, a receiver for
 // Alertmanager's webhook: its firing alerts pause the running rollouts
-// whose plans say so (rollout.Engine.PauseOnAlerts).
+// whose plans say so, and its resolved ones may resume them
+// (rollout.Engine.OnAlerts). The payload is Alertmanager's, which adds
+// fields from version to version: those illico does not read are ignored.
 func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
 	var msg api.AlertmanagerMessage
-	if err := httpjson.Decode(r, &msg); err != nil {
+	if err := httpjson.DecodeLenient(r, &msg); err != nil {
 		return err
 	}
 	if msg.Version != "4" {
 		return fleet.Errorf(fleet.KindInvalid, "alertmanager payload version %q: illico reads version 4", msg.Version)
 	}
-	var firing []labels.Set
+	var notice rollout.AlertNotice
 	for _, a := range msg.Alerts {
-		if a.Status == string(alert.StatusFiring) {
-			firing = append(firing, a.Labels)
+		switch a.Status {
+		case string(alert.StatusFiring):
+			notice.Firing = append(notice.Firing, a.Labels)
+		case string(alert.StatusResolved):
+			notice.Resolved = append(notice.Resolved, a.Labels)
 		}
 	}
-	out := api.Paused{Rollouts: []api.PausedRollout{}}
-	for _, p := range s.engine.PauseOnAlerts(firing) {
+	done := s.engine.OnAlerts(notice)
+	out := api.Paused{Rollouts: []api.PausedRollout{}, Resolved: []api.ResolvedAlert{}}
+	for _, p := range done.Paused {
 		name := p.Labels.String()
 		s.appendRolloutEvent(r.Context(), store.Event{Kind: string(rollout.KindAlert), Subject: p.Rollout,
 			Message: fmt.Sprintf("alert %s %s from Alertmanager (receiver %s) paused rollout %s", p.Labels[alert.LabelAlertname], name, msg.Receiver, p.Rollout)}, eventData{})
 		out.Rollouts = append(out.Rollouts, api.PausedRollout{ID: p.Rollout, Alert: name})
+	}
+	for _, ra := range done.Resolved {
+		name := ra.Labels.String()
+		var then string
+		switch {
+		case ra.Resumed:
+			then = fmt.Sprintf("no other matching alert fires: rollout %s resumes, as its plan says (resume_when_resolved)", ra.Rollout)
+		case ra.StillFiring > 0:
+			then = fmt.Sprintf("%d other matching alert(s) still fire", ra.StillFiring)
+		default:
+			then = "no other matching alert fires"
+		}
+		s.appendRolloutEvent(r.Context(), store.Event{Kind: string(rollout.KindAlertResolved), Subject: ra.Rollout,
+			Message: fmt.Sprintf("alert %s %s resolved in Alertmanager (receiver %s); %s", ra.Labels[alert.LabelAlertname], name, msg.Receiver, then)}, eventData{})
+		out.Resolved = append(out.Resolved, api.ResolvedAlert{ID: ra.Rollout, Alert: name, Resumed: ra.Resumed})
 	}
 	httpjson.Write(w, http.StatusOK, out)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -136,11 +137,30 @@ func route(mux *http.ServeMux) http.Handler {
 	})
 }
 
+// limitBody bounds every request's body at maxBody. A route that takes
+// more says so with allowBody, which bounds the same body anew: the
+// request keeps the body as it came for it.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		next.ServeHTTP(w, r)
+		raw := r.Body
+		r.Body = http.MaxBytesReader(w, raw, maxBody)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), rawBodyKey{}, raw)))
 	})
+}
+
+// rawBodyKey holds, in a request's context, its body without the bound
+// of limitBody.
+type rawBodyKey struct{}
+
+// allowBody bounds the bodies h reads at limit instead of maxBody; it
+// must run before anything reads the body.
+func allowBody(limit int64, h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if raw, ok := r.Context().Value(rawBodyKey{}).(io.ReadCloser); ok {
+			r.Body = http.MaxBytesReader(w, raw, limit)
+		}
+		return h(w, r)
+	}
 }
 
 // handler is an API endpoint: it writes its answer, or returns an error for

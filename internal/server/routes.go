@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -50,8 +51,9 @@ func (s *Server) routes(dash func(api http.Handler) (http.Handler, error)) (http
 	mux.Handle("POST /api/v1/silences", s.authorize(fleet.RoleOperator, s.addSilence))
 	mux.Handle("DELETE /api/v1/silences/{id}", s.authorize(fleet.RoleOperator, s.expireSilence))
 	// Alertmanager sends its webhook with an operator's token as bearer
-	// (http_config.authorization); its firing alerts may pause rollouts.
-	mux.Handle("POST /api/v1/alertmanager", s.authorize(fleet.RoleOperator, s.alertmanager))
+	// (http_config.authorization); its firing alerts may pause rollouts,
+	// and a notification may list thousands of alerts.
+	mux.Handle("POST /api/v1/alertmanager", s.authorize(fleet.RoleOperator, allowBody(maxAlertmanagerBody, s.alertmanager)))
 
 	mux.Handle("GET /api/v1/tokens", s.authorize(fleet.RoleAdmin, s.listTokens))
 	mux.Handle("POST /api/v1/tokens", s.authorize(fleet.RoleAdmin, s.createToken))
@@ -65,8 +67,14 @@ func (s *Server) routes(dash func(api http.Handler) (http.Handler, error)) (http
 	// An account changes its own password; an admin, anyone's.
 	mux.Handle("POST /api/v1/accounts/{name}/password", s.authorize(fleet.RoleReader, s.setAccountPassword))
 
-	// Anything else under /api answers in JSON like the rest of the API.
+	// Anything else under /api answers in JSON like the rest of the API:
+	// this pattern takes every method, so the mux's own 405 is said here.
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.writeError(w, r, fleet.Errorf(fleet.KindMethodNotAllowed, "%s %s: this endpoint takes %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+			return
+		}
 		s.writeError(w, r, fleet.Errorf(fleet.KindNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
 	h := chain(route(mux), s.observe, limitBody)
@@ -76,4 +84,18 @@ func (s *Server) routes(dash func(api http.Handler) (http.Handler, error)) (http
 	}
 	mux.Handle(dashboard.Prefix, d)
 	return h, nil
+}
+
+// allowed lists the methods that a route of mux other than the fallback
+// under /api/ takes at r's path.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := *r
+		probe.Method = m
+		if _, pattern := mux.Handler(&probe); pattern != "" && pattern != "/api/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
