@@ -15,12 +15,12 @@ import (
 // except from Alertmanager (maxAlertmanagerBody).
 const maxBody = 1 << 20
 
-// maxAlertmanagerBody bounds a notification of Alertmanager's webhook:
-// one lists every alert of its group. 2,000 alerts with the labels and
-// annotations of a Kubernetes cluster's take about X MiB
-// (TestAlertmanagerBodyBound); the bound leaves room for twice as many
-// or for labels twice as long.
-const maxAlertmanagerBody = 16 << 20
+// maxAlertmanagerBody bounds a notification of Alertmanager's webhook,
+// which lists every alert of its group: 2,000 alerts with the labels and
+// annotations of a Kubernetes cluster's take 1.9 MiB
+// (TestAlertmanagerBodyBound), and the bound leaves room for twice as
+// many with labels twice as long.
+const maxAlertmanagerBody = 8 << 20
 
 // writeError answers with err as an api.ErrorBody, its status from the one
 // table in package api. An internal error's details go to the log, and the
