@@ -3,8 +3,11 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
 )
@@ -114,3 +117,55 @@ func (s *Store) UpdateStatus(ctx context.Context, change func(tx *Tx, st *fleet.
 	}
 	return out, nil
 }
+
+// PageIdentity is what names the status page for good (migration 008): its
+// page_id, of which the feed's ids are made, so that renaming the page or
+// moving it to another address changes none of them.
+type PageIdentity struct {
+	// ID is the page_id: 12 lower-case letters and digits, as Statuspage's.
+	ID string
+	// Adopted is set for a page older daemons served before the store kept
+	// an ID, when they derived it from the page's name and address: the time
+	// the store kept that derived ID. It is zero for an ID drawn at random.
+	Adopted time.Time
+}
+
+// StatusPageIdentity returns the status page's identity. The first call
+// stores one that every later call, on every daemon of the database, gets:
+// derived, with the time, when older daemons already wrote the page's status
+// (derived is then the ID they gave it), else one drawn at random. An empty
+// derived draws one in every case.
+func (s *Store) StatusPageIdentity(ctx context.Context, derived string) (PageIdentity, error) {
+	var out PageIdentity
+	err := s.Tx(ctx, func(tx *Tx) error {
+		var version int64
+		var id PageIdentity
+		err := tx.q.QueryRowContext(ctx, "SELECT version, page_id, page_id_adopted FROM status_page WHERE id = 1"+tx.d.forUpdate).
+			Scan(&version, &id.ID, timeScanner{&id.Adopted})
+		if err != nil {
+			return fmt.Errorf("read the status page's ID: %w", err)
+		}
+		if id.ID != "" {
+			out = id
+			return nil
+		}
+		var adopted any
+		if id = (PageIdentity{ID: newPageID()}); version > 0 && derived != "" {
+			id = PageIdentity{ID: derived, Adopted: tx.now().UTC().Truncate(Precision)}
+			adopted = tx.d.time(id.Adopted)
+		}
+		if _, err := tx.q.ExecContext(ctx, "UPDATE status_page SET page_id = $1, page_id_adopted = $2 WHERE id = 1", id.ID, adopted); err != nil {
+			return fmt.Errorf("store the status page's ID: %w", err)
+		}
+		out = id
+		return nil
+	})
+	if err != nil {
+		return PageIdentity{}, err
+	}
+	return out, nil
+}
+
+// newPageID draws a page_id: 60 random bits in lower-case letters and
+// digits.
+func newPageID() string { return strings.ToLower(rand.Text()[:12]) }

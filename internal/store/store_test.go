@@ -55,11 +55,18 @@ func TestReopen(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			page, err := first.StatusPageIdentity(t.Context(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
 			first.Close()
 			for range 2 {
 				s := openStore(t, dsn)
 				if _, err := s.Authenticate(t.Context(), secret.Reveal()); err != nil {
 					t.Fatalf("after reopening: %v", err)
+				}
+				if again, err := s.StatusPageIdentity(t.Context(), ""); err != nil || again.ID != page.ID {
+					t.Fatalf("after reopening: page ID %q, error %v, want %q", again.ID, err, page.ID)
 				}
 				if n, err := s.CountTokens(t.Context()); err != nil || n != 1 {
 					t.Fatalf("after reopening: %d tokens, error %v", n, err)

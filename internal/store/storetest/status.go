@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,9 @@ var statusTests = []test{
 	{"status: every field round-trips", testStatusRoundTrip},
 	{"status: a change that fails or changes nothing writes nothing", testStatusNoWrite},
 	{"status: concurrent writers lose no change", testStatusConcurrent},
+	{"status: the page's ID is drawn once and kept", testPageIDDrawn},
+	{"status: a page served before keeps its derived ID", testPageIDAdopted},
+	{"status: of concurrent first starts, one page ID wins for all", testPageIDConcurrent},
 }
 
 func testStatusEmpty(t *testing.T, s *store.Store) {
@@ -155,5 +159,70 @@ func testStatusConcurrent(t *testing.T, s *store.Store) {
 			t.Errorf("incident %s twice", in.ID)
 		}
 		seen[in.ID] = true
+	}
+}
+
+var pageIDShape = regexp.MustCompile(`^[a-z0-9]{12}$`)
+
+func sameIdentity(a, b store.PageIdentity) bool { return a.ID == b.ID && a.Adopted.Equal(b.Adopted) }
+
+func testPageIDDrawn(t *testing.T, s *store.Store) {
+	c := ctx(t)
+	first := must(s.StatusPageIdentity(c, "derivedid123"))(t)
+	if !pageIDShape.MatchString(first.ID) || first.ID == "derivedid123" || !first.Adopted.IsZero() {
+		t.Fatalf("a new page's identity %+v: want 12 random lower-case letters and digits, not the derived ID, never adopted", first)
+	}
+	// The status written since, and another derived ID (a page renamed or
+	// moved), change nothing.
+	must(s.UpdateStatus(c, func(_ *store.Tx, st *fleet.Status) error {
+		*st = fullStatus()
+		return nil
+	}))(t)
+	for _, derived := range []string{"derivedid123", "otherderived", ""} {
+		if again := must(s.StatusPageIdentity(c, derived))(t); !sameIdentity(again, first) {
+			t.Errorf("identity asked again with %q: %+v, want %+v", derived, again, first)
+		}
+	}
+	if st := must(s.Status(c))(t); st.Version != 1 {
+		t.Errorf("storing the page's ID moved the status's version to %d", st.Version)
+	}
+}
+
+// A database whose status older daemons wrote keeps the ID they derived,
+// and says since when.
+func testPageIDAdopted(t *testing.T, s *store.Store) {
+	c := ctx(t)
+	must(s.UpdateStatus(c, func(_ *store.Tx, st *fleet.Status) error {
+		*st = fullStatus()
+		return nil
+	}))(t)
+	before := time.Now().UTC().Truncate(store.Precision)
+	got := must(s.StatusPageIdentity(c, "derivedid123"))(t)
+	after := time.Now().UTC()
+	if got.ID != "derivedid123" || got.Adopted.Before(before) || got.Adopted.After(after) || got.Adopted.Location() != time.UTC {
+		t.Fatalf("identity of a page served before: %+v, want the derived ID adopted between %s and %s, in UTC", got, before, after)
+	}
+	if again := must(s.StatusPageIdentity(c, "otherderived"))(t); !sameIdentity(again, got) {
+		t.Errorf("asked again: %+v, want %+v", again, got)
+	}
+}
+
+func testPageIDConcurrent(t *testing.T, s *store.Store) {
+	c := ctx(t)
+	const n = 8
+	var wg sync.WaitGroup
+	got := make([]store.PageIdentity, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = s.StatusPageIdentity(c, "") })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !sameIdentity(got[i], got[0]) || !pageIDShape.MatchString(got[i].ID) {
+			t.Errorf("first start %d got %+v, first start 0 got %+v", i, got[i], got[0])
+		}
 	}
 }
