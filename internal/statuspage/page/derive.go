@@ -58,6 +58,46 @@ func Derive(c fleet.Component, hosts map[string]fleet.HostHealth, maintenance []
 	return st
 }
 
+// shown is the status the page shows for each component and each group
+// (the worst of its components'), by ID.
+func shown(st *fleet.Status) map[string]fleet.ComponentStatus {
+	out := make(map[string]fleet.ComponentStatus, len(st.Components)+len(st.Groups))
+	for _, g := range st.Groups {
+		out[g.ID] = fleet.Operational
+	}
+	for _, c := range st.Components {
+		s := Derive(c, st.Hosts, st.Maintenance)
+		out[c.ID] = s
+		if g, ok := out[c.Group]; ok && c.Group != "" {
+			out[c.Group] = fleet.Worse(g, s)
+		}
+	}
+	return out
+}
+
+// stampShown moves the UpdatedAt of the components and groups of st whose
+// shown status differs from before (shown's, before a change) to now: a
+// component's updated_at is when customers last saw its status change, as
+// on Statuspage, whatever changed it (its hosts, a maintenance, an
+// operator). A component new to the page keeps its creation time.
+func stampShown(st *fleet.Status, before map[string]fleet.ComponentStatus, now time.Time) {
+	after := shown(st)
+	moved := func(id string) bool {
+		old, ok := before[id]
+		return ok && old != after[id]
+	}
+	for i := range st.Components {
+		if c := &st.Components[i]; moved(c.ID) {
+			c.UpdatedAt = now
+		}
+	}
+	for i := range st.Groups {
+		if g := &st.Groups[i]; moved(g.ID) {
+			g.UpdatedAt = now
+		}
+	}
+}
+
 // Indicators are the values of the page's status indicator, as Statuspage
 // has them.
 var Indicators = []string{"none", "minor", "major", "critical", "maintenance"}

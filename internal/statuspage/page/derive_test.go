@@ -1,7 +1,9 @@
 package page
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
 )
@@ -90,6 +92,72 @@ func TestIndicator(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := indicator(tt.components, tt.incidents, tt.active); got != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// A component's and its group's updated_at move when, and only when, the
+// status the page shows for them changes, whatever changed it.
+func TestStampShown(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	now := t0.Add(time.Hour)
+	base := func() fleet.Status {
+		return fleet.Status{
+			Groups: []fleet.ComponentGroup{{ID: "g", CreatedAt: t0, UpdatedAt: t0}},
+			Components: []fleet.Component{
+				{ID: "a", Group: "g", Hosts: []string{"a1"}, CreatedAt: t0, UpdatedAt: t0},
+				{ID: "b", Group: "g", Hosts: []string{"b1"}, CreatedAt: t0, UpdatedAt: t0},
+				{ID: "c", Hosts: []string{"c1"}, CreatedAt: t0, UpdatedAt: t0},
+			},
+			Hosts: map[string]fleet.HostHealth{"a1": fleet.HostUp, "b1": fleet.HostDown, "c1": fleet.HostUp},
+		}
+	}
+	tests := []struct {
+		name    string
+		change  func(st *fleet.Status)
+		stamped []string // the components and groups dated now
+	}{
+		{"a host goes down", func(st *fleet.Status) { st.Hosts["a1"] = fleet.HostDown }, []string{"a"}},
+		{"the one host down in its group comes back", func(st *fleet.Status) { st.Hosts["b1"] = fleet.HostUp }, []string{"b", "g"}},
+		{"a host of no group", func(st *fleet.Status) { st.Hosts["c1"] = fleet.HostDegraded }, []string{"c"}},
+		{"an operator's override", func(st *fleet.Status) { st.Components[2].Override = fleet.MajorOutage }, []string{"c"}},
+		{"an override the status already had", func(st *fleet.Status) { st.Components[2].Override = fleet.Operational }, nil},
+		{"a maintenance by hand starts", func(st *fleet.Status) {
+			st.Maintenance = append(st.Maintenance, fleet.Maintenance{ID: "m", Status: fleet.MaintenanceInProgress, Components: []string{"a", "c"}})
+		}, []string{"a", "c"}},
+		{"a maintenance still to come", func(st *fleet.Status) {
+			st.Maintenance = append(st.Maintenance, fleet.Maintenance{ID: "m", Status: fleet.MaintenanceScheduled, Components: []string{"a"}})
+		}, nil},
+		{"an incident", func(st *fleet.Status) {
+			st.Incidents = append(st.Incidents, fleet.Incident{ID: "i", Components: []string{"a"}})
+		}, nil},
+		{"a new component, down from the start", func(st *fleet.Status) {
+			st.Components = append(st.Components, fleet.Component{ID: "d", Group: "g", Hosts: []string{"b1"}, CreatedAt: t0, UpdatedAt: t0})
+		}, nil},
+		{"a host moved to another component", func(st *fleet.Status) { st.Components[0].Hosts = []string{"b1"} }, []string{"a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := base()
+			before := shown(&st)
+			tt.change(&st)
+			stampShown(&st, before, now)
+			got := map[string]time.Time{}
+			for _, c := range st.Components {
+				got[c.ID] = c.UpdatedAt
+			}
+			for _, g := range st.Groups {
+				got[g.ID] = g.UpdatedAt
+			}
+			for id, at := range got {
+				want := t0
+				if slices.Contains(tt.stamped, id) {
+					want = now
+				}
+				if !at.Equal(want) {
+					t.Errorf("%s updated at %s, want %s", id, at.Format(time.TimeOnly), want.Format(time.TimeOnly))
+				}
 			}
 		})
 	}

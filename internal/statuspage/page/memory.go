@@ -41,9 +41,11 @@ func (m *Memory) Update(_ context.Context, change func(*fleet.Status) error) err
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	next := m.status.Clone()
+	before := shown(&next)
 	if err := change(&next); err != nil {
 		return err
 	}
+	stampShown(&next, before, m.now())
 	next.Version = m.status.Version + 1
 	next.UpdatedAt = m.now()
 	m.status = next

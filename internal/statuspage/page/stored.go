@@ -42,9 +42,12 @@ type Stored[Tx Outbox] struct {
 	last    fleet.Status
 }
 
-// NewStored reads the status from st; now dates the pruning of old
-// incidents and maintenances.
+// NewStored reads the status from st; now dates the changes of the
+// components' statuses.
 func NewStored[Tx Outbox](ctx context.Context, st StatusStore[Tx], now func() time.Time) (*Stored[Tx], error) {
+	if now == nil {
+		now = time.Now
+	}
 	s := &Stored[Tx]{store: st, now: now}
 	cur, err := st.Status(ctx)
 	if err != nil {
@@ -116,9 +119,11 @@ func (s *Stored[Tx]) Update(ctx context.Context, change func(*fleet.Status) erro
 // with the change or not at all.
 func (s *Stored[Tx]) UpdateTx(ctx context.Context, change func(tx Tx, st *fleet.Status) error) error {
 	cur, err := s.store.UpdateStatus(ctx, func(tx Tx, st *fleet.Status) error {
+		before := shown(st)
 		if err := change(tx, st); err != nil {
 			return err
 		}
+		stampShown(st, before, s.now().UTC())
 		prune(st)
 		return nil
 	})

@@ -131,3 +131,62 @@ func TestStoredServes(t *testing.T) {
 		t.Errorf("status.json after another daemon's change: %s", body)
 	}
 }
+
+// A component's updated_at is when its shown status last changed, and a
+// restart keeps it: it is stored with the status.
+func TestStoredComponentUpdatedAt(t *testing.T) {
+	for name, dsn := range map[string]func(testing.TB) string{
+		"sqlite":   func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "illico.db") },
+		"postgres": pgtest.Start,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dsn := dsn(t)
+			t0 := time.Date(2026, 3, 14, 8, 0, 0, 0, time.UTC)
+			now := t0
+			clock := func() time.Time { return now }
+			first, err := store.Open(t.Context(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := page.NewStored(t.Context(), first, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			change := func(at time.Time, f func(*fleet.Status)) {
+				t.Helper()
+				now = at
+				if err := src.Update(t.Context(), func(st *fleet.Status) error { f(st); return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			change(t0, func(st *fleet.Status) {
+				st.Components = []fleet.Component{{ID: "web", Name: "Web", Hosts: []string{"w1"}, CreatedAt: t0, UpdatedAt: t0}}
+				st.Hosts = map[string]fleet.HostHealth{"w1": fleet.HostUp}
+			})
+			down := t0.Add(time.Hour)
+			change(down, func(st *fleet.Status) { st.Hosts["w1"] = fleet.HostDown })
+			change(down.Add(time.Minute), func(st *fleet.Status) { st.Incidents = append(st.Incidents, fleet.Incident{ID: "i1"}) })
+			first.Close()
+
+			// The restarted daemon reads the time back.
+			now = down.Add(time.Hour)
+			src = newStored(t, openStore(t, dsn))
+			st, err := src.Status(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(st.Components) != 1 || !st.Components[0].UpdatedAt.Equal(down) {
+				t.Fatalf("after a restart, components %+v: want web updated when w1 went down, %s", st.Components, down)
+			}
+			h, err := page.Handler(page.Options{Source: src, Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v2/components.json", nil))
+			if want := `"updated_at":"2026-03-14T09:00:00.000Z"`; !strings.Contains(rec.Body.String(), want) {
+				t.Errorf("components.json after a restart lacks %s:\n%s", want, rec.Body)
+			}
+		})
+	}
+}

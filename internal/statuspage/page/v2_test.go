@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/illico-dev/illico/internal/fleet"
 )
@@ -186,5 +187,60 @@ func TestV2Time(t *testing.T) {
 	}
 	if got, want := string(b), `{"A":"2026-03-14T10:30:00.000Z","B":null}`; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// A component's updated_at is when its shown status last changed, not when
+// it joined the page.
+func TestV2ComponentUpdatedAt(t *testing.T) {
+	tp := newTestPage(t, testStatus())
+	created := testNow.Add(-30 * 24 * time.Hour)
+	updatedAt := func(t *testing.T) map[string]time.Time {
+		t.Helper()
+		_, body := tp.get(t, "/api/v2/components.json")
+		var doc struct {
+			Components []struct {
+				ID        string    `json:"id"`
+				UpdatedAt time.Time `json:"updated_at"`
+			} `json:"components"`
+		}
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]time.Time{}
+		for _, c := range doc.Components {
+			out[c.ID] = c.UpdatedAt
+		}
+		return out
+	}
+	for id, at := range updatedAt(t) {
+		if !at.Equal(created) {
+			t.Errorf("before any change, %s updated at %s, want its creation, %s", id, at, created)
+		}
+	}
+	// Five minutes later, b2 is back: Web cluster B is operational again,
+	// and its group only under maintenance.
+	*tp.now = testNow.Add(5 * time.Minute)
+	if err := tp.mem.Update(t.Context(), func(st *fleet.Status) error {
+		st.Hosts["b2"] = fleet.HostUp
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// An incident changes no component's status.
+	*tp.now = testNow.Add(10 * time.Minute)
+	if err := tp.mem.Update(t.Context(), func(st *fleet.Status) error {
+		st.Incidents = append(st.Incidents, fleet.Incident{ID: "inc-new", Status: fleet.Investigating, Impact: fleet.ImpactMinor, Components: []string{"web-b"}})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Time{"web-a": created, "web-b": testNow.Add(5 * time.Minute), "ded": created, "dns": created,
+		"shared": testNow.Add(5 * time.Minute), "dedicated": created}
+	got := updatedAt(t)
+	for id, w := range want {
+		if !got[id].Equal(w) {
+			t.Errorf("%s updated at %s, want %s", id, got[id], w)
+		}
 	}
 }
