@@ -2,7 +2,6 @@ package page
 
 import (
 	"bytes"
-	"cmp"
 	"embed"
 	"fmt"
 	"html/template"
@@ -82,7 +81,7 @@ func (h html) render() ([]byte, error) {
 	d := pageData{
 		L: l, Page: v.page, CSS: h.css,
 		Title:         pageTitle(l, v.page),
-		Brand:         cmp.Or(v.page.Name, l.T("page.unnamed")),
+		Brand:         pageName(l, v.page),
 		Indicator:     v.indicate,
 		IndicatorText: l.T("indicator." + v.indicate),
 		Updated:       l.Tf("updated", l.DateTime(h.local(v.status.UpdatedAt))),
@@ -290,11 +289,22 @@ func (h *handler) renderHTML(v *view, l *locale) ([]byte, error) {
 	return html{v: v, l: l, cat: h.cat, css: h.cssPath, tmpl: h.tmpl, langs: h.langs}.render()
 }
 
-// pageTitle is the page's title: "Example Hosting status", or "Service
-// status" for a page the operator did not name.
-func pageTitle(l *locale, p Page) string {
+// pageName is the page's name: the operator's, or "Service status" in the
+// reader's language for a page they did not name. The JSON's page name and
+// the feed's author say it; pageTitle too, for an unnamed page, rather than
+// "Service status status".
+func pageName(l *locale, p Page) string {
 	if p.Name == "" {
 		return l.T("page.unnamed")
+	}
+	return p.Name
+}
+
+// pageTitle is the title of the HTML page and of the feed: "Example Hosting
+// status", or the name of a page the operator did not name.
+func pageTitle(l *locale, p Page) string {
+	if p.Name == "" {
+		return pageName(l, p)
 	}
 	return l.Tf("page.title", p.Name)
 }

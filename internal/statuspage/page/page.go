@@ -50,9 +50,17 @@ type Day struct {
 
 // Page describes the status page itself.
 type Page struct {
-	// ID appears as page_id in the JSON; Statuspage uses 12 lower-case
-	// letters and digits, any stable string does.
-	ID   string
+	// ID appears as page_id in the JSON, and the feed's ids are made of
+	// it: it must never change, whatever the page's name or address. The
+	// daemon draws it once and keeps it in the store; Statuspage's are 12
+	// lower-case letters and digits.
+	ID string
+	// Adopted is set for a page older daemons served before its ID was
+	// stored: when it was. The feed and its entries from before keep the
+	// ids those daemons gave them.
+	Adopted time.Time
+	// Name is the page's name, like "Example Hosting"; a page without one
+	// is called "Service status" in the reader's language.
 	Name string
 	// URL is where customers reach the page, without a trailing slash; it
 	// makes the links of the JSON and of the feed.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -220,15 +221,17 @@ func TestMemoryUpdateAllOrNothing(t *testing.T) {
 
 func TestReadOnly(t *testing.T) {
 	tp := newTestPage(t, testStatus())
-	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
-		req, _ := http.NewRequest(method, tp.url+"/api/v2/summary.json", nil)
-		resp, err := tp.http.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusMethodNotAllowed {
-			t.Errorf("%s: %d", method, resp.StatusCode)
+	for _, path := range []string{"/", "/api/v2/summary.json", "/history.atom"} {
+		for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			req, _ := http.NewRequest(method, tp.url+path, nil)
+			resp, err := tp.http.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed || strings.Contains(resp.Header.Get("Allow"), method) {
+				t.Errorf("%s %s: %d, allowing %q", method, path, resp.StatusCode, resp.Header.Get("Allow"))
+			}
 		}
 	}
 	if resp, _ := tp.get(t, "/nothing-here"); resp.StatusCode != http.StatusNotFound {
@@ -367,10 +370,98 @@ func TestAtom(t *testing.T) {
 			t.Errorf("entry %+v", e)
 		}
 	}
+	// RFC 4287 4.1.1: an author on the feed, or on every entry.
+	if feed.Author.Name != "Example Hosting" || feed.Author.URI != "https://status.example.net" {
+		t.Errorf("feed author %+v, want the page", feed.Author)
+	}
 }
 
-// A page its operator did not name is titled in the reader's language, not
-// "Status status"; the JSON still gives widgets a name.
+// feedOf is the feed of page p showing st.
+func feedOf(t *testing.T, p Page, st fleet.Status) atomFeed {
+	t.Helper()
+	h, err := Handler(Options{Page: p, Source: NewMemory(st, func() time.Time { return testNow }), Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/history.atom", nil))
+	var feed atomFeed
+	if err := xml.Unmarshal(rec.Body.Bytes(), &feed); err != nil {
+		t.Fatalf("feed: %v\n%s", err, rec.Body)
+	}
+	return feed
+}
+
+// feedIDs are a feed's id and its entries', by the entry's link.
+func feedIDs(f atomFeed) map[string]string {
+	ids := map[string]string{"feed": f.ID}
+	for _, e := range f.Entries {
+		ids[e.Link.Href[strings.Index(e.Link.Href, "#")+1:]] = e.ID
+	}
+	return ids
+}
+
+// The ids of the feed and of its entries are the page's for good: renaming
+// the page or moving it changes none (RFC 4287 4.2.6), and another page has
+// others.
+func TestAtomIDs(t *testing.T) {
+	page := Page{ID: "illico", Name: "Example Hosting", URL: "https://status.example.net"}
+	ids := feedIDs(feedOf(t, page, testStatus()))
+	// Name-based UUIDs (RFC 9562 5.5): the feed's is page ID "illico" in
+	// illico's namespace, f8650e60-bfba-4dd0-8718-f834863149be; an entry's
+	// its incident's ID in the feed's. Python's uuid.uuid5 gives the same.
+	if want := "urn:uuid:f0fb55f2-3c2c-5e65-91c3-165543d28b6c"; ids["feed"] != want {
+		t.Errorf("feed id %s, want %s", ids["feed"], want)
+	}
+	if want := "urn:uuid:07d61cf7-1459-5f86-ae05-42c4cd612868"; ids["inc-open"] != want {
+		t.Errorf("entry id of inc-open %s, want %s", ids["inc-open"], want)
+	}
+	seen := map[string]bool{}
+	for item, id := range ids {
+		if !strings.HasPrefix(id, "urn:uuid:") || seen[id] {
+			t.Errorf("%s: id %s is not a UUID of its own", item, id)
+		}
+		seen[id] = true
+	}
+	moved := Page{ID: "illico", Name: "Renamed Hosting", URL: "https://status.example.org/status"}
+	if again := feedIDs(feedOf(t, moved, testStatus())); !maps.Equal(again, ids) {
+		t.Errorf("renamed and moved, the page's feed ids went from\n%v\nto\n%v", ids, again)
+	}
+	for _, other := range []Page{{ID: "another"}, {ID: "illico2", Name: "Example Hosting", URL: "https://status.example.net"}} {
+		for item, id := range feedIDs(feedOf(t, other, testStatus())) {
+			if seen[id] {
+				t.Errorf("page %q has page %q's id %s for %s", other.ID, page.ID, id, item)
+			}
+		}
+	}
+}
+
+// A page older daemons served keeps the ids they gave its feed and the
+// entries created by then; entries created since get UUIDs.
+func TestAtomAdoptedIDs(t *testing.T) {
+	page := Page{ID: "abc123def456", Adopted: testNow.Add(-5 * time.Hour)}
+	ids := feedIDs(feedOf(t, page, testStatus()))
+	want := map[string]string{
+		"feed":     "urn:illico:statuspage:abc123def456",
+		"inc-old":  "urn:illico:statuspage:abc123def456:inc-old", // created 72h ago
+		"m-now":    "urn:illico:statuspage:abc123def456:m-now",   // 24h ago
+		"m-done":   "urn:illico:statuspage:abc123def456:m-done",
+		"inc-open": page.entryID("inc-open", testNow),
+		"m-next":   page.entryID("m-next", testNow),
+	}
+	if !maps.Equal(ids, want) {
+		t.Errorf("ids\n%v\nwant\n%v", ids, want)
+	}
+	for _, item := range []string{"inc-open", "m-next"} {
+		if !strings.HasPrefix(ids[item], "urn:uuid:") {
+			t.Errorf("%s, created after the ID was adopted, has id %s", item, ids[item])
+		}
+	}
+}
+
+// A page its operator did not name has one name in the reader's language,
+// not "Status status": the same in the HTML page's title, the JSON's page
+// name, the feed's title and its author.
 func TestUnnamedPage(t *testing.T) {
 	h, err := Handler(Options{Source: NewMemory(fleet.Status{}, func() time.Time { return testNow }), Now: func() time.Time { return testNow }})
 	if err != nil {
@@ -378,28 +469,40 @@ func TestUnnamedPage(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	for lang, want := range map[string]string{"en": "Service status", "fr": "État des services", "de": "Dienststatus"} {
-		resp, err := http.Get(srv.URL + "/?lang=" + lang)
+	get := func(t *testing.T, path string) []byte {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, w := range []string{"<title>" + want + "</title>", `<p class="brand">` + want + "</p>", "<h1>" + want + "</h1>"} {
-			if !strings.Contains(string(body), w) {
-				t.Errorf("%s page lacks %s", lang, w)
-			}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
 		}
+		return body
 	}
-	resp, err := http.Get(srv.URL + "/api/v2/status.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var sj struct {
-		Page struct{ Name string } `json:"page"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&sj); err != nil || sj.Page.Name != "Status" {
-		t.Errorf("status.json page name %q (%v), want Status", sj.Page.Name, err)
+	for lang, want := range map[string]string{"en": "Service status", "fr": "État des services", "de": "Dienststatus"} {
+		t.Run(lang, func(t *testing.T) {
+			body := get(t, "/?lang="+lang)
+			for _, w := range []string{"<title>" + want + "</title>", `<p class="brand">` + want + "</p>", "<h1>" + want + "</h1>"} {
+				if !strings.Contains(string(body), w) {
+					t.Errorf("the page lacks %s", w)
+				}
+			}
+			var sj struct {
+				Page struct{ Name string } `json:"page"`
+			}
+			if err := json.Unmarshal(get(t, "/api/v2/status.json?lang="+lang), &sj); err != nil || sj.Page.Name != want {
+				t.Errorf("status.json page name %q (%v), want %q", sj.Page.Name, err, want)
+			}
+			var feed atomFeed
+			if err := xml.Unmarshal(get(t, "/history.atom?lang="+lang), &feed); err != nil {
+				t.Fatal(err)
+			}
+			if feed.Title != want || feed.Author.Name != want || feed.Author.URI != "" {
+				t.Errorf("feed title %q, author %+v, want both %q", feed.Title, feed.Author, want)
+			}
+		})
 	}
 }

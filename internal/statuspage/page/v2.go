@@ -1,7 +1,6 @@
 package page
 
 import (
-	"cmp"
 	"encoding/json"
 	"time"
 
@@ -112,7 +111,7 @@ func (j v2) time(t time.Time) v2Time { return v2Time(t.In(j.v.page.TimeZone)) }
 
 func (j v2) page() v2Page {
 	return v2Page{
-		ID: j.v.page.ID, Name: cmp.Or(j.v.page.Name, "Status"), URL: j.v.page.URL,
+		ID: j.v.page.ID, Name: pageName(j.l, j.v.page), URL: j.v.page.URL,
 		TimeZone:  j.v.page.TimeZone.String(),
 		UpdatedAt: j.time(j.v.status.UpdatedAt),
 	}
