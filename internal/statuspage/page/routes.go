@@ -29,7 +29,27 @@ func (h *handler) routes() http.Handler {
 	mux := http.NewServeMux()
 	for i, ep := range h.endpoints {
 		mux.Handle("GET "+ep.path, h.serve(i))
+		if ep.cors {
+			mux.HandleFunc("OPTIONS "+ep.path, preflight)
+		}
 	}
 	mux.HandleFunc("GET "+cssPath, func(w http.ResponseWriter, r *http.Request) { writeEntry(w, r, h.css) })
 	return mux
 }
+
+// preflight answers a browser's CORS preflight, for widgets on other sites
+// that send a header beyond the simple ones (If-None-Match, to poll): any
+// origin may read, and only read. The answer names no other method, and
+// the page has no handler for one.
+func preflight(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", readMethods)
+	h.Set("Access-Control-Allow-Headers", "Accept, Accept-Language, Cache-Control, Content-Language, Content-Type, If-Modified-Since, If-None-Match")
+	// Browsers cap it lower (Chromium at two hours); a day asks for the most.
+	h.Set("Access-Control-Max-Age", "86400")
+	h.Set("Allow", readMethods)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+const readMethods = "GET, HEAD, OPTIONS"

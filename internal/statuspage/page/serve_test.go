@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -236,6 +237,69 @@ func TestReadOnly(t *testing.T) {
 	}
 	if resp, _ := tp.get(t, "/nothing-here"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown path: %d", resp.StatusCode)
+	}
+}
+
+// The JSON and the feed answer a browser's CORS preflight, and their GET
+// lets any origin read them: widgets on other sites work. The HTML page
+// is for browsers to show, not for scripts elsewhere to read.
+func TestCORS(t *testing.T) {
+	tp := newTestPage(t, testStatus())
+	paths := []string{"/history.atom", "/api/v2/summary.json", "/api/v2/status.json", "/api/v2/components.json",
+		"/api/v2/incidents.json", "/api/v2/incidents/unresolved.json", "/api/v2/scheduled-maintenances.json",
+		"/api/v2/scheduled-maintenances/upcoming.json", "/api/v2/scheduled-maintenances/active.json"}
+	for _, path := range paths {
+		t.Run(path, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodOptions, tp.url+path, nil)
+			req.Header.Set("Origin", "https://widgets.example.com")
+			req.Header.Set("Access-Control-Request-Method", "GET")
+			req.Header.Set("Access-Control-Request-Headers", "if-none-match")
+			resp, err := tp.http.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent || len(body) != 0 {
+				t.Fatalf("preflight: %d %q, want 204 and no body", resp.StatusCode, body)
+			}
+			for header, want := range map[string]string{
+				"Access-Control-Allow-Origin":  "*",
+				"Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+				"Access-Control-Max-Age":       "86400",
+			} {
+				if got := resp.Header.Get(header); got != want {
+					t.Errorf("preflight %s: %q, want %q", header, got, want)
+				}
+			}
+			allowed := strings.Split(strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), ", ")
+			for _, h := range []string{"accept", "accept-language", "content-type", "if-none-match", "if-modified-since", "cache-control"} {
+				if !slices.Contains(allowed, h) {
+					t.Errorf("preflight allows headers %v, not %s", allowed, h)
+				}
+			}
+			for _, method := range []string{http.MethodGet, http.MethodHead} {
+				req, _ := http.NewRequest(method, tp.url+path, nil)
+				req.Header.Set("Origin", "https://widgets.example.com")
+				resp, err := tp.http.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+					t.Errorf("%s: %d, Access-Control-Allow-Origin %q", method, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+				}
+			}
+		})
+	}
+	req, _ := http.NewRequest(http.MethodOptions, tp.url+"/", nil)
+	resp, err := tp.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("OPTIONS on the HTML page: %d, Access-Control-Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 }
 
