@@ -56,9 +56,11 @@ func checkPageURL(s string) error {
 	return nil
 }
 
-// Page is the page the section describes, once Check found no problem.
+// Page is the page the section describes, once Check found no problem. Its
+// ID is the store's (Site takes it), not the config's: it must not change
+// with the page's name or address.
 func (c StatusPageConfig) Page() page.Page {
-	p := page.Page{ID: pageID(c.URL + "\n" + c.Name), Name: c.Name, URL: c.URL, Language: c.Language}
+	p := page.Page{Name: c.Name, URL: c.URL, Language: c.Language}
 	if c.TimeZone != "" {
 		// Check loaded it already; a zone gone since falls back to UTC.
 		p.TimeZone, _ = time.LoadLocation(c.TimeZone)
@@ -66,11 +68,12 @@ func (c StatusPageConfig) Page() page.Page {
 	return p
 }
 
-// pageID is the page's page_id in the JSON: Statuspage's are 12 lower-case
-// letters and digits, and widgets keep them, so it is drawn from what names
-// the page, stable across restarts and the same on every daemon.
-func pageID(name string) string {
-	sum := sha256.Sum256([]byte(name))
+// derivedPageID is the page_id older daemons gave the page, drawn from its
+// address and name: 12 lower-case letters and digits, like Statuspage's.
+// A page they served keeps it, stored (store.StatusPageIdentity), for the
+// widgets and feed readers that know it.
+func derivedPageID(p page.Page) string {
+	sum := sha256.Sum256([]byte(p.URL + "\n" + p.Name))
 	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
 	id := make([]byte, 12)
 	for i := range id {

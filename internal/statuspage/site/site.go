@@ -93,6 +93,9 @@ func (s *Site) HTTPServer() (*http.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status page: %w", err)
 	}
+	if s.page.URL == "" {
+		s.log.Warn("status page: no status_page.url in the config: the links of its feed and JSON are relative, which feed readers and widgets elsewhere may not follow; set it to the page's public address, like https://status.example.net")
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
 	s.subscriptionRoutes(mux)

@@ -19,11 +19,18 @@ import (
 // window.
 const statusTick = 2 * time.Second
 
-// openStatus reads the page's status from the store and gives it the
-// components of inv.
-func (s *Site) openStatus(st page.StatusStore[*store.Tx], inv *fleet.Inventory) error {
+// openStatus takes the page's ID from the store and reads its status, and
+// gives it the components of inv.
+func (s *Site) openStatus(st *store.Store, inv *fleet.Inventory) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// Before the status is first written: the store tells a page older
+	// daemons served, whose ID they derived, by its written status.
+	id, err := st.StatusPageIdentity(ctx, derivedPageID(s.page))
+	if err != nil {
+		return fmt.Errorf("status page: %w", err)
+	}
+	s.page.ID, s.page.Adopted = id.ID, id.Adopted
 	notices, err := page.NewNotices(s.page.TimeZone)
 	if err != nil {
 		return err
@@ -396,7 +403,6 @@ func (s *Site) SetComponentStatus(ctx context.Context, id string, override fleet
 	if override != "" && !override.Valid() {
 		return fleet.Component{}, "", fleet.Errorf(fleet.KindInvalid, "status %q is not one of operational, under_maintenance, degraded_performance, partial_outage, major_outage", override)
 	}
-	now := s.now().UTC()
 	var out fleet.Component
 	var shown fleet.ComponentStatus
 	err := s.status.Update(ctx, func(st *fleet.Status) error {
@@ -405,9 +411,9 @@ func (s *Site) SetComponentStatus(ctx context.Context, id string, override fleet
 			return fleet.Errorf(fleet.KindNotFound, "no component %s on the status page (see GET /api/v1/status)", id)
 		}
 		c := &st.Components[i]
-		if c.Override != override {
-			c.Override, c.UpdatedAt = override, now
-		}
+		// The page dates the component's change, once stored, if what it
+		// shows for it changed.
+		c.Override = override
 		out, shown = *c, page.Derive(*c, st.Hosts, st.Maintenance)
 		return nil
 	})
