@@ -543,3 +543,58 @@ func BenchmarkImportAnsibleINI(b *testing.B) {
 		}
 	}
 }
+
+// TestImportAnsibleMergeKeys reads merge keys in the inventory and in
+// group_vars/ as Ansible does: web1 is 2222/web, not 22/root.
+func TestImportAnsibleMergeKeys(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "inventory.yml", `all:
+  vars:
+    defaults: &ssh {ansible_port: 2222, ansible_user: web, dc: gra}
+  children:
+    web:
+      hosts:
+        web1: {<<: *ssh}
+        web2:
+          <<: [{ansible_user: deploy}, *ssh]
+          dc: rbx
+    db:
+      hosts:
+        db1:
+`)
+	write(t, dir, "group_vars/db.yml", "x-port: &port {ansible_port: 2200, ansible_user: pg, dc: gra}\n<<: *port\nansible_user: postgres\n")
+	file := filepath.Join(dir, "inventory.yml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		host, user, dc string
+		port           int
+	}{
+		{"web1", "web", "gra", 2222},
+		{"web2", "deploy", "rbx", 2222},
+		{"db1", "postgres", "gra", 2200},
+	}
+	for _, tt := range tests {
+		h := inv.Host(tt.host)
+		if h == nil {
+			t.Errorf("host %s is missing", tt.host)
+			continue
+		}
+		if h.SSH.User != tt.user || h.SSH.Port != tt.port || h.Datacenter != tt.dc {
+			t.Errorf("host %s: %s@:%d in %s, want %s@:%d in %s", tt.host, h.SSH.User, h.SSH.Port, h.Datacenter, tt.user, tt.port, tt.dc)
+		}
+	}
+
+	write(t, dir, "group_vars/db.yml", "<<: [1]\n")
+	_, err = ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
+	want := filepath.Join(dir, "group_vars/db.yml") + `:1:6: a merge key (<<) lists mappings to merge, got "1"`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant %s", err, want)
+	}
+}

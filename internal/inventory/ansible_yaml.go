@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"errors"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -50,9 +51,8 @@ func (a *ansible) parseYAML(top *yaml.Node) {
 		a.errorf(a.at(top), "an Ansible YAML inventory is a mapping of groups (usually all:), got %s", yamlx.Describe(top))
 		return
 	}
-	for i := 0; i+1 < len(top.Content); i += 2 {
-		k := deref(top.Content[i])
-		a.yamlGroup(k, top.Content[i+1])
+	for _, p := range a.pairs(a.file, top) {
+		a.yamlGroup(deref(p.Key), p.Value)
 	}
 }
 
@@ -80,8 +80,8 @@ func (a *ansible) yamlGroup(key, body *yaml.Node) *ansibleGroup {
 		a.errorf(a.at(body), "group %s: expected a mapping with hosts, children and vars, got %s", g.name, yamlx.Describe(body))
 		return g
 	}
-	for i := 0; i+1 < len(body.Content); i += 2 {
-		k, v := deref(body.Content[i]), deref(body.Content[i+1])
+	for _, p := range a.pairs(a.file, body) {
+		k, v := deref(p.Key), deref(p.Value)
 		if isNullNode(v) {
 			continue
 		}
@@ -103,8 +103,8 @@ func (a *ansible) yamlGroup(key, body *yaml.Node) *ansibleGroup {
 			a.errorf(a.at(k), msg, k.Value, g.name)
 			continue
 		}
-		for j := 0; j+1 < len(v.Content); j += 2 {
-			name, item := deref(v.Content[j]), deref(v.Content[j+1])
+		for _, p := range a.pairs(a.file, v) {
+			name, item := deref(p.Key), deref(p.Value)
 			switch k.Value {
 			case "vars":
 				g.vars[name.Value] = a.yamlValue(a.file, item)
@@ -130,10 +130,25 @@ func (a *ansible) yamlGroup(key, body *yaml.Node) *ansibleGroup {
 
 // yamlVars reads a mapping of variables from file into into.
 func (a *ansible) yamlVars(file string, n *yaml.Node, into vars) {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := deref(n.Content[i])
-		into[k.Value] = a.yamlValue(file, deref(n.Content[i+1]))
+	for _, p := range a.pairs(file, n) {
+		into[deref(p.Key).Value] = a.yamlValue(file, deref(p.Value))
 	}
+}
+
+// pairs is what mapping n of file holds, its merge keys (<<) applied as
+// Ansible's YAML loader applies them.
+func (a *ansible) pairs(file string, n *yaml.Node) []yamlx.Pair {
+	ps, err := yamlx.Merge(n)
+	if err != nil {
+		at := where{file: file, pos: nodePos(n)}
+		var me *yamlx.MergeError
+		if errors.As(err, &me) {
+			at.pos = me.Pos
+		}
+		a.errorf(at, "%v", err)
+		return nil
+	}
+	return ps
 }
 
 func (a *ansible) yamlValue(file string, n *yaml.Node) value {

@@ -117,6 +117,7 @@ func FuzzAnsibleYAML(f *testing.F) {
 		"all:\n  host:\n    a:\n  children:\n    web: [a, b]\n    db:\n      hosts:\n        d1: 3\n",
 		"a: &a {hosts: {h1: {dc: x}}}\nb: &b {children: {x: *a, y: *a}}\nc: {children: {p: *b, q: *b}}\n",
 		"all: {hosts: {'h[1:3]:22': {dc: gra, ansible_host: !vault x}}}\n",
+		"all:\n  vars: {d: &d {dc: gra, ansible_port: 2222}}\n  hosts:\n    a: {<<: *d}\n    b: {<<: [*d, {dc: rbx}], dc: x}\n    c: {<<: 1}\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -11,7 +11,9 @@
 // decoding can point at the right place. Types that implement
 // encoding.TextUnmarshaler decode from scalars; structs that implement
 // ScalarDecoder may also be written as a single scalar ("- drain" for a plan
-// step that is otherwise a mapping).
+// step that is otherwise a mapping). Merge keys (<<: *defaults) are applied as
+// PyYAML applies them (see Merge), which is what people who learnt YAML
+// anchors from Ansible or docker compose expect.
 package yamlx
 
 import (
@@ -307,8 +309,18 @@ func fields(t reflect.Type) (list []field, meta int) {
 // pairs walks a mapping node, reporting non-text and repeated keys.
 func (d *decoder) pairs(n *yaml.Node, each func(key string, k, val *yaml.Node)) {
 	seen := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := d.resolve(n.Content[i]), n.Content[i+1]
+	merged, err := Merge(n)
+	if err != nil {
+		at := pos(n)
+		var me *MergeError
+		if errors.As(err, &me) {
+			at = me.Pos
+		}
+		d.problems.Add(d.file, at, "%v", err)
+		return
+	}
+	for _, p := range merged {
+		k, val := d.resolve(p.Key), p.Value
 		if k.Kind != yaml.ScalarNode || isNull(k) {
 			d.errorf(k, "expected a name as key, got %s", Describe(k))
 			continue
