@@ -106,7 +106,11 @@ func runInventoryImport(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read the Ansible inventory: %w", err)
 	}
-	inv, err := inventory.ImportAnsible(file, data, opts)
+	inv, notes, err := inventory.ImportAnsible(file, data, opts)
+	for _, n := range notes {
+		n.Msg = "note: " + n.Msg
+		fmt.Fprintln(e.stderr, n)
+	}
 	if err != nil {
 		return problems(e, err)
 	}

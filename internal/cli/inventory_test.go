@@ -169,3 +169,17 @@ web2.example.net
 		t.Errorf("import to stdout: exit %d\n%s", code, stdout)
 	}
 }
+
+// TestInventoryImportAnsibleNotes prints what the import left out on
+// standard error, before the summary.
+func TestInventoryImportAnsibleNotes(t *testing.T) {
+	dir := t.TempDir()
+	hosts := writeFile(t, dir, "hosts", "[web]\nweb1 dc=gra\nweb2 dc=gra\n[deployment]\nlocalhost ansible_connection=local\n")
+	out := filepath.Join(dir, "inventory.yaml")
+	code, stdout, stderr := inventoryCLI(t, dir, "inventory", "import", "ansible", hosts, "--datacenter-var", "dc", "-o", out)
+	want := hosts + ":5:30: note: host localhost is not imported: its ansible_connection is local, not SSH, and illico reaches hosts over SSH only\n" +
+		"wrote " + out + ": 2 hosts, 1 group\n"
+	if code != 0 || stdout != "" || stderr != want {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s\nwant:\n%s", code, stdout, stderr, want)
+	}
+}

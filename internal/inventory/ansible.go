@@ -46,6 +46,7 @@ const (
 	varComponent      = "illico_component"
 	varComponentGroup = "illico_component_group"
 	varGroupPriority  = "ansible_group_priority"
+	varConnection     = "ansible_connection"
 )
 
 var (
@@ -64,20 +65,22 @@ const maxRangeHosts = 100_000
 // directories next to file when they exist, and returns the illico
 // inventory it describes. Variables are resolved with Ansible's precedence.
 // What cannot be mapped (a host without a datacenter, a name illico does not
-// accept) comes back as yamlx.Problems.
-func ImportAnsible(file string, data []byte, opts AnsibleOptions) (*fleet.Inventory, error) {
+// accept) comes back as yamlx.Problems. The notes say what the import left
+// out or decided that the operator should know (a host reached otherwise
+// than over SSH, a vault-encrypted file), whether it succeeded or not.
+func ImportAnsible(file string, data []byte, opts AnsibleOptions) (*fleet.Inventory, []yamlx.Problem, error) {
 	a := readAnsible(file, data)
 	if len(a.problems) > 0 {
-		return nil, a.sorted()
+		return nil, sortProblems(a.notes), sortProblems(a.problems)
 	}
 	inv := a.convert(opts)
 	if len(a.problems) > 0 {
-		return nil, a.sorted()
+		return nil, sortProblems(a.notes), sortProblems(a.problems)
 	}
 	if err := recheck(inv, opts.Home); err != nil {
-		return nil, err
+		return nil, sortProblems(a.notes), err
 	}
-	return inv, nil
+	return inv, sortProblems(a.notes), nil
 }
 
 // readAnsible reads the inventory and its variable directories, as Ansible
@@ -158,6 +161,7 @@ type ansible struct {
 	byGroup  map[string]*ansibleGroup
 	byHost   map[string]*ansibleHost
 	problems yamlx.Problems
+	notes    []yamlx.Problem
 	steps    int // group sections read, bounded
 	// reading holds the YAML group bodies being read, to catch an alias
 	// that makes a group its own descendant.
@@ -179,8 +183,17 @@ func (a *ansible) errorf(at where, format string, args ...any) {
 	}
 }
 
-func (a *ansible) sorted() yamlx.Problems {
-	ps := slices.Clone(a.problems)
+// notef records a note, once.
+func (a *ansible) notef(at where, format string, args ...any) {
+	p := yamlx.Problem{File: at.file, Pos: at.pos, Msg: fmt.Sprintf(format, args...)}
+	if !slices.Contains(a.notes, p) {
+		a.notes = append(a.notes, p)
+	}
+}
+
+// sortProblems puts problems or notes in file order.
+func sortProblems(ps []yamlx.Problem) yamlx.Problems {
+	ps = slices.Clone(ps)
 	slices.SortStableFunc(ps, func(x, y yamlx.Problem) int {
 		return cmp.Or(cmp.Compare(x.File, y.File), cmp.Compare(x.Pos.Line, y.Pos.Line), cmp.Compare(x.Pos.Col, y.Pos.Col))
 	})
@@ -455,7 +468,10 @@ func (a *ansible) loadVarsFile(p string, into vars) {
 		return
 	}
 	if bytes.HasPrefix(data, []byte("$ANSIBLE_VAULT")) {
-		return // secrets, not topology
+		// Usually secrets, not topology; but a port or an illico_* variable
+		// kept there would be missed, so say which file it is.
+		a.notef(where{file: p}, "encrypted with ansible-vault, which illico cannot read: its variables are left out of the import")
+		return
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {

@@ -40,10 +40,18 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 	var dcOrder []string
 	addresses := map[string]string{}
 	hostByName := map[string]*ansibleHost{}
+	skipped := map[*ansibleHost]bool{}
 	for _, h := range a.hosts {
 		hostByName[h.name] = h
 		v := a.hostVars(h)
 		owner := "host " + h.name
+		if conn, at, ok := a.text(v, owner, varConnection); ok && !sshConnection(conn) {
+			// Rebooting what Ansible reaches locally or through a container
+			// runtime would reboot something else: the machine illico runs on.
+			a.notef(at, "host %s is not imported: its ansible_connection is %s, not SSH, and illico reaches hosts over SSH only", h.name, conn)
+			skipped[h] = true
+			continue
+		}
 		if !validName(h.name) {
 			a.errorf(h.at, "host name %q %s in illico; rename the host in the Ansible inventory", h.name, nameRule)
 		}
@@ -170,7 +178,7 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 		}
 		var members []string
 		for _, h := range a.hosts {
-			if slices.Contains(in[h], g) {
+			if slices.Contains(in[h], g) && !skipped[h] {
 				members = append(members, h.name)
 			}
 		}
@@ -283,4 +291,19 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// sshConnection reports whether an ansible_connection reaches the host over
+// SSH: ssh and paramiko, under their short and collection names, and smart,
+// which picks between them.
+func sshConnection(conn string) bool {
+	name := conn
+	for _, prefix := range []string{"ansible.builtin.", "ansible.legacy."} {
+		name = strings.TrimPrefix(name, prefix)
+	}
+	switch name {
+	case "ssh", "paramiko", "paramiko_ssh", "smart":
+		return true
+	}
+	return false
 }

@@ -41,7 +41,7 @@ func importFile(t testing.TB, file string, opts AnsibleOptions) ([]byte, error) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := ImportAnsible(file, data, opts)
+	inv, _, err := ImportAnsible(file, data, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -476,7 +476,7 @@ inventory.yml:8:13: host d1: expected a mapping of variables, got "3"`,
 			}
 			write(t, dir, name, tt.text)
 			t.Chdir(dir) // problems name the file as given
-			_, err := ImportAnsible(name, []byte(tt.text), tt.opts)
+			_, _, err := ImportAnsible(name, []byte(tt.text), tt.opts)
 			var ps yamlx.Problems
 			if !errors.As(err, &ps) {
 				t.Fatalf("ImportAnsible returned %v, want problems", err)
@@ -502,9 +502,13 @@ func TestImportAnsibleVaultAndDirs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
+	inv, notes, err := ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	wantNote := filepath.Join(dir, "group_vars/all/vault") + ": encrypted with ansible-vault, which illico cannot read: its variables are left out of the import"
+	if len(notes) != 1 || notes[0].String() != wantNote {
+		t.Errorf("notes = %v\nwant %s", notes, wantNote)
 	}
 	if got := inv.Group("web").Component; got != "Web" {
 		t.Errorf("component = %q", got)
@@ -517,7 +521,7 @@ func TestImportAnsibleVaultAndDirs(t *testing.T) {
 	}
 
 	write(t, dir, "group_vars/web.yml", "ansible_host: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n")
-	_, err = ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
+	_, _, err = ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
 	want := filepath.Join(dir, "group_vars/web.yml") + ":1:15: ansible_host of host w1 is encrypted with ansible-vault, which illico cannot read"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error = %v\nwant %s", err, want)
@@ -538,7 +542,7 @@ func BenchmarkImportAnsibleINI(b *testing.B) {
 	data := []byte(text.String())
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"}); err != nil {
+		if _, _, err := ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -568,7 +572,7 @@ func TestImportAnsibleMergeKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
+	inv, _, err := ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -592,9 +596,61 @@ func TestImportAnsibleMergeKeys(t *testing.T) {
 	}
 
 	write(t, dir, "group_vars/db.yml", "<<: [1]\n")
-	_, err = ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
+	_, _, err = ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
 	want := filepath.Join(dir, "group_vars/db.yml") + `:1:6: a merge key (<<) lists mappings to merge, got "1"`
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v\nwant %s", err, want)
+	}
+}
+
+// TestImportAnsibleConnections leaves out, with a note, the hosts Ansible
+// reaches otherwise than over SSH: illico would reboot the wrong machine.
+func TestImportAnsibleConnections(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "hosts", `[deployment]
+localhost ansible_connection=local
+[web]
+web1
+web2 ansible_connection=ssh
+web3 ansible_connection=paramiko
+web4 ansible_connection=ansible.builtin.ssh
+box ansible_connection=community.docker.docker
+[windows]
+win1
+[windows:vars]
+ansible_connection=winrm
+[all:vars]
+dc=gra
+`)
+	file := filepath.Join(dir, "hosts")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, notes, err := ImportAnsible(file, data, AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hosts []string
+	for _, h := range inv.Hosts {
+		hosts = append(hosts, h.Name)
+	}
+	if got := strings.Join(hosts, " "); got != "web1 web2 web3 web4" {
+		t.Errorf("hosts %s, want web1 web2 web3 web4", got)
+	}
+	if g := inv.Group("web"); g == nil || strings.Join(g.Members, " ") != "web1 web2 web3 web4" || inv.Group("windows") != nil || inv.Group("deployment") != nil {
+		t.Errorf("groups: %+v", inv.Groups)
+	}
+	var got []string
+	for _, n := range notes {
+		got = append(got, strings.TrimPrefix(n.String(), dir+"/"))
+	}
+	want := []string{
+		"hosts:2:30: host localhost is not imported: its ansible_connection is local, not SSH, and illico reaches hosts over SSH only",
+		"hosts:8:24: host box is not imported: its ansible_connection is community.docker.docker, not SSH, and illico reaches hosts over SSH only",
+		"hosts:12:20: host win1 is not imported: its ansible_connection is winrm, not SSH, and illico reaches hosts over SSH only",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("notes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -94,7 +94,7 @@ func FuzzAnsibleINI(f *testing.F) {
 	file := filepath.Join(f.TempDir(), "hosts")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts := AnsibleOptions{DatacenterVar: "dc", DatacenterGroupPrefix: "dc_", SiteVar: "site", KnownHosts: "/k"}
-		inv, err := ImportAnsible(file, data, opts)
+		inv, _, err := ImportAnsible(file, data, opts)
 		if err != nil {
 			return
 		}
@@ -124,7 +124,7 @@ func FuzzAnsibleYAML(f *testing.F) {
 	file := filepath.Join(f.TempDir(), "inventory.yml")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts := AnsibleOptions{DatacenterVar: "dc", SiteVar: "site", KnownHosts: "/k"}
-		inv, err := ImportAnsible(file, data, opts)
+		inv, _, err := ImportAnsible(file, data, opts)
 		if err != nil {
 			return
 		}
