@@ -123,14 +123,14 @@ type where struct {
 	pos  yamlx.Pos
 }
 
-// value is an Ansible variable's value, as far as illico needs it: the text
-// of a scalar.
+// value is an Ansible variable's value, as far as illico needs it: its
+// kind, and the text of a scalar as Python's str() would write it (2222,
+// True, 1.5), which is what Ansible hands a connection or a template.
 type value struct {
-	text   string
-	scalar bool // false for lists and mappings
-	null   bool
-	vault  bool // encrypted with ansible-vault
-	at     where
+	text  string
+	kind  kind
+	vault bool // encrypted with ansible-vault
+	at    where
 }
 
 type vars map[string]value
@@ -232,7 +232,7 @@ func (a *ansible) addHosts(g *ansibleGroup, pattern string, at where, hostVars v
 		_, existed := a.byHost[name]
 		h := a.host(name, at)
 		if !existed && port != "" {
-			h.vars["ansible_port"] = value{text: port, scalar: true, at: at}
+			h.vars["ansible_port"] = value{text: port, kind: kindInt, at: at}
 		}
 		if !slices.Contains(h.groups, g) {
 			h.groups = append(h.groups, g)
@@ -386,13 +386,13 @@ func (a *ansible) groupVars(g *ansibleGroup) vars {
 func (a *ansible) text(v vars, owner string, names ...string) (string, where, bool) {
 	for _, name := range names {
 		val, ok := v[name]
-		if !ok || val.null {
+		if !ok || val.kind == kindNull {
 			continue
 		}
 		switch {
 		case val.vault:
 			a.errorf(val.at, "%s of %s is encrypted with ansible-vault, which illico cannot read", name, owner)
-		case !val.scalar:
+		case val.kind == kindList || val.kind == kindMap:
 			a.errorf(val.at, "%s of %s is a list or a mapping; illico needs a single value", name, owner)
 		case strings.Contains(val.text, "{{"):
 			a.errorf(val.at, "%s of %s is a Jinja template (%s), which illico cannot evaluate; give the value itself", name, owner, val.text)

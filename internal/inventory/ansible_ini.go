@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/illico-dev/illico/internal/yamlx"
 )
@@ -16,8 +17,7 @@ func (a *ansible) parseINI(data []byte) {
 	declared := map[string]bool{"all": true, "ungrouped": true}
 	pendingVars := map[string]where{}     // [g:vars] of a group not declared yet
 	pendingChildren := map[string]where{} // a child not declared yet
-	for i, raw := range strings.Split(string(data), "\n") {
-		raw = strings.TrimSuffix(raw, "\r")
+	for i, raw := range splitLines(string(data)) {
 		line := strings.TrimSpace(raw)
 		indent := strings.Index(raw, line)
 		at := func(off int) where {
@@ -57,7 +57,11 @@ func (a *ansible) parseINI(data []byte) {
 				continue
 			}
 			v = strings.TrimSpace(v)
-			g.vars[k] = iniValue(v, at(strings.LastIndex(line, v)))
+			val := iniValue(v, at(strings.LastIndex(line, v)))
+			if val.kind == kindText && val.text == v && (strings.Contains(v, " #") || strings.Contains(v, "\t#")) {
+				a.notef(val.at, "%s of group %s is %q: Ansible keeps the # and what follows, for it strips a comment only after a number or a quoted string; quote the value or put the comment on a line of its own", k, g.name, v)
+			}
+			g.vars[k] = val
 		case "children":
 			name, ok := iniGroupName(line)
 			if !ok {
@@ -154,52 +158,15 @@ func (a *ansible) iniHosts(g *ansibleGroup, line string, at func(int) where) {
 	a.addHosts(g, tokens[0].text, at(tokens[0].off), hostVars)
 }
 
-// iniValue reads a value as Ansible's ast.literal_eval does, as far as
-// illico cares: quotes are removed, lists and dicts are not single values.
+// iniValue reads a value as Ansible's INI plugin does: a Python literal
+// when it is one (2222, 'text', [1, 2], with a # comment after it), else
+// the text as it is written.
 func iniValue(s string, at where) value {
-	v := value{text: s, scalar: true, at: at}
-	if len(s) >= 2 {
-		first, last := s[0], s[len(s)-1]
-		switch {
-		case (first == '"' || first == '\'') && last == first:
-			if u, err := unquote(s[1 : len(s)-1]); err == nil {
-				v.text = u
-			}
-		case strings.Contains(s, "{{") || strings.Contains(s, "{%"):
-			// A Jinja template, which literal_eval leaves a string.
-		case first == '[' && last == ']', first == '{' && last == '}', first == '(' && last == ')':
-			v.scalar = false
-		}
+	if v, ok := pyLiteral(s); ok {
+		v.at = at
+		return v
 	}
-	return v
-}
-
-// unquote undoes the escapes of a Python string literal's body.
-func unquote(s string) (string, error) {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		if i == len(s) {
-			return "", errors.New("a backslash ends the string")
-		}
-		switch s[i] {
-		case 'n':
-			b.WriteByte('\n')
-		case 't':
-			b.WriteByte('\t')
-		case '\\', '\'', '"':
-			b.WriteByte(s[i])
-		default:
-			b.WriteByte('\\')
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String(), nil
+	return value{text: s, kind: kindText, at: at}
 }
 
 type token struct {
@@ -270,4 +237,33 @@ func shlexSplit(s string) ([]token, error) {
 	}
 	flush()
 	return tokens, nil
+}
+
+// splitLines splits s where Python's str.splitlines does, as Ansible reads
+// an INI file: at \n, \r\n and a lone \r (old Mac files), and at \v, \f,
+// \x1c-\x1e, U+0085, U+2028 and U+2029.
+func splitLines(s string) []string {
+	var lines []string
+	start := 0
+	for i, r := range s {
+		switch r {
+		case '\n', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029:
+		case '\r':
+			if strings.HasPrefix(s[i+1:], "\n") {
+				continue // the \n ends the line
+			}
+		default:
+			continue
+		}
+		end := i
+		if r == '\n' && i > start && s[i-1] == '\r' {
+			end--
+		}
+		lines = append(lines, s[start:end])
+		start = i + utf8.RuneLen(r)
+	}
+	if start < len(s) {
+		lines = append(lines, s[start:])
+	}
+	return lines
 }

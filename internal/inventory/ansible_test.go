@@ -654,3 +654,33 @@ dc=gra
 		t.Errorf("notes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestImportAnsibleINIValues reads [g:vars] as Ansible's INI plugin does:
+// a Python literal loses the comment after it, a bare word keeps it.
+func TestImportAnsibleINIValues(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "hosts", "[web]\nweb1\nweb2 ansible_port=\"2200\" # shlex takes the quotes, literal_eval the number\n"+
+		"[web:vars]\nansible_port=2222 # the SSH port\nansible_user='web' # quoted\ndc=gra # kept\nsite = \"par\"\n")
+	file := filepath.Join(dir, "hosts")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := readAnsible(file, data)
+	if len(a.problems) > 0 {
+		t.Fatal(a.problems)
+	}
+	v := a.hostVars(a.byHost["web1"])
+	for k, want := range map[string]string{"ansible_port": "2222", "ansible_user": "web", "dc": "gra # kept", "site": "par"} {
+		if v[k].text != want {
+			t.Errorf("%s = %q, want %q", k, v[k].text, want)
+		}
+	}
+	if got := a.hostVars(a.byHost["web2"])["ansible_port"]; got.text != "2200" || got.kind != kindInt {
+		t.Errorf("ansible_port of web2 = %+v, want the number 2200", got)
+	}
+	want := file + `:7:4: dc of group web is "gra # kept": Ansible keeps the # and what follows, for it strips a comment only after a number or a quoted string; quote the value or put the comment on a line of its own`
+	if len(a.notes) != 1 || a.notes[0].String() != want {
+		t.Errorf("notes = %v\nwant %s", a.notes, want)
+	}
+}

@@ -153,13 +153,17 @@ func (a *ansible) pairs(file string, n *yaml.Node) []yamlx.Pair {
 
 func (a *ansible) yamlValue(file string, n *yaml.Node) value {
 	at := where{file: file, pos: nodePos(n)}
-	switch {
-	case isNullNode(n):
-		return value{null: true, scalar: true, at: at}
-	case n.Kind == yaml.ScalarNode:
-		return value{text: n.Value, scalar: true, vault: n.Tag == "!vault", at: at}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!vault" {
+			return value{text: n.Value, vault: true, at: at}
+		}
+		k, text := yamlScalar(n)
+		return value{text: text, kind: k, at: at}
+	case yaml.SequenceNode:
+		return value{kind: kindList, at: at}
 	}
-	return value{at: at}
+	return value{kind: kindMap, at: at}
 }
 
 // deref follows aliases, a bounded number of times.
