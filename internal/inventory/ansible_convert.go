@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,12 +22,10 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 	base.Agent = len(base.IdentityFiles) == 0
 
 	all, ungrouped := a.byGroup["all"], a.byGroup["ungrouped"]
+	dcGroups := a.datacenterGroups(opts.DatacenterGroupPrefix)
 	dcOf := func(g *ansibleGroup) (string, bool) {
-		p := opts.DatacenterGroupPrefix
-		if p == "" || !strings.HasPrefix(g.name, p) || len(g.name) == len(p) {
-			return "", false
-		}
-		return g.name[len(p):], true
+		name, ok := dcGroups[g]
+		return name, ok
 	}
 
 	in := map[*ansibleHost][]*ansibleGroup{}
@@ -56,14 +55,7 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 			a.errorf(h.at, "host name %q %s in illico; rename the host in the Ansible inventory", h.name, nameRule)
 		}
 		ssh := base
-		address := h.name
-		if t, _, ok := a.text(v, owner, varHost...); ok {
-			address = t
-		}
-		host, port, addrErr := splitAddress(address)
-		if addrErr != nil || port != 0 {
-			a.errorf(h.at, "host %s: address %q is not a host name or IP address", h.name, address)
-		}
+		host, addrOK := a.hostAddress(h, v, owner)
 		if t, at, ok := a.text(v, owner, varPort...); ok {
 			if n, err := parsePort(t); err != nil {
 				a.errorf(at, "ansible_port of host %s: %v", h.name, err)
@@ -83,7 +75,7 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 			ssh.IdentityFiles = append([]string{keyFile}, others...)
 		}
 		key := joinAddress(host, ssh.Port)
-		if first, ok := addresses[key]; ok && addrErr == nil {
+		if first, ok := addresses[key]; ok && addrOK {
 			a.errorf(h.at, "hosts %s and %s both have address %s; illico needs one entry per server (drop one, or give each its own ansible_host)", first, h.name, key)
 		}
 		addresses[key] = h.name
@@ -197,6 +189,98 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 		inv.Groups = append(inv.Groups, fg)
 	}
 	return inv
+}
+
+// datacenterGroups maps the groups that stand for datacenters to their
+// datacenter: those named prefix+NAME, but for a group that holds such
+// groups (datacenters over datacenter_gra and datacenter_rbx), which is a
+// group of datacenters. A note says what the prefix matched, since a
+// prefix one character short matches more than meant.
+func (a *ansible) datacenterGroups(prefix string) map[*ansibleGroup]string {
+	out := map[*ansibleGroup]string{}
+	if prefix == "" {
+		return out
+	}
+	var matched []*ansibleGroup
+	for _, g := range a.groups {
+		if g.name != "all" && g.name != "ungrouped" && strings.HasPrefix(g.name, prefix) && len(g.name) > len(prefix) {
+			matched = append(matched, g)
+		}
+	}
+	var said []string
+	first := map[byte]bool{} // the first characters of the datacenter names
+	for _, g := range matched {
+		var held []string
+		for _, c := range matched {
+			if g.isAncestorOf(c) {
+				held = append(held, c.name)
+			}
+		}
+		if len(held) > 0 {
+			a.notef(g.at, "group %s matches --datacenter-group-prefix %s but holds the datacenter groups %s: it is read as a group of datacenters, not as datacenter %q", g.name, prefix, strings.Join(held, ", "), g.name[len(prefix):])
+			continue
+		}
+		name := g.name[len(prefix):]
+		out[g] = name
+		first[name[0]] = true
+		said = append(said, g.name+" is datacenter "+name)
+	}
+	if len(said) == 0 {
+		return out
+	}
+	msg := fmt.Sprintf("--datacenter-group-prefix %s: %s", prefix, strings.Join(said, ", "))
+	for _, sep := range []byte("_-.") {
+		if len(first) == 1 && first[sep] {
+			msg += fmt.Sprintf(" (did you mean --datacenter-group-prefix %s%c?)", prefix, sep)
+		}
+	}
+	a.notef(where{file: a.file}, "%s", msg)
+	return out
+}
+
+// hostAddress is the address illico dials for h: its ansible_host, else its
+// name. Ansible hands ansible_host to ssh as it is, so brackets or a port
+// in it make a name ssh cannot resolve; illico says so rather than
+// guessing what was meant.
+func (a *ansible) hostAddress(h *ansibleHost, v vars, owner string) (string, bool) {
+	name := ""
+	for _, n := range varHost {
+		if val, ok := v[n]; ok && val.kind != kindNull {
+			name = n
+			if val.kind == kindList && net.ParseIP(val.text) != nil {
+				a.errorf(val.at, "%s of host %s is a list: unquoted, [%s] is YAML for a list that holds the address; write the address without brackets (%s: %s)", name, h.name, val.text, name, val.text)
+				return "", false
+			}
+			break
+		}
+	}
+	t, at, ok := a.text(v, owner, varHost...)
+	if !ok {
+		if at.file != "" {
+			return "", false // said
+		}
+		host, port, err := splitAddress(h.name)
+		if err != nil || port != 0 {
+			a.errorf(h.at, "host %s: address %q is not a host name or IP address", h.name, h.name)
+			return "", false
+		}
+		return host, true
+	}
+	if inner, ok := strings.CutPrefix(t, "["); ok && strings.HasSuffix(inner, "]") && net.ParseIP(inner[:len(inner)-1]) != nil {
+		addr := inner[:len(inner)-1]
+		a.errorf(at, "%s of host %s is %s: Ansible hands it to ssh brackets and all, and ssh cannot resolve that name; write the address without brackets (%s)", name, h.name, t, addr)
+		return "", false
+	}
+	host, port, err := splitAddress(t)
+	switch {
+	case err != nil:
+		a.errorf(at, "%s of host %s: %q is not a host name or IP address", name, h.name, t)
+		return "", false
+	case port != 0:
+		a.errorf(at, "%s of host %s is %s, with a port: Ansible hands it to ssh as a host name, which ssh cannot resolve; give the address alone (%s) and the port in ansible_port", name, h.name, t, host)
+		return "", false
+	}
+	return host, true
 }
 
 // illicoGroup maps an Ansible group that holds members to an illico group, its

@@ -423,6 +423,23 @@ hosts:6:1: host name "bad/host" may hold only letters (a-z, A-Z), digits, ".", "
 hosts:6:1: host bad/host: address "bad/host" is not a host name or IP address`,
 		},
 		{
+			name: "addresses as Ansible hands them to ssh",
+			text: "[web]\nw1 dc=gra ansible_host=[2001:db8::10]\nw2 dc=gra ansible_host=2001:db8::11\nw3 dc=gra ansible_host=10.0.0.3:2222\nw4 dc=gra ansible_ssh_host=[2001:db8::14]:2222\nw5 dc=gra ansible_host='a b'\n",
+			opts: dcVar,
+			want: `hosts:2:24: ansible_host of host w1 is [2001:db8::10]: Ansible hands it to ssh brackets and all, and ssh cannot resolve that name; write the address without brackets (2001:db8::10)
+hosts:4:24: ansible_host of host w3 is 10.0.0.3:2222, with a port: Ansible hands it to ssh as a host name, which ssh cannot resolve; give the address alone (10.0.0.3) and the port in ansible_port
+hosts:5:28: ansible_ssh_host of host w4 is [2001:db8::14]:2222, with a port: Ansible hands it to ssh as a host name, which ssh cannot resolve; give the address alone (2001:db8::14) and the port in ansible_port
+hosts:6:24: ansible_host of host w5: "a b" is not a host name or IP address`,
+		},
+		{
+			name: "yaml addresses",
+			file: "inventory.yml",
+			text: "all:\n  vars: {dc: gra}\n  hosts:\n    y1: {ansible_host: [2001:db8::20]}\n    y2: {ansible_host: \"[2001:db8::21]\"}\n    y3: {ansible_host: 2001:db8::22}\n",
+			opts: dcVar,
+			want: `inventory.yml:4:24: ansible_host of host y1 is a list: unquoted, [2001:db8::20] is YAML for a list that holds the address; write the address without brackets (ansible_host: 2001:db8::20)
+inventory.yml:5:24: ansible_host of host y2 is [2001:db8::21]: Ansible hands it to ssh brackets and all, and ssh cannot resolve that name; write the address without brackets (2001:db8::21)`,
+		},
+		{
 			name: "datacenter conflicts",
 			text: "[dc_gra]\na\nb dc=rbx\nc\n[dc_rbx]\nc\nd\n[site_x]\nd site=x\n[site_y]\ne site=y\n[dc_rbx:children]\nsite_y\n",
 			opts: AnsibleOptions{DatacenterVar: "dc", DatacenterGroupPrefix: "dc_", SiteVar: "site", KnownHosts: "/k"},
@@ -682,5 +699,29 @@ func TestImportAnsibleINIValues(t *testing.T) {
 	want := file + `:7:4: dc of group web is "gra # kept": Ansible keeps the # and what follows, for it strips a comment only after a number or a quoted string; quote the value or put the comment on a line of its own`
 	if len(a.notes) != 1 || a.notes[0].String() != want {
 		t.Errorf("notes = %v\nwant %s", a.notes, want)
+	}
+}
+
+// TestImportAnsibleDatacenterPrefix says which groups the prefix made
+// datacenters, and reads a group of datacenter groups as topology.
+func TestImportAnsibleDatacenterPrefix(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "hosts", "[datacenter_gra]\nw1\nw2\n[datacenter_rbx]\nw3\nw4\n[datacenters:children]\ndatacenter_gra\ndatacenter_rbx\n[web]\nw[1:4]\n")
+	t.Chdir(dir)
+	data, err := os.ReadFile("hosts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, notes, err := ImportAnsible("hosts", data, AnsibleOptions{DatacenterGroupPrefix: "datacenter", KnownHosts: "/k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := inv.Host("w3"); h == nil || h.Datacenter != "_rbx" {
+		t.Errorf("w3: %+v, want datacenter _rbx", h)
+	}
+	want := `hosts: --datacenter-group-prefix datacenter: datacenter_gra is datacenter _gra, datacenter_rbx is datacenter _rbx (did you mean --datacenter-group-prefix datacenter_?)
+hosts:7:2: group datacenters matches --datacenter-group-prefix datacenter but holds the datacenter groups datacenter_gra, datacenter_rbx: it is read as a group of datacenters, not as datacenter "s"`
+	if got := yamlx.Problems(notes).Error(); got != want {
+		t.Errorf("notes:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -161,7 +161,12 @@ func (a *ansible) yamlValue(file string, n *yaml.Node) value {
 		k, text := yamlScalar(n)
 		return value{text: text, kind: k, at: at}
 	case yaml.SequenceNode:
-		return value{kind: kindList, at: at}
+		v := value{kind: kindList, at: at}
+		if len(n.Content) == 1 && deref(n.Content[0]).Kind == yaml.ScalarNode {
+			// ansible_host: [2001:db8::1], unquoted, is such a list.
+			v.text = deref(n.Content[0]).Value
+		}
+		return v
 	}
 	return value{kind: kindMap, at: at}
 }
