@@ -85,12 +85,14 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 func runInventoryImport(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "inventory import", "inventory import ansible FILE [flags] [-o OUT]")
 	var opts inventory.AnsibleOptions
-	var identities listFlag
+	var identities, groups listFlag
 	fs.StringVar(&opts.DatacenterVar, "datacenter-var", "", "the host or group `VARIABLE` that names a host's datacenter")
+	fs.StringVar(&opts.Datacenter, "datacenter", "", "the datacenter `NAME` of the hosts the other datacenter flags do not place")
 	fs.StringVar(&opts.SiteVar, "site-var", "", "the host or group `VARIABLE` that names the site of a host's datacenter")
 	fs.StringVar(&opts.DatacenterGroupPrefix, "datacenter-group-prefix", "", "groups named `PREFIX`NAME hold the hosts of datacenter NAME")
 	fs.StringVar(&opts.KnownHosts, "known-hosts", "~/.ssh/known_hosts", "the known_hosts `FILE` host keys are checked against")
 	fs.Var(&identities, "identity-file", "a private key `FILE` to log in with (repeatable; without any, the SSH agent)")
+	fs.Var(&groups, "groups", "the Ansible groups that are redundancy groups, as globs (`PATTERN`,...; repeatable); the others become labels")
 	out := fs.String("o", "", "write the inventory to `FILE` instead of standard output")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -100,6 +102,13 @@ func runInventoryImport(_ context.Context, e *env, args []string) error {
 		return usageErrorf("usage: illico inventory import ansible FILE [flags] [-o OUT] (Ansible is the one format illico imports)")
 	}
 	opts.IdentityFiles = identities
+	for _, g := range groups {
+		for p := range strings.SplitSeq(g, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				opts.Groups = append(opts.Groups, p)
+			}
+		}
+	}
 	opts.Home = e.getenv("HOME")
 	file := pos[1]
 	data, err := os.ReadFile(file)

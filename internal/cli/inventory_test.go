@@ -133,7 +133,7 @@ web2.example.net
 	if code != 0 {
 		t.Fatalf("exit code %d\n%s%s", code, stdout, stderr)
 	}
-	if stdout != "" || stderr != "wrote "+out+": 2 hosts, 1 group\n" {
+	if stdout != "" || stderr != hosts+": note: --datacenter-group-prefix dc_: dc_gra is datacenter gra, dc_rbx is datacenter rbx\nwrote "+out+": 2 hosts, 1 group\n" {
 		t.Errorf("stdout %q, stderr %q", stdout, stderr)
 	}
 	data, err := os.ReadFile(out)
@@ -181,5 +181,24 @@ func TestInventoryImportAnsibleNotes(t *testing.T) {
 		"wrote " + out + ": 2 hosts, 1 group\n"
 	if code != 0 || stdout != "" || stderr != want {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s\nwant:\n%s", code, stdout, stderr, want)
+	}
+}
+
+// TestInventoryImportAnsibleGroups passes --groups, comma-separated and
+// repeated, and --datacenter to the import.
+func TestInventoryImportAnsibleGroups(t *testing.T) {
+	dir := t.TempDir()
+	hosts := writeFile(t, dir, "hosts", "[control]\nc[1:3]\n[compute]\nk1\nk2\n[storage]\ns1\ns2\n[nova:children]\ncontrol\n")
+	code, stdout, stderr := inventoryCLI(t, dir, "inventory", "import", "ansible", hosts, "--datacenter", "dc1", "--groups", "control, compute", "--groups", "stor*")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"groups:\n  control:\n    max_unavailable: 1\n  compute:\n    max_unavailable: 1\n  storage:\n", "datacenter: dc1\n    groups: [control]\n    labels: {ansible.nova: \"true\"}"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the imported inventory lacks %q:\n%s", want, stdout)
+		}
+	}
+	if want := hosts + ": note: Ansible group nova became a label (ansible.NAME: \"true\"), not a redundancy group\n"; stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
 	}
 }

@@ -37,6 +37,14 @@ type AnsibleOptions struct {
 	IdentityFiles []string
 	// Home is what ~/ stands for in paths.
 	Home string
+	// Groups are glob patterns of the Ansible groups that are redundancy
+	// groups, with a disruption budget; the other groups become labels on
+	// their hosts. Without them, see chooser for the default.
+	Groups []string
+	// Datacenter is the datacenter of the hosts that neither DatacenterVar
+	// nor DatacenterGroupPrefix place: the one datacenter of a fleet that
+	// Ansible does not say where it stands.
+	Datacenter string
 }
 
 // The Ansible variables illico reads.
@@ -47,6 +55,7 @@ const (
 	varComponentGroup = "illico_component_group"
 	varGroupPriority  = "ansible_group_priority"
 	varConnection     = "ansible_connection"
+	varIllicoGroup    = "illico_group"
 )
 
 var (

@@ -21,6 +21,9 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 	}
 	base.Agent = len(base.IdentityFiles) == 0
 
+	if opts.Datacenter != "" && !validName(opts.Datacenter) {
+		a.errorf(where{file: a.file}, "--datacenter: datacenter name %q %s", opts.Datacenter, nameRule)
+	}
 	all, ungrouped := a.byGroup["all"], a.byGroup["ungrouped"]
 	dcGroups := a.datacenterGroups(opts.DatacenterGroupPrefix)
 	dcOf := func(g *ansibleGroup) (string, bool) {
@@ -101,11 +104,14 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 		case len(named) == 1 && dc != named[0]:
 			a.errorf(dcAt, "host %s: %s says datacenter %s, but the host is in group %s%s", h.name, opts.DatacenterVar, dc, opts.DatacenterGroupPrefix, named[0])
 		}
+		if dc == "" && opts.Datacenter != "" {
+			dc, dcAt = opts.Datacenter, where{file: a.file}
+		}
 		if dc == "" {
 			noDatacenter = append(noDatacenter, h.name)
 			continue
 		}
-		if !validName(dc) {
+		if !validName(dc) && dc != opts.Datacenter {
 			a.errorf(dcAt, "host %s: datacenter name %q %s", h.name, dc, nameRule)
 		}
 		if !slices.Contains(dcOrder, dc) {
@@ -164,6 +170,9 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 	for _, h := range inv.Hosts {
 		byName[h.Name] = h
 	}
+	imported := len(a.hosts) - len(skipped)
+	choose := a.chooser(opts.Groups)
+	var scopes, labels []string
 	for _, g := range a.groups {
 		if _, isDC := dcOf(g); g == all || g == ungrouped || isDC || onlyDatacenters(g) {
 			continue
@@ -177,6 +186,26 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 		if len(members) == 0 {
 			continue
 		}
+		if !validName(g.name) {
+			a.errorf(g.at, "group name %q %s in illico; rename the group in the Ansible inventory", g.name, nameRule)
+		}
+		spansAll := len(g.children) > 0 && len(members) == imported && imported > 1
+		redundant, scope := choose(g, spansAll)
+		if !redundant {
+			if scope {
+				scopes = append(scopes, g.name)
+			}
+			labels = append(labels, g.name)
+			for _, m := range members {
+				if h := byName[m]; h != nil {
+					if h.Labels == nil {
+						h.Labels = map[string]string{}
+					}
+					h.Labels[groupLabel+g.name] = "true"
+				}
+			}
+			continue
+		}
 		fg := a.illicoGroup(g, members)
 		if h, ok := hostByName[g.name]; ok {
 			a.errorf(h.at, "host %s has the name of a group: in illico a selector could not tell them apart; rename one", h.name)
@@ -188,7 +217,89 @@ func (a *ansible) convert(opts AnsibleOptions) *fleet.Inventory {
 		}
 		inv.Groups = append(inv.Groups, fg)
 	}
+	if len(scopes) > 0 {
+		a.notef(where{file: a.file}, "%s: such a group scopes variables, and as a redundancy group it would let one host of the whole fleet down at a time, so it became the label %sNAME on its hosts; say which groups are redundancy groups with --groups PATTERN,... or illico_group: true (docs/inventory.md)",
+			listNames(scopes, "group ", "groups ", " holds every host through its children", " hold every host through their children"), groupLabel)
+	}
+	if len(labels) > len(scopes) {
+		a.notef(where{file: a.file}, "%s", listNames(labels, "Ansible group ", "Ansible groups ",
+			fmt.Sprintf(" became a label (%sNAME: \"true\"), not a redundancy group", groupLabel),
+			fmt.Sprintf(" became labels (%sNAME: \"true\"), not redundancy groups", groupLabel)))
+	}
 	return inv
+}
+
+// groupLabel starts the label an Ansible group that is not a redundancy
+// group leaves on its hosts: label.ansible.baremetal=true selects them.
+const groupLabel = "ansible."
+
+// chooser returns what decides whether an Ansible group is a redundancy
+// group (an illico group, with a budget) or only labels its hosts. The
+// group's own variables decide first: illico_group, then an illico budget
+// or component, which only a redundancy group has. Then the patterns of
+// --groups. Without them, and when no group says illico_group: true, every
+// group is a redundancy group but those that hold every host through their
+// children (kolla-ansible's baremetal, openshift's OSEv3): those are scopes
+// for variables, and the second result says so. The variables are the
+// group's own, not inherited: illico_group: false on baremetal does not make
+// its children labels.
+func (a *ansible) chooser(patterns []string) func(g *ansibleGroup, spansAll bool) (redundant, scope bool) {
+	own := func(g *ansibleGroup) vars { return resolve([]*ansibleGroup{g}) }
+	explicit := len(patterns) > 0
+	for _, g := range a.groups {
+		if val, ok := own(g)[varIllicoGroup]; ok {
+			if b, ok := ansibleBool(val); ok && b {
+				explicit = true
+			}
+		}
+	}
+	for _, p := range patterns {
+		if err := checkGlob(p); err != nil {
+			a.errorf(where{file: a.file}, "--groups: %v", err)
+			continue
+		}
+		var names []string
+		found := false
+		for _, g := range a.groups {
+			names = append(names, g.name)
+			found = found || glob(p, g.name)
+		}
+		if !found {
+			a.errorf(where{file: a.file}, "--groups: %s", unknownName("Ansible group", p, names, "the inventory"))
+		}
+	}
+	return func(g *ansibleGroup, spansAll bool) (bool, bool) {
+		v := own(g)
+		if val, ok := v[varIllicoGroup]; ok && val.kind != kindNull {
+			b, ok := ansibleBool(val)
+			if !ok {
+				a.errorf(val.at, "%s of group %s is %q; it is true or false", varIllicoGroup, g.name, val.text)
+			}
+			return b, false
+		}
+		for _, name := range []string{varMaxUnavailable, varMinAvailable, varComponent} {
+			if val, ok := v[name]; ok && val.kind != kindNull {
+				return true, false
+			}
+		}
+		if explicit {
+			return slices.ContainsFunc(patterns, func(p string) bool { return glob(p, g.name) }), false
+		}
+		return !spansAll, spansAll
+	}
+}
+
+// listNames writes "group a holds" or "groups a, b and 3 more hold".
+func listNames(names []string, one, many, verbOne, verbMany string) string {
+	const shown = 8
+	if len(names) == 1 {
+		return one + names[0] + verbOne
+	}
+	list := strings.Join(names[:min(len(names), shown)], ", ")
+	if len(names) > shown {
+		list += fmt.Sprintf(" and %d more", len(names)-shown)
+	}
+	return many + list + verbMany
 }
 
 // datacenterGroups maps the groups that stand for datacenters to their
@@ -286,9 +397,6 @@ func (a *ansible) hostAddress(h *ansibleHost, v vars, owner string) (string, boo
 // illicoGroup maps an Ansible group that holds members to an illico group, its
 // budget and component coming from the illico_* variables.
 func (a *ansible) illicoGroup(g *ansibleGroup, members []string) *fleet.Group {
-	if !validName(g.name) {
-		a.errorf(g.at, "group name %q %s in illico; rename the group in the Ansible inventory", g.name, nameRule)
-	}
 	v := a.groupVars(g)
 	owner := "group " + g.name
 	fg := &fleet.Group{Name: g.name, Members: members}
@@ -330,7 +438,7 @@ func noDatacenterMessage(hosts []string, total int, opts AnsibleOptions) string 
 	if len(hosts) > shown {
 		list += fmt.Sprintf(" and %d more", len(hosts)-shown)
 	}
-	how := "tell illico where to find it with --datacenter-var VAR (a host or group variable that names the datacenter) or --datacenter-group-prefix PREFIX (groups named PREFIX+NAME hold the hosts of datacenter NAME)"
+	how := "tell illico where to find it with --datacenter-var VAR (a host or group variable that names the datacenter) or --datacenter-group-prefix PREFIX (groups named PREFIX+NAME hold the hosts of datacenter NAME), or put them all in one with --datacenter NAME"
 	switch {
 	case opts.DatacenterVar != "" && opts.DatacenterGroupPrefix != "":
 		how = fmt.Sprintf("set %s for them, or put them in a group named %sNAME", opts.DatacenterVar, opts.DatacenterGroupPrefix)

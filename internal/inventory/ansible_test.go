@@ -369,7 +369,7 @@ func TestImportAnsibleProblems(t *testing.T) {
 			name: "no datacenter option",
 			text: "a\nb\n",
 			opts: AnsibleOptions{KnownHosts: "/k"},
-			want: "hosts: no host has a datacenter (a, b): tell illico where to find it with --datacenter-var VAR (a host or group variable that names the datacenter) or --datacenter-group-prefix PREFIX (groups named PREFIX+NAME hold the hosts of datacenter NAME)",
+			want: "hosts: no host has a datacenter (a, b): tell illico where to find it with --datacenter-var VAR (a host or group variable that names the datacenter) or --datacenter-group-prefix PREFIX (groups named PREFIX+NAME hold the hosts of datacenter NAME), or put them all in one with --datacenter NAME",
 		},
 		{
 			name: "some hosts without datacenter",
@@ -723,5 +723,110 @@ func TestImportAnsibleDatacenterPrefix(t *testing.T) {
 hosts:7:2: group datacenters matches --datacenter-group-prefix datacenter but holds the datacenter groups datacenter_gra, datacenter_rbx: it is read as a group of datacenters, not as datacenter "s"`
 	if got := yamlx.Problems(notes).Error(); got != want {
 		t.Errorf("notes:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestImportAnsibleGroups chooses which Ansible groups are redundancy
+// groups; the others label their hosts.
+func TestImportAnsibleGroups(t *testing.T) {
+	const kolla = `[control]
+c[1:3]
+[compute]
+k1
+k2
+[baremetal:children]
+control
+compute
+[nova:children]
+control
+[all:vars]
+dc=gra
+`
+	tests := []struct {
+		name     string
+		text     string
+		groupVar string // group_vars/control.yml
+		groups   []string
+		want     string // groups, then labels of c1
+		notes    string
+		err      string
+	}{
+		{
+			name:  "default",
+			text:  kolla,
+			want:  "control compute nova | ansible.baremetal",
+			notes: `hosts: group baremetal holds every host through its children: such a group scopes variables, and as a redundancy group it would let one host of the whole fleet down at a time, so it became the label ansible.NAME on its hosts; say which groups are redundancy groups with --groups PATTERN,... or illico_group: true (docs/inventory.md)`,
+		},
+		{
+			name:   "--groups",
+			text:   kolla,
+			groups: []string{"control", "comp*"},
+			want:   "control compute | ansible.baremetal ansible.nova",
+			notes:  `hosts: Ansible groups baremetal, nova became labels (ansible.NAME: "true"), not redundancy groups`,
+		},
+		{
+			name:     "illico_group",
+			text:     kolla + "[nova:vars]\nillico_group=False\n",
+			groupVar: "illico_group: yes\n",
+			want:     "control | ansible.baremetal ansible.nova",
+			notes:    `hosts: Ansible groups compute, baremetal, nova became labels (ansible.NAME: "true"), not redundancy groups`,
+		},
+		{
+			name:   "a budget chooses its group",
+			text:   kolla + "[compute:vars]\nillico_max_unavailable=50%\n",
+			groups: []string{"control"},
+			want:   "control compute | ansible.baremetal ansible.nova",
+			notes:  `hosts: Ansible groups baremetal, nova became labels (ansible.NAME: "true"), not redundancy groups`,
+		},
+		{
+			name:   "typo",
+			text:   kolla,
+			groups: []string{"contrl", "x["},
+			err: `hosts: --groups: unknown Ansible group "contrl" (did you mean "control"?)
+hosts: --groups: "x[" is not a valid glob pattern`,
+		},
+		{
+			name:     "not a boolean",
+			text:     kolla,
+			groupVar: "illico_group: maybe\n",
+			err:      `group_vars/control.yml:1:15: illico_group of group control is "maybe"; it is true or false`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "hosts", tt.text)
+			if tt.groupVar != "" {
+				write(t, dir, "group_vars/control.yml", tt.groupVar)
+			}
+			t.Chdir(dir)
+			inv, notes, err := ImportAnsible("hosts", []byte(tt.text), AnsibleOptions{DatacenterVar: "dc", KnownHosts: "/k", Groups: tt.groups})
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("error:\n%v\nwant:\n%s", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, g := range inv.Groups {
+				got = append(got, g.Name)
+			}
+			got = append(got, "|")
+			got = append(got, sortedKeys(inv.Host("c1").Labels)...)
+			if g := strings.Join(got, " "); g != tt.want {
+				t.Errorf("got %s, want %s", g, tt.want)
+			}
+			if g := yamlx.Problems(notes).Error(); g != tt.notes {
+				t.Errorf("notes:\n%s\nwant:\n%s", g, tt.notes)
+			}
+			for _, g := range inv.Groups {
+				if g.Name == "control" && (g.Budget.MaxUnavailable == nil || g.Budget.MaxUnavailable.N != 1) {
+					t.Errorf("control: budget %+v, want max_unavailable 1", g.Budget)
+				}
+			}
+		})
 	}
 }
