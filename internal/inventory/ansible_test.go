@@ -1,17 +1,13 @@
 package inventory
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/illico-dev/illico/internal/yamlx"
 )
@@ -68,141 +64,6 @@ func TestImportAnsibleFixtures(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestAnsibleVarsMatchAnsible reads the fixtures with the real
-// ansible-inventory and checks that illico resolves every host's variables
-// and every group's members and children as Ansible does.
-func TestAnsibleVarsMatchAnsible(t *testing.T) {
-	bin, err := exec.LookPath("ansible-inventory")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ansible-inventory is not installed")
-		}
-		t.Skip("ansible-inventory is not installed")
-	}
-	for _, fx := range ansibleFixtures() {
-		t.Run(fx.file, func(t *testing.T) {
-			want := ansibleList(t, bin, fx.file)
-			data, err := os.ReadFile(fx.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := readAnsible(fx.file, data)
-			if len(a.problems) > 0 {
-				t.Fatal(a.problems)
-			}
-			for _, h := range a.hosts {
-				got := map[string]string{}
-				for k, v := range a.hostVars(h) {
-					got[k] = v.text
-				}
-				if !mapsEqual(got, want.hostVars[h.name]) {
-					t.Errorf("host %s: variables\n%v\nwant (ansible-inventory)\n%v", h.name, got, want.hostVars[h.name])
-				}
-			}
-			if len(a.hosts) != len(want.hostVars) {
-				t.Errorf("%d hosts, ansible-inventory has %d", len(a.hosts), len(want.hostVars))
-			}
-			for _, g := range a.groups {
-				var hosts, children []string
-				for _, h := range g.hosts {
-					hosts = append(hosts, h.name)
-				}
-				for _, c := range g.children {
-					children = append(children, c.name)
-				}
-				w := want.groups[g.name]
-				switch {
-				case g.name == "ungrouped" && len(hosts) == 0:
-					continue // ansible-inventory leaves an empty ungrouped out
-				case g.name == "all":
-					hosts = nil // ansible-inventory does not list the hosts of all
-				}
-				if !sameSet(hosts, w.Hosts) || !sameSet(children, w.Children) {
-					t.Errorf("group %s: hosts %v children %v, ansible-inventory: hosts %v children %v", g.name, hosts, children, w.Hosts, w.Children)
-				}
-			}
-		})
-	}
-}
-
-type ansibleGroups struct {
-	hostVars map[string]map[string]string
-	groups   map[string]struct{ Hosts, Children []string }
-}
-
-// ansibleList runs ansible-inventory --list on file, with a home of its own.
-func ansibleList(t *testing.T, bin, file string) ansibleGroups {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	home := t.TempDir()
-	cmd := exec.CommandContext(ctx, bin, "-i", file, "--list")
-	cmd.Env = append(os.Environ(), "HOME="+home, "ANSIBLE_LOCAL_TEMP="+filepath.Join(home, "tmp"), "ANSIBLE_CONFIG="+filepath.Join(home, "none.cfg"))
-	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("ansible-inventory: %v\n%s", err, ee.Stderr)
-		}
-		t.Fatalf("ansible-inventory: %v", err)
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(out, &raw); err != nil {
-		t.Fatalf("ansible-inventory output: %v\n%s", err, out)
-	}
-	var meta struct {
-		HostVars map[string]map[string]any `json:"hostvars"`
-	}
-	if err := json.Unmarshal(raw["_meta"], &meta); err != nil {
-		t.Fatal(err)
-	}
-	res := ansibleGroups{hostVars: map[string]map[string]string{}, groups: map[string]struct{ Hosts, Children []string }{}}
-	for h, vars := range meta.HostVars {
-		res.hostVars[h] = map[string]string{}
-		for k, v := range vars {
-			res.hostVars[h][k] = fmt.Sprint(v)
-		}
-	}
-	for name, body := range raw {
-		if name == "_meta" {
-			continue
-		}
-		var g struct{ Hosts, Children []string }
-		if err := json.Unmarshal(body, &g); err != nil {
-			t.Fatal(err)
-		}
-		res.groups[name] = g
-	}
-	// Hosts that ansible-inventory lists without variables.
-	for _, g := range res.groups {
-		for _, h := range g.Hosts {
-			if res.hostVars[h] == nil {
-				res.hostVars[h] = map[string]string{}
-			}
-		}
-	}
-	return res
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
 }
 
 func TestAnsiblePrecedence(t *testing.T) {

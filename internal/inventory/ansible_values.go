@@ -27,6 +27,10 @@ const (
 	kindMap
 )
 
+func (k kind) String() string {
+	return [...]string{"text", "integer", "float", "boolean", "null", "list", "mapping"}[k]
+}
+
 // pyLiteral reads s as Python's ast.literal_eval does, which is how
 // Ansible's INI plugin reads every value: numbers, strings in any of
 // Python's quotes, True, False, None, lists, tuples, sets and dicts, with

@@ -3,6 +3,7 @@ package inventory
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -81,6 +82,9 @@ func FuzzAnsibleINI(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(data)
+	for _, p := range []string{"inventory", "hosts", "multinode", "hosts.example"} {
+		seed(f, "testdata/ansible-corpus/*/"+p)
+	}
 	for _, s := range []string{
 		"a dc=gra\nb dc=rbx\n",
 		"[web]\nweb[01:3] a=1\nweb4 novalue\nweb5 a=\"x\n[web:child]\nx\n[ web ]\n",
@@ -112,6 +116,7 @@ func FuzzAnsibleYAML(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(data)
+	seed(f, "testdata/ansible-corpus/*/*.yml")
 	for _, s := range []string{
 		"all:\n  children:\n    web: &web\n      children:\n        inner: *web\n",
 		"all:\n  host:\n    a:\n  children:\n    web: [a, b]\n    db:\n      hosts:\n        d1: 3\n",
@@ -130,6 +135,27 @@ func FuzzAnsibleYAML(f *testing.F) {
 		}
 		if _, err := Encode(inv, ""); err != nil {
 			t.Fatalf("an imported inventory does not encode: %v", err)
+		}
+	})
+}
+
+// FuzzPyLiteral feeds values to the Python literal reader of the INI
+// import: never a panic, and a comment after a literal changes nothing.
+func FuzzPyLiteral(f *testing.F) {
+	for _, s := range []string{
+		"2222", "'web' # c", `"a\x41\u00e9" 'b'`, "[1, (2,), {3: None}]", "-(1.5e3)", "0x_1f", "set()",
+		"{'a': [1, 2],}", "r'\\'", "b'\\xff'", "1, 2,", "[2001:db8::10]", "{{ x }}", "'''x'''",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ok := pyLiteral(s)
+		if !ok || strings.ContainsAny(s, "#\n\r") {
+			return
+		}
+		w, ok := pyLiteral(s + " # a comment")
+		if !ok || w.kind != v.kind || w.text != v.text {
+			t.Fatalf("%q reads as %v %q, but with a comment after it as %v %q (%v)", s, v.kind, v.text, w.kind, w.text, ok)
 		}
 	})
 }
