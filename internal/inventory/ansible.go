@@ -96,6 +96,10 @@ func ImportAnsible(file string, data []byte, opts AnsibleOptions) (*fleet.Invent
 // would before running anything.
 func readAnsible(file string, data []byte) *ansible {
 	a := newAnsible(file)
+	if bytes.HasPrefix(data, []byte("$ANSIBLE_VAULT")) {
+		a.errorf(where{file: file}, "the inventory is encrypted with ansible-vault, which illico cannot read; import a decrypted copy (ansible-vault view %s > FILE)", file)
+		return a
+	}
 	top, isYAML, err := yamlInventory(file, data)
 	switch {
 	case err != nil:

@@ -339,6 +339,12 @@ inventory.yml:8:13: host d1: expected a mapping of variables, got "3"`,
 			want: `inventory.yml:1:1: an Ansible YAML inventory is a mapping of groups (usually all:), got a list`,
 		},
 		{
+			name: "vault-encrypted inventory",
+			text: "$ANSIBLE_VAULT;1.1;AES256\n6162636465\n",
+			opts: dcVar,
+			want: `hosts: the inventory is encrypted with ansible-vault, which illico cannot read; import a decrypted copy (ansible-vault view hosts > FILE)`,
+		},
+		{
 			name: "no home for known_hosts",
 			text: "a dc=gra\n",
 			opts: AnsibleOptions{DatacenterVar: "dc"},
