@@ -231,11 +231,15 @@ type dialect struct {
 	// forUpdate locks the selected rows until the end of the transaction
 	// where the database needs to be told; SQLite's writer lock already does.
 	forUpdate string
+	// lockLeases holds the ledger still for a grant, where the database
+	// needs to be told: two grants reading the same leases at once could
+	// each take one half of a pair.
+	lockLeases string
 }
 
 var (
 	sqliteDialect   = dialect{name: "sqlite"}
-	postgresDialect = dialect{name: "postgres", forUpdate: " FOR UPDATE"}
+	postgresDialect = dialect{name: "postgres", forUpdate: " FOR UPDATE", lockLeases: "LOCK TABLE leases IN SHARE ROW EXCLUSIVE MODE"}
 )
 
 // sqliteTime is fixed-width so that text comparison is time order.

@@ -22,7 +22,7 @@ import (
 // Run runs the suite. open returns a new, empty store for each subtest and
 // arranges for it to be closed when that subtest ends.
 func Run(t *testing.T, open func(t testing.TB) *store.Store) {
-	for _, tt := range slices.Concat(coreTests, statusTests, monitorTests, accountTests, secretTests) {
+	for _, tt := range slices.Concat(coreTests, statusTests, monitorTests, accountTests, secretTests, leaseTests) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.run(t, open(t))
 		})
