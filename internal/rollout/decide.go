@@ -121,10 +121,11 @@ type Decision struct {
 }
 
 type decider struct {
-	top    *Topology
-	in     Input
-	runs   map[string]*fleet.HostRun
-	down   []int // per group: members down now, for any reason
+	top  *Topology
+	in   Input
+	runs map[string]*fleet.HostRun
+	// why names, per group, the members down now for any reason, with
+	// the reason.
 	why    []map[string]string
 	active int
 }
@@ -216,13 +217,11 @@ func firstWait(hosts []fleet.HostRun, waiting map[string]string) string {
 // count tallies who is down in every group and how many hosts are in
 // maintenance.
 func (d *decider) count() {
-	d.down = make([]int, len(d.top.Groups))
 	d.why = make([]map[string]string, len(d.top.Groups))
 	for gi, g := range d.top.Groups {
 		d.why[gi] = map[string]string{}
 		for _, m := range g.Members {
 			if reason := d.downReason(m); reason != "" {
-				d.down[gi]++
 				d.why[gi][m] = reason
 			}
 		}
@@ -297,7 +296,6 @@ func (d *decider) fill(waiting map[string]string, from fleet.HostState) []string
 		started = append(started, r.Host)
 		d.active++
 		for _, gi := range d.top.HostGroups[r.Host] {
-			d.down[gi]++
 			d.why[gi][r.Host] = "in maintenance"
 		}
 	}
@@ -310,25 +308,36 @@ func (d *decider) blocked(host string) string {
 		return "it is down itself (" + reason + ")"
 	}
 	for _, gi := range d.top.HostGroups[host] {
-		g := d.top.Groups[gi]
-		if d.down[gi]+1 <= g.Allowed {
-			continue
+		if reason := over(d.top.Groups[gi], host, d.why[gi]); reason != "" {
+			return reason
 		}
-		var others []string
-		for _, m := range g.Members {
-			if reason, ok := d.why[gi][m]; ok && m != host {
-				others = append(others, m+" is "+reason)
-			}
-		}
-		if len(g.Members) == 2 && len(others) == 1 {
-			return "partner " + others[0]
-		}
-		if len(others) == 0 {
-			return fmt.Sprintf("group %s allows no member down", g.Name)
-		}
-		return fmt.Sprintf("group %s allows %d down and %s", g.Name, g.Allowed, strings.Join(others, ", "))
 	}
 	return ""
+}
+
+// over says why taking host down would take group g over its allowance,
+// or "": down names the members down now, with why.
+func over(g Group, host string, down map[string]string) string {
+	n := len(down)
+	if _, self := down[host]; self {
+		n--
+	}
+	if n+1 <= g.Allowed {
+		return ""
+	}
+	var others []string
+	for _, m := range g.Members {
+		if reason, ok := down[m]; ok && m != host {
+			others = append(others, m+" is "+reason)
+		}
+	}
+	if len(g.Members) == 2 && len(others) == 1 {
+		return "partner " + others[0]
+	}
+	if len(others) == 0 {
+		return fmt.Sprintf("group %s allows no member down", g.Name)
+	}
+	return fmt.Sprintf("group %s allows %d down and %s", g.Name, g.Allowed, strings.Join(others, ", "))
 }
 
 // currentWave is the lowest wave that still has a host pending or in

@@ -16,7 +16,8 @@ import (
 	"github.com/illico-dev/illico/internal/plan"
 )
 
-// Store keeps rollouts; *store.Store is one.
+// Store keeps rollouts and the leases their hosts hold; *store.Store is
+// one.
 type Store interface {
 	CreateRollout(ctx context.Context, r *fleet.Rollout) error
 	UpdateRollout(ctx context.Context, r *fleet.Rollout) error
@@ -24,6 +25,10 @@ type Store interface {
 	UnfinishedRollouts(ctx context.Context) ([]*fleet.Rollout, error)
 	Rollout(ctx context.Context, id string) (*fleet.Rollout, error)
 	Rollouts(ctx context.Context, limit int) ([]*fleet.Rollout, error)
+	// The disruption ledger (see fleet.Lease).
+	GrantLease(ctx context.Context, l fleet.Lease, admit func(held []fleet.Lease) error) (fleet.Lease, error)
+	ReleaseLease(ctx context.Context, host string, kind fleet.LeaseKind, holder string) error
+	Leases(ctx context.Context) ([]fleet.Lease, error)
 }
 
 // Options wire an Engine to the world.
@@ -128,6 +133,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	unfinished := e.unfinished
 	e.unfinished = nil
 	e.mu.Unlock()
+	if err := e.recoverLeases(ctx, unfinished); err != nil {
+		// The leases stay held: they keep their hosts' partners in, which
+		// is safe, until a start of the daemon can read the ledger.
+		e.opts.Logger.Error("cannot recover the leases of ended rollouts", "err", err)
+	}
 	for _, r := range unfinished {
 		e.opts.Logger.Info("resuming rollout", "rollout", r.ID, "state", r.State)
 		e.emit(ctx, Event{Rollout: r.ID, Kind: KindResumed, Message: fmt.Sprintf("rollout %s resumed after a restart of the daemon, %s", r.ID, r.State)})
@@ -136,6 +146,41 @@ func (e *Engine) Run(ctx context.Context) error {
 	close(e.resumed)
 	<-ctx.Done()
 	e.wg.Wait()
+	return nil
+}
+
+// recoverLeases ends the leases that rollouts which will not run again
+// left behind (a daemon killed between a host's end and the release of
+// its lease): those of a rollout the store no longer has, and those of an
+// ended rollout's hosts back in service. A stuck host keeps its lease,
+// until a human releases it. Unfinished rollouts mend their own as they
+// resume.
+func (e *Engine) recoverLeases(ctx context.Context, unfinished []*fleet.Rollout) error {
+	held, err := e.opts.Store.Leases(ctx)
+	if err != nil {
+		return err
+	}
+	running := map[string]bool{}
+	for _, r := range unfinished {
+		running[r.ID] = true
+	}
+	seen := map[string]bool{}
+	for _, l := range held {
+		if l.Kind != fleet.LeaseRollout || running[l.Holder] || seen[l.Holder] {
+			continue
+		}
+		seen[l.Holder] = true
+		r, err := e.opts.Store.Rollout(ctx, l.Holder)
+		if fleet.KindOf(err) == fleet.KindNotFound {
+			r, err = &fleet.Rollout{ID: l.Holder}, nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := releaseStale(ctx, e.opts.Store, r, held); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -130,9 +130,17 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 		down = ru.Down(ctx, topologyHosts(inv, top, names))
 	}
 
+	held, err := ru.Store.Leases(ctx)
+	if err != nil {
+		return false, err
+	}
+
 	ru.mu.Lock()
 	var a actions
-	err = ru.apply(ctx, top, down, &a)
+	err = releaseStale(ctx, ru.Store, ru.r, held)
+	if err == nil {
+		err = ru.apply(ctx, top, down, held, &a)
+	}
 	ru.mu.Unlock()
 	// What was done before a failure to record is told and goes on.
 	for _, ev := range a.events {
@@ -145,11 +153,13 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 }
 
 // apply decides and records the decision in the store; ru.mu is held.
-func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string, a *actions) error {
-	ru.down = down
+// down is what the health says; held, the ledger's leases, of which other
+// holders' count as down too.
+func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string, held []fleet.Lease, a *actions) error {
+	ru.down = othersOut(down, held, ru.id)
 	r, p := ru.r, ru.plan
 	now := ru.Now().UTC()
-	in := newInput(p, r.State, r.Hosts, down)
+	in := newInput(p, r.State, r.Hosts, ru.down)
 	in.WindowOpen = r.Urgent || p.Window == nil || p.Window.Open(now)
 	if !ru.blockedSince.IsZero() {
 		in.BlockedFor = now.Sub(ru.blockedSince)
@@ -167,6 +177,12 @@ func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string,
 		index[h.Host] = i
 	}
 	for _, name := range d.Start {
+		if refused, err := ru.lease(ctx, top, name, down, now); err != nil {
+			return err
+		} else if refused != "" {
+			d.Waiting[name] = refused
+			continue
+		}
 		h := &r.Hosts[index[name]]
 		h.State, h.Step, h.StartedAt = fleet.HostRunning, 0, now
 		if err := ru.Store.SaveHostRun(ctx, r.ID, *h); err != nil {
@@ -179,6 +195,16 @@ func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string,
 	}
 	for _, name := range d.Rollback {
 		h := &r.Hosts[index[name]]
+		// A failed host is out already, under its lease; a done one
+		// comes out again, under a new one.
+		if h.State == fleet.HostDone {
+			if refused, err := ru.lease(ctx, top, name, down, now); err != nil {
+				return err
+			} else if refused != "" {
+				d.Waiting[name] = refused
+				continue
+			}
+		}
 		reason := "it failed"
 		if !h.Failed {
 			reason = "the rollout rolls every host back"
@@ -219,6 +245,20 @@ func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string,
 	}
 	a.ended = d.State.Ended()
 	return nil
+}
+
+// lease takes host's lease from the ledger before the rollout takes the
+// host out, checking its groups' budgets against every lease held, on any
+// daemon, and the health down reports. It returns why the ledger refused
+// (another rollout or an operator took what the budget allowed since the
+// decision), or an error when it could not ask.
+func (ru *run) lease(ctx context.Context, top *Topology, host string, down map[string]string, now time.Time) (refused string, err error) {
+	l := fleet.Lease{Host: host, Kind: fleet.LeaseRollout, Holder: ru.id, Reason: ru.plan.Name, Since: now}
+	_, err = ru.Store.GrantLease(ctx, l, func(held []fleet.Lease) error { return Admit(top, host, held, down) })
+	if fleet.KindOf(err) == fleet.KindConflict {
+		return err.Error(), nil
+	}
+	return "", err
 }
 
 // order is a command, who gave it, and whether it comes from the alerts
