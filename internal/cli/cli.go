@@ -40,6 +40,8 @@ func commands() []command {
 		{name: "token", summary: "create, list and revoke API tokens on the daemon", run: runToken},
 		{name: "account", summary: "add, list and remove the dashboard's accounts", run: runAccount},
 		{name: "hosts", summary: "list the daemon's hosts", run: runHosts},
+		{name: "host", summary: "take a host out of service by hand, and put it back: drain, undrain", run: runHost},
+		{name: "budget", summary: "every group's budget: who is out of service, why, and who holds them", run: runBudget},
 		{name: "probe", summary: "list the daemon's probes and where they stand", run: runProbe},
 		{name: "alert", summary: "list the alerts the daemon raised", run: runAlert},
 		{name: "status", summary: "the status page: components, incidents, maintenances, updates", run: runStatus},

@@ -122,12 +122,17 @@ func (w *hostWorker) step(parent context.Context, r *fleet.HostRun, s fleet.Step
 
 // eachBackend applies f to every backend the host serves in.
 func (w *hostWorker) eachBackend(ctx context.Context, f func(b Balancer, backend, server string) error) error {
-	for _, gname := range w.host.Groups {
-		g := w.inv.Group(gname)
+	return eachBackend(ctx, w.inv, w.host, w.balancer, f)
+}
+
+// eachBackend calls f for every load balancer backend that serves host h.
+func eachBackend(ctx context.Context, inv *fleet.Inventory, h *fleet.Host, balancer func(name string) Balancer, f func(b Balancer, backend, server string) error) error {
+	for _, gname := range h.Groups {
+		g := inv.Group(gname)
 		if g == nil || g.Balancer == nil {
 			continue
 		}
-		if err := f(w.balancer(g.Balancer.LoadBalancer), g.Balancer.Backend, g.Balancer.Server(w.host.Name)); err != nil {
+		if err := f(balancer(g.Balancer.LoadBalancer), g.Balancer.Backend, g.Balancer.Server(h.Name)); err != nil {
 			return err
 		}
 	}

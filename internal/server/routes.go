@@ -27,6 +27,9 @@ func (s *Server) routes(dash func(api http.Handler) (http.Handler, error)) (http
 	mux.Handle("POST /api/v1/inventory/reload", s.authorize(fleet.RoleOperator, s.reloadInventory))
 	mux.Handle("GET /api/v1/hosts", s.authorize(fleet.RoleReader, s.listHosts))
 	mux.Handle("GET /api/v1/hosts/{name}", s.authorize(fleet.RoleReader, s.getHost))
+	mux.Handle("POST /api/v1/hosts/{name}/drain", s.authorize(fleet.RoleOperator, s.drainHost))
+	mux.Handle("POST /api/v1/hosts/{name}/undrain", s.authorize(fleet.RoleOperator, s.undrainHost))
+	mux.Handle("GET /api/v1/budget", s.authorize(fleet.RoleReader, s.budgets))
 	mux.Handle("GET /api/v1/groups", s.authorize(fleet.RoleReader, s.listGroups))
 	mux.Handle("GET /api/v1/groups/{name}", s.authorize(fleet.RoleReader, s.getGroup))
 

@@ -1,0 +1,122 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/lab"
+	"github.com/illico-dev/illico/internal/lab/labtest"
+	"github.com/illico-dev/illico/internal/server/servertest"
+)
+
+// An operator drains a host by hand through the ledger: its partner is
+// then refused to a second drain and to a rollout, which waits on it and
+// says why; forced, the drain says which budget it broke; undrained, the
+// rollout goes on and ends done.
+func TestHandsOnDrainHoldsTheBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a lab rollout: slow")
+	}
+	l := labtest.Start(t, lab.Options{Hosts: 4, RebootMin: time.Second, RebootMax: time.Second})
+	d := start(t, sqlite, servertest.Options{Inventory: l.Info().Files.Inventory})
+	op := createToken(t, d, d.AdminToken, "alice", "operator").Secret
+	reader := createToken(t, d, d.AdminToken, "watcher", "reader").Secret
+	balancer := func(host string) string {
+		for _, s := range l.Status(t.Context()) {
+			if s.Name == host {
+				return s.Balancer
+			}
+		}
+		return ""
+	}
+
+	if a := call(t, d, "POST", "/api/v1/hosts/web-gra-01/drain", reader, api.Drain{}); a.status != http.StatusForbidden {
+		t.Fatalf("a reader drained a host: %d %s", a.status, a.body)
+	}
+	a := call(t, d, "POST", "/api/v1/hosts/web-gra-01/drain", op, api.Drain{Reason: "disk errors"})
+	if a.status != http.StatusOK {
+		t.Fatalf("drain: %d %s", a.status, a.body)
+	}
+	var drained api.Drained
+	a.decode(t, &drained)
+	if drained.Lease.Host != "web-gra-01" || drained.Lease.Kind != "drain" || !strings.Contains(drained.Lease.Holder, "alice") || drained.Broke != "" {
+		t.Fatalf("drained %+v", drained)
+	}
+	if b := balancer("web-gra-01"); b != "MAINT" {
+		t.Fatalf("web-gra-01 is %q in HAProxy after its drain, want MAINT", b)
+	}
+
+	// The partner is refused, saying who holds what; nothing changes.
+	a = call(t, d, "POST", "/api/v1/hosts/web-sbg-01/drain", op, api.Drain{Reason: "also"})
+	if a.status != http.StatusConflict || !strings.Contains(string(a.body), "partner web-gra-01 is drained by "+drained.Lease.Holder+" since") {
+		t.Fatalf("the partner's drain: %d %s", a.status, a.body)
+	}
+	if b := balancer("web-sbg-01"); b != "UP" {
+		t.Fatalf("a refused drain left web-sbg-01 %q", b)
+	}
+	var budgets api.Budgets
+	call(t, d, "GET", "/api/v1/budget", reader, nil).decode(t, &budgets)
+	var web01 *api.GroupBudget
+	for i := range budgets.Groups {
+		if budgets.Groups[i].Name == "web-01" {
+			web01 = &budgets.Groups[i]
+		}
+	}
+	if web01 == nil || web01.Out != 1 || web01.Allowed != 1 || len(web01.Members) != 2 || web01.Members[0].Lease == nil || web01.Members[0].Lease.Reason != "disk errors" {
+		t.Fatalf("budget of web-01: %+v", web01)
+	}
+
+	// A rollout on the other datacenter: its canary, web-sbg-01, waits on
+	// its drained partner, and says so.
+	a = call(t, d, "POST", "/api/v1/rollouts", op, labPlan(t, l, "urgent-openssl.yaml", "datacenter=sbg"))
+	if a.status != http.StatusCreated {
+		t.Fatalf("start: %d %s", a.status, a.body)
+	}
+	var ro api.Rollout
+	a.decode(t, &ro)
+	deadline := time.Now().Add(30 * time.Second)
+	for waited := false; !waited; {
+		if time.Now().After(deadline) {
+			t.Fatal("web-sbg-01 did not say it waits on its drained partner")
+		}
+		time.Sleep(100 * time.Millisecond)
+		var evs api.Events
+		call(t, d, "GET", "/api/v1/rollouts/"+ro.ID+"/events", op, nil).decode(t, &evs)
+		for _, e := range evs.Events {
+			waited = waited || strings.Contains(e.Message, "web-sbg-01 waits: partner web-gra-01 is drained by "+drained.Lease.Holder)
+		}
+	}
+	if b := balancer("web-sbg-01"); b != "UP" {
+		t.Fatalf("the rollout took web-sbg-01 (%q) while its partner was drained", b)
+	}
+
+	// Undrained, the rollout goes on.
+	a = call(t, d, "POST", "/api/v1/hosts/web-gra-01/undrain", op, nil)
+	if a.status != http.StatusOK {
+		t.Fatalf("undrain: %d %s", a.status, a.body)
+	}
+	ro = waitRollout(t, d, op, ro.ID, 2*time.Minute, func(ro api.Rollout) bool { return ro.State == "done" })
+	if b := balancer("web-gra-01"); b != "UP" {
+		t.Fatalf("web-gra-01 is %q after its undrain", b)
+	}
+	if a := call(t, d, "POST", "/api/v1/hosts/web-gra-01/undrain", op, nil); a.status != http.StatusConflict {
+		t.Fatalf("a second undrain: %d %s", a.status, a.body)
+	}
+
+	// Forced past the budget: done, and said.
+	call(t, d, "POST", "/api/v1/hosts/web-gra-02/drain", op, api.Drain{Reason: "first"})
+	a = call(t, d, "POST", "/api/v1/hosts/web-sbg-02/drain", op, api.Drain{Reason: "both, on purpose", Force: true})
+	a.decode(t, &drained)
+	if a.status != http.StatusOK || !strings.Contains(drained.Broke, "partner web-gra-02 is drained by "+drained.Lease.Holder) {
+		t.Fatalf("forced drain: %d %s", a.status, a.body)
+	}
+	if b := balancer("web-sbg-02"); b != "MAINT" {
+		t.Fatalf("web-sbg-02 is %q after a forced drain", b)
+	}
+	if a := call(t, d, "POST", "/api/v1/hosts/web-nope/drain", op, api.Drain{}); a.status != http.StatusNotFound {
+		t.Fatalf("an unknown host: %d %s", a.status, a.body)
+	}
+}
