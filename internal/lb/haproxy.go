@@ -135,8 +135,12 @@ type Server struct {
 	CheckStatus string
 }
 
-// Up reports whether HAProxy would send new traffic to the server.
-func (s Server) Up() bool { return s.Status == "UP" || s.Status == "no check" }
+// Up reports whether HAProxy would send new traffic to the server: UP,
+// also while a failed check counts towards DOWN ("UP 1/3"), or without
+// checks.
+func (s Server) Up() bool {
+	return s.Status == "UP" || strings.HasPrefix(s.Status, "UP ") || s.Status == "no check"
+}
 
 // Servers returns every server of every backend, from "show stat".
 func (h *HAProxy) Servers(ctx context.Context) ([]Server, error) {

@@ -149,7 +149,9 @@ func (hl *health) standings() []Standing {
 }
 
 // down is the engine's Down: the hosts among hosts that a probe finds
-// down, with why. It reads the probes' states; it probes nothing itself.
+// down, or that a probe has not found up yet, with why: for a budget, a
+// state not known is not up. It reads the probes' states; it probes
+// nothing itself.
 func (hl *health) down(hosts []*fleet.Host) map[string]string {
 	want := map[string]bool{}
 	for _, h := range hosts {
@@ -158,11 +160,19 @@ func (hl *health) down(hosts []*fleet.Host) map[string]string {
 	out := map[string]string{}
 	for _, s := range hl.standings() {
 		name := s.Target.Host.Name
-		if s.Status.State != probe.StateDown || !want[name] || out[name] != "" {
+		if s.Status.State == probe.StateUp || !want[name] || out[name] != "" {
 			continue
 		}
-		out[name] = fmt.Sprintf("probe %s down since %s", s.Target.Def.Name, s.Status.Since.UTC().Format(time.TimeOnly))
-		if r := s.Status.Last.Reason; r != "" {
+		last := s.Status.Last
+		switch {
+		case s.Status.State == probe.StateDown:
+			out[name] = fmt.Sprintf("probe %s down since %s", s.Target.Def.Name, s.Status.Since.UTC().Format(time.TimeOnly))
+		case last.At.IsZero():
+			out[name] = fmt.Sprintf("probe %s has no result yet", s.Target.Def.Name)
+		default:
+			out[name] = fmt.Sprintf("probe %s is not up yet", s.Target.Def.Name)
+		}
+		if r := last.Reason; r != "" && !last.OK {
 			out[name] += " (" + r + ")"
 		}
 	}

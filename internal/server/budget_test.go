@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/inventory"
 	"github.com/illico-dev/illico/internal/lab"
 	"github.com/illico-dev/illico/internal/lab/labtest"
+	"github.com/illico-dev/illico/internal/lb"
 	"github.com/illico-dev/illico/internal/server/servertest"
 )
 
@@ -77,18 +79,7 @@ func TestHandsOnDrainHoldsTheBudget(t *testing.T) {
 	}
 	var ro api.Rollout
 	a.decode(t, &ro)
-	deadline := time.Now().Add(30 * time.Second)
-	for waited := false; !waited; {
-		if time.Now().After(deadline) {
-			t.Fatal("web-sbg-01 did not say it waits on its drained partner")
-		}
-		time.Sleep(100 * time.Millisecond)
-		var evs api.Events
-		call(t, d, "GET", "/api/v1/rollouts/"+ro.ID+"/events", op, nil).decode(t, &evs)
-		for _, e := range evs.Events {
-			waited = waited || strings.Contains(e.Message, "web-sbg-01 waits: partner web-gra-01 is drained by "+drained.Lease.Holder)
-		}
-	}
+	waitEvent(t, d, ro.ID, "web-sbg-01 waits: partner web-gra-01 is drained by "+drained.Lease.Holder)
 	if b := balancer("web-sbg-01"); b != "UP" {
 		t.Fatalf("the rollout took web-sbg-01 (%q) while its partner was drained", b)
 	}
@@ -118,5 +109,64 @@ func TestHandsOnDrainHoldsTheBudget(t *testing.T) {
 	}
 	if a := call(t, d, "POST", "/api/v1/hosts/web-nope/drain", op, api.Drain{}); a.status != http.StatusNotFound {
 		t.Fatalf("an unknown host: %d %s", a.status, a.body)
+	}
+}
+
+// A server set to MAINT by hand in HAProxy, outside illico: a rollout
+// counts it as down and never takes its partner until it is back.
+func TestMaintByHandInHAProxyIsDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a lab rollout: slow")
+	}
+	l := labtest.Start(t, lab.Options{Hosts: 2, RebootMin: time.Second, RebootMax: time.Second})
+	d := start(t, sqlite, servertest.Options{Inventory: l.Info().Files.Inventory})
+	inv, err := inventory.Load(l.Info().Files.Inventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := inv.Group("web-01")
+	haproxy := lb.New(inv.LoadBalancer(g.Balancer.LoadBalancer))
+	if err := haproxy.SetState(t.Context(), g.Balancer.Backend, g.Balancer.Server("web-gra-01"), lb.Maint); err != nil {
+		t.Fatal(err)
+	}
+	a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, labPlan(t, l, "urgent-openssl.yaml", "datacenter=sbg"))
+	if a.status != http.StatusCreated {
+		t.Fatalf("start: %d %s", a.status, a.body)
+	}
+	var ro api.Rollout
+	a.decode(t, &ro)
+	waitEvent(t, d, ro.ID, "web-sbg-01 waits: partner web-gra-01 is out of rotation in load balancer")
+	var budgets api.Budgets
+	call(t, d, "GET", "/api/v1/budget", d.AdminToken, nil).decode(t, &budgets)
+	if len(budgets.Groups) != 1 || budgets.Groups[0].Out != 1 || !strings.Contains(budgets.Groups[0].Members[0].Out, "MAINT") {
+		t.Fatalf("budget: %+v", budgets.Groups)
+	}
+	if st := waitRollout(t, d, d.AdminToken, ro.ID, time.Second, func(api.Rollout) bool { return true }); st.Counts["pending"] != 1 {
+		t.Fatalf("web-sbg-01 started while its partner was in MAINT: %+v", st.Hosts)
+	}
+	if err := haproxy.SetState(t.Context(), g.Balancer.Backend, g.Balancer.Server("web-gra-01"), lb.Ready); err != nil {
+		t.Fatal(err)
+	}
+	if ro = waitRollout(t, d, d.AdminToken, ro.ID, time.Minute, func(ro api.Rollout) bool { return ro.State == "done" }); ro.State != "done" {
+		t.Fatalf("rollout %s", ro.State)
+	}
+}
+
+// waitEvent waits until one of the rollout's events says want.
+func waitEvent(t testing.TB, d *servertest.Daemon, id, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var evs api.Events
+		call(t, d, "GET", "/api/v1/rollouts/"+id+"/events", d.AdminToken, nil).decode(t, &evs)
+		for _, e := range evs.Events {
+			if strings.Contains(e.Message, want) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no event of rollout %s says %q: %+v", id, want, evs.Events)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

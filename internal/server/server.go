@@ -226,7 +226,7 @@ func New(opts Options) (*Server, error) {
 		Balancer:  s.balancer,
 		Health:    s.monitor.Health(),
 		Inventory: s.inventory,
-		Down:      s.monitor.Down,
+		Down:      s.down,
 		// The driver is made next, for it reads the engine: the engine
 		// tells events only once it runs, after New.
 		Event:  s.onEvent,
