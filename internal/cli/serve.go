@@ -58,7 +58,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return fleet.Errorf(fleet.KindInvalid, "create the data directory: %v", err)
 		}
 	}
-	st, err := store.Open(ctx, cfg.DSN())
+	st, err := store.Open(ctx, cfg.DSN(), store.OneDaemon())
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -32,6 +33,9 @@ type Store struct {
 	write *sql.DB
 	read  *sql.DB
 	now   func() time.Time
+	// oneDaemon asks for the SQLite file's lock, held in lock while open.
+	oneDaemon bool
+	lock      *os.File
 }
 
 // Option changes how Open sets up a Store.
@@ -41,6 +45,14 @@ type Option func(*Store)
 // appended without a time. The default is time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
+}
+
+// OneDaemon makes Open refuse a SQLite file that another process opened
+// with OneDaemon, and hold it until Close: the daemon's store, which two
+// daemons must never share (each would resume the same rollouts). The
+// commands that read or mend a store offline do not take it.
+func OneDaemon() Option {
+	return func(s *Store) { s.oneDaemon = true }
 }
 
 // Open opens the database named by dsn and brings its schema up to date. dsn
@@ -95,9 +107,16 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		w.Close()
 		return fleet.Errorf(fleet.KindUnavailable, "open database %s: %v", path, err)
 	}
+	if s.oneDaemon {
+		if s.lock, err = lockFile(path); err != nil {
+			w.Close()
+			return err
+		}
+	}
 	r, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
+		s.unlock()
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
@@ -179,7 +198,15 @@ func (s *Store) Close() error {
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}
+	s.unlock()
 	return err
+}
+
+func (s *Store) unlock() {
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
 }
 
 // Tx runs fn in one transaction: everything fn did is committed if it returns

@@ -159,3 +159,29 @@ func BenchmarkAppendEvent(b *testing.B) {
 		})
 	}
 }
+
+// A second daemon on the SQLite file of a running one is refused, saying
+// why and what to do; once the first has closed it, the next one opens.
+func TestOneDaemonPerSQLiteFile(t *testing.T) {
+	dsn := sqliteDSN(t)
+	first, err := store.Open(t.Context(), dsn, store.OneDaemon())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = store.Open(t.Context(), dsn, store.OneDaemon())
+	if fleet.KindOf(err) != fleet.KindConflict || !strings.Contains(err.Error(), "in use by another illico serve") || !strings.Contains(err.Error(), "PostgreSQL") {
+		t.Fatalf("a second daemon's open: %v", err)
+	}
+	// What reads the store without being the daemon is not refused.
+	reader, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("an open without OneDaemon: %v", err)
+	}
+	reader.Close()
+	first.Close()
+	again, err := store.Open(t.Context(), dsn, store.OneDaemon())
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	again.Close()
+}

@@ -85,7 +85,7 @@ func Start(t testing.TB, opts Options) *Daemon {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, dsn)
+	st, err := store.Open(ctx, dsn, store.OneDaemon())
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
