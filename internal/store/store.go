@@ -36,6 +36,9 @@ type Store struct {
 	// oneDaemon asks for the SQLite file's lock, held in lock while open.
 	oneDaemon bool
 	lock      *os.File
+	// fence, in a view made by Fenced, is the epoch of the leadership its
+	// writes must still hold.
+	fence func() int64
 }
 
 // Option changes how Open sets up a Store.
@@ -217,7 +220,14 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := fn(&Tx{db: s.conn(sqlTx)}); err != nil {
+	tx := &Tx{db: s.conn(sqlTx)}
+	if s.fence != nil {
+		err = tx.checkFence(ctx, s.fence())
+	}
+	if err == nil {
+		err = fn(tx)
+	}
+	if err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("roll back: %w", rbErr))
 		}
@@ -249,7 +259,12 @@ type db struct {
 	now func() time.Time
 }
 
-func (s *Store) conn(q querier) db { return db{q: q, d: s.dialect, now: s.now} }
+func (s *Store) conn(q querier) db {
+	if s.fence != nil && q == querier(s.write) {
+		q = fenced{s}
+	}
+	return db{q: q, d: s.dialect, now: s.now}
+}
 
 // dialect is what differs between SQLite and PostgreSQL once the schema
 // exists. Queries use $1-style parameters, which both drivers accept.
@@ -262,11 +277,13 @@ type dialect struct {
 	// needs to be told: two grants reading the same leases at once could
 	// each take one half of a pair.
 	lockLeases string
+	// forShare locks the selected rows against writers, not readers.
+	forShare string
 }
 
 var (
 	sqliteDialect   = dialect{name: "sqlite"}
-	postgresDialect = dialect{name: "postgres", forUpdate: " FOR UPDATE", lockLeases: "LOCK TABLE leases IN SHARE ROW EXCLUSIVE MODE"}
+	postgresDialect = dialect{name: "postgres", forUpdate: " FOR UPDATE", lockLeases: "LOCK TABLE leases IN SHARE ROW EXCLUSIVE MODE", forShare: " FOR SHARE"}
 )
 
 // sqliteTime is fixed-width so that text comparison is time order.

@@ -22,7 +22,7 @@ import (
 // Run runs the suite. open returns a new, empty store for each subtest and
 // arranges for it to be closed when that subtest ends.
 func Run(t *testing.T, open func(t testing.TB) *store.Store) {
-	for _, tt := range slices.Concat(coreTests, statusTests, monitorTests, accountTests, secretTests, leaseTests) {
+	for _, tt := range slices.Concat(coreTests, statusTests, monitorTests, accountTests, secretTests, leaseTests, leaderTests) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.run(t, open(t))
 		})
@@ -80,6 +80,17 @@ func must[T any](v T, err error) func(t testing.TB) T {
 			t.Fatal(err)
 		}
 		return v
+	}
+}
+
+// must2 is must for a function of two values.
+func must2[T, U any](v T, w U, err error) func(t testing.TB) (T, U) {
+	return func(t testing.TB) (T, U) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, w
 	}
 }
 
