@@ -135,12 +135,11 @@ type Server struct {
 	CheckStatus string
 }
 
-// Up reports whether HAProxy would send new traffic to the server: UP,
-// also while a failed check counts towards DOWN ("UP 1/3"), or without
-// checks.
-func (s Server) Up() bool {
-	return s.Status == "UP" || strings.HasPrefix(s.Status, "UP ") || s.Status == "no check"
-}
+// Up reports whether the server is in rotation and healthy: UP, or
+// without checks. A server failing checks on its way down ("UP 1/3")
+// still takes traffic but is not up: an undrain waits past it, and the
+// budgets count it as down.
+func (s Server) Up() bool { return s.Status == "UP" || s.Status == "no check" }
 
 // Servers returns every server of every backend, from "show stat".
 func (h *HAProxy) Servers(ctx context.Context) ([]Server, error) {
