@@ -28,6 +28,10 @@ type Error struct {
 // Health is the answer of GET /healthz.
 type Health struct {
 	Status string `json:"status"` // "ok"
+	// Replica is this replica's ID; Leader says whether it leads (runs
+	// the rollouts, the probes and the notifications) now.
+	Replica string `json:"replica"`
+	Leader  bool   `json:"leader"`
 }
 
 // Inventory is the answer of GET /api/v1/inventory: the fleet's topology and

@@ -46,6 +46,7 @@ func commands() []command {
 		{name: "alert", summary: "list the alerts the daemon raised", run: runAlert},
 		{name: "status", summary: "the status page: components, incidents, maintenances, updates", run: runStatus},
 		{name: "silence", summary: "mute alerts for a while: add, list, expire", run: runSilence},
+		{name: "cluster", summary: "the replicas of the daemon on one database, and which one leads", run: runCluster},
 		{name: "lab", summary: "a simulated fleet on this machine: real sshd, real HAProxy", run: runLab},
 		{name: "version", summary: "print the version", run: runVersion},
 	}

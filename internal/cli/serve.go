@@ -68,6 +68,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Store:          st,
 		Listen:         cfg.Listen,
 		PublicListen:   cfg.PublicListen,
+		Advertise:      cfg.Advertise,
 		Inventory:      cfg.Inventory,
 		AdminTokenFile: cfg.AdminTokenFile,
 		AdminTokenOut:  e.stderr,

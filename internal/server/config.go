@@ -29,6 +29,7 @@ import (
 type Config struct {
 	Listen       string `yaml:"listen"`
 	PublicListen string `yaml:"public_listen"`
+	Advertise    string `yaml:"advertise"`
 	Data         string `yaml:"data"`
 	// DB is a secret: a PostgreSQL URL may carry a password.
 	DB             fleet.Secret          `yaml:"db"`
@@ -106,6 +107,11 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		}
 		if err := CheckListen(l.addr); err != nil {
 			ps.Add(file, c.Meta.At(l.key), "%v", err)
+		}
+	}
+	if c.Meta.Has("advertise") {
+		if u, err := url.Parse(c.Advertise); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			ps.Add(file, c.Meta.At("advertise"), "advertise %q: expected the URL of this daemon's API for the other replicas, like http://10.0.0.5:8080", c.Advertise)
 		}
 	}
 	if c.Meta.Has("db") && c.DB == "" {

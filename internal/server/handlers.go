@@ -22,7 +22,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.storeErr("ping", err))
 		return
 	}
-	httpjson.Write(w, http.StatusOK, api.Health{Status: "ok"})
+	httpjson.Write(w, http.StatusOK, api.Health{Status: "ok", Replica: s.lead.replica.ID, Leader: s.lead.leads()})
 }
 
 // promLogger sends promhttp's errors to the daemon's log.

@@ -22,6 +22,8 @@ type metrics struct {
 	hostRuns    *prometheus.CounterVec
 	rolloutsEnd *prometheus.CounterVec
 	notified    *prometheus.CounterVec
+	leader      prometheus.Gauge
+	leaderships *prometheus.CounterVec
 }
 
 // buildInfo is what illico_build_info says of the running binary.
@@ -60,6 +62,14 @@ func newMetrics(build buildInfo, inv func() *fleet.Inventory, rollouts func(cont
 			Help: "Alert notifications handed to receivers, by receiver and result (sent or failed).",
 		}, []string{"receiver", "result"}),
 	}
+	m.leader = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "illico_leader",
+		Help: "1 while this replica leads (runs the rollouts, the probes and the notifications), 0 otherwise.",
+	})
+	m.leaderships = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "illico_leadership_changes_total",
+		Help: "Times this replica began or stopped leading, by change (won, lost).",
+	}, []string{"change"})
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "illico_build_info",
 		Help: "Always 1; the labels say which illico runs.",
@@ -72,7 +82,7 @@ func newMetrics(build buildInfo, inv func() *fleet.Inventory, rollouts func(cont
 			func() float64 { return float64(count(inv())) })
 	}
 	for _, c := range []prometheus.Collector{
-		m.requests, m.duration, m.storeErrors, m.reloads, m.hostRuns, m.rolloutsEnd, m.notified, info,
+		m.requests, m.duration, m.storeErrors, m.reloads, m.hostRuns, m.rolloutsEnd, m.notified, m.leader, m.leaderships, info,
 		newStateCollector(rollouts),
 		gauge("illico_inventory_hosts", "Hosts in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Hosts) }),
 		gauge("illico_inventory_groups", "Groups in the inventory in force.", func(i *fleet.Inventory) int { return len(i.Groups) }),
@@ -137,3 +147,14 @@ type collectorFunc struct {
 
 func (c collectorFunc) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c collectorFunc) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
+
+// leadershipChanged counts a change of this replica's leadership.
+func (m *metrics) leadershipChanged(won bool) {
+	if won {
+		m.leader.Set(1)
+		m.leaderships.WithLabelValues("won").Inc()
+		return
+	}
+	m.leader.Set(0)
+	m.leaderships.WithLabelValues("lost").Inc()
+}

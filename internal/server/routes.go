@@ -19,6 +19,7 @@ import (
 func (s *Server) routes(dash func(api http.Handler) (http.Handler, error)) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.health)
+	mux.Handle("GET /api/v1/cluster", s.authorize(fleet.RoleReader, s.cluster))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{
 		ErrorLog: promLogger{s.log},
 	}))
@@ -80,7 +81,7 @@ func (s *Server) routes(dash func(api http.Handler) (http.Handler, error)) (http
 		}
 		s.writeError(w, r, fleet.Errorf(fleet.KindNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
-	h := chain(route(mux), s.observe, limitBody)
+	h := chain(route(mux), s.observe, limitBody, s.toLeader)
 	d, err := dash(h)
 	if err != nil {
 		return nil, err

@@ -83,6 +83,10 @@ type Options struct {
 	// StatusPage is what the public status page says of itself: its name,
 	// URL, time zone and default language.
 	StatusPage page.Page
+	// Advertise is the URL where the other replicas reach this one's API,
+	// to forward to it while it leads; by default http:// and the address
+	// it listens on.
+	Advertise string
 	// TrustedProxies are the reverse proxies in front of both listeners,
 	// whose X-Forwarded-For names the client that the limits per client
 	// count and the request log shows; none by default.
@@ -127,6 +131,13 @@ type Server struct {
 	// monitor probes the fleet and alerts, muted while rollouts take
 	// hosts down on purpose.
 	monitor *monitor.Monitor
+
+	// lead is this replica's part in the leader election: the leader
+	// alone runs the engine, the monitor and the page's driver; every
+	// replica serves, and forwards to the leader what only it can answer.
+	lead *leadership
+	// proxies to the leader, by its address.
+	leaderProxies sync.Map
 }
 
 // loaded is an inventory and when it was read.
@@ -183,6 +194,14 @@ func New(opts Options) (*Server, error) {
 		return nil, fleet.Errorf(fleet.KindUnavailable, "listen on %s: %v", opts.Listen, err)
 	}
 	s.ln = ln
+	advertise := opts.Advertise
+	if advertise == "" {
+		advertise = "http://" + ln.Addr().String()
+	}
+	s.lead = newLeadership(s.store, advertise, s.log, s.metrics.leadershipChanged)
+	// The leader's work writes through a fenced view of the store: a
+	// replica that lost the leadership writes nothing more.
+	leaderStore := s.store.Fenced(s.lead.currentEpoch)
 	s.pool = sshx.NewPool(sshx.Options{Getenv: opts.Getenv, Logger: s.log})
 	s.balancers = &lb.Set{}
 	httpClient := opts.HTTPClient
@@ -197,9 +216,9 @@ func New(opts Options) (*Server, error) {
 	// buckets are read, so one raw record per probe is enough.
 	runs := probe.NewMemory(1)
 	s.monitor = monitor.New(monitor.Options{
-		Alerts: alertsCfg, Inventory: s.inventory, Store: s.store,
+		Alerts: alertsCfg, Inventory: s.inventory, Store: leaderStore,
 		Probe: probe.NewProber(httpClient, s.pool, s.now).Probe, Interval: interval, Recorder: runs,
-		Client: httpClient, Delivered: s.metrics.delivered, Logger: s.log, Now: s.now,
+		Client: s.lead.client(httpClient), Delivered: s.metrics.delivered, Logger: s.log, Now: s.now,
 	})
 	if err := s.metrics.registerHealth(s.monitor.Counts, s.monitor.Firing); err != nil {
 		ln.Close()
@@ -221,9 +240,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.engine = rollout.NewEngine(rollout.Options{
-		Store:     s.store,
-		Remote:    s.pool,
-		Balancer:  s.balancer,
+		Store:     leaderStore,
+		Remote:    guardedRemote{s.pool, s.lead},
+		Balancer:  func(name string) rollout.Balancer { return guardedBalancer{s.balancer(name), s.lead} },
 		Health:    s.monitor.Health(),
 		Inventory: s.inventory,
 		Down:      s.down,
@@ -335,25 +354,13 @@ func (s *Server) components() []component {
 		{name: "first admin token", start: func(ctx context.Context) error {
 			return s.firstToken(ctx, s.tokenFile, s.tokenOut)
 		}},
-		// Before the rollouts and the probes: a silence or a maintenance
-		// forgotten would page. The engine reads the rollouts it resumes,
-		// each plan once, and says which hosts they hold in maintenance.
-		{name: "alerts restored", start: func(ctx context.Context) error {
-			in, err := s.engine.Load(ctx)
-			if err != nil {
-				return err
-			}
-			return s.monitor.Restore(ctx, in)
-		}},
-		// The site outlives the driver, the last to change the page, and
-		// the probes, whose runs it keeps; its history is loaded before
-		// the probes add to it.
+		// Every replica's page shows what the leader changes.
 		{name: "status page", start: func(ctx context.Context) error {
 			if err := s.site.LoadHistory(ctx); err != nil {
 				s.log.Error("the status page's bars start without their history", "err", err)
 			}
 			return nil
-		}, run: func(ctx context.Context) error { s.site.Run(ctx); return nil }},
+		}, run: func(ctx context.Context) error { s.site.Follow(ctx); return nil }},
 	}
 	if s.public != nil {
 		// Customers see the page until the rollouts and the probes have
@@ -377,29 +384,23 @@ func (s *Server) components() []component {
 		}})
 	}
 	return append(list,
-		// The driver outlives the engine, for the last events of the
-		// rollouts.
-		component{name: "status page driver", run: s.driver.Run},
-		// The probes and the alerts run beside the engine and stop after
-		// it: its gate reads them, and its last events end maintenances.
-		component{name: "monitor", run: func(ctx context.Context) error { s.monitor.Run(ctx); return nil }},
-		// The engine read the rollouts to resume in "alerts restored"; should
-		// it still return early, a daemon that cannot run rollouts must not
-		// pretend.
-		component{name: "rollout engine", run: func(ctx context.Context) error {
-			if err := s.engine.Run(ctx); err != nil {
-				s.log.Error("cannot run rollouts; stopping", "err", err)
-				return fmt.Errorf("rollouts: %w", err)
-			}
+		// One round of the election before the API opens, so that a lone
+		// daemon leads from its first request; then the leader's work
+		// runs for as long as this replica leads, and the daemon stops
+		// when it stops leading (see leadership.run).
+		component{name: "leadership", start: func(ctx context.Context) error {
+			s.lead.campaign(ctx)
 			return nil
-		}},
+		}, run: func(ctx context.Context) error { return s.lead.run(ctx, s.leaderWork) }},
 		// The API last: it takes requests once the rest runs, and stops
 		// taking them first, its event streams ended (s.stopping) and the
-		// requests in flight given the shutdown timeout.
+		// requests in flight given the shutdown timeout. A replica that
+		// does not lead forwards them to the one that does.
 		component{name: "api", start: func(context.Context) error {
 			// Said once the admin token exists, so that whoever waits for
 			// this line finds the token file written.
-			s.log.Info("illico serving on http://"+s.Addr(), "database", s.store.Dialect(), "inventory", s.invPath)
+			s.log.Info("illico serving on http://"+s.Addr(), "database", s.store.Dialect(), "inventory", s.invPath,
+				"replica", s.lead.replica.ID, "leads", s.lead.leads())
 			return nil
 		}, run: func(context.Context) error {
 			if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
@@ -416,6 +417,52 @@ func (s *Server) components() []component {
 			return nil
 		}},
 	)
+}
+
+// leaderWork is what the leader alone runs, in the order its parts start
+// and the reverse of their stops, until ctx ends (the daemon stops, or this
+// replica may not lead any more).
+func (s *Server) leaderWork(ctx context.Context) error {
+	parts := newComponents(s.log, []component{
+		// Before the rollouts and the probes: a silence or a maintenance
+		// forgotten would page. The engine reads the rollouts it resumes,
+		// each plan once, and says which hosts they hold in maintenance.
+		{name: "alerts restored", start: func(ctx context.Context) error {
+			in, err := s.engine.Load(ctx)
+			if err != nil {
+				return err
+			}
+			return s.monitor.Restore(ctx, in)
+		}},
+		// The page's own work outlives the driver, the last to change the
+		// page, and the probes, whose runs it keeps.
+		{name: "status page's work", run: func(ctx context.Context) error { s.site.Run(ctx); return nil }},
+		// The driver outlives the engine, for the last events of the
+		// rollouts.
+		{name: "status page driver", run: s.driver.Run},
+		// The probes and the alerts run beside the engine and stop after
+		// it: its gate reads them, and its last events end maintenances.
+		{name: "monitor", run: func(ctx context.Context) error { s.monitor.Run(ctx); return nil }},
+		// The engine read the rollouts to resume in "alerts restored"; should
+		// it still return early, a daemon that cannot run rollouts must not
+		// pretend.
+		{name: "rollout engine", run: func(ctx context.Context) error {
+			if err := s.engine.Run(ctx); err != nil {
+				s.log.Error("cannot run rollouts; stopping", "err", err)
+				return fmt.Errorf("rollouts: %w", err)
+			}
+			return nil
+		}},
+	})
+	if err := parts.start(ctx); err != nil {
+		return err
+	}
+	var failed error
+	select {
+	case failed = <-parts.failed():
+	case <-ctx.Done():
+	}
+	return errors.Join(failed, parts.stop(context.WithoutCancel(ctx)))
 }
 
 // inventory is the inventory in force.

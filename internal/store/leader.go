@@ -15,7 +15,10 @@ import (
 // holds it or its holder let it expire, or leaves it to its holder. It
 // returns the lease as it stands afterwards; r leads when it is the
 // holder. Times are the database's clock on PostgreSQL, so that replicas
-// on machines whose clocks differ agree on when a lease expires.
+// on machines whose clocks differ agree on when a lease expires. A store
+// that holds its SQLite file's lock (OneDaemon) is the only daemon there
+// can be: it takes the lease at once, from a daemon killed before its
+// lease expired.
 func (s *Store) Campaign(ctx context.Context, r fleet.Replica, ttl time.Duration) (fleet.Leadership, error) {
 	var out fleet.Leadership
 	err := s.Tx(ctx, func(tx *Tx) error {
@@ -36,7 +39,7 @@ func (s *Store) Campaign(ctx context.Context, r fleet.Replica, ttl time.Duration
 		switch {
 		case cur.Held(r.ID, now):
 			out.Renewed, out.Expires, out.Address = now, now.Add(ttl), r.Address
-		case now.Before(cur.Expires):
+		case now.Before(cur.Expires) && s.lock == nil:
 			return nil // another replica leads
 		default:
 			out = fleet.Leadership{Holder: r.ID, Address: r.Address, Epoch: cur.Epoch + 1, Renewed: now, Expires: now.Add(ttl)}

@@ -185,3 +185,26 @@ func TestOneDaemonPerSQLiteFile(t *testing.T) {
 	}
 	again.Close()
 }
+
+// The one daemon of a SQLite file leads at once after a restart: the
+// lease a killed daemon left cannot be anyone else's.
+func TestOneDaemonTakesTheLeaseAtOnce(t *testing.T) {
+	dsn := sqliteDSN(t)
+	first, err := store.Open(t.Context(), dsn, store.OneDaemon())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := first.Campaign(t.Context(), fleet.Replica{ID: "killed"}, time.Hour); err != nil || l.Holder != "killed" {
+		t.Fatalf("first campaign: %+v, %v", l, err)
+	}
+	first.Close()
+	again, err := store.Open(t.Context(), dsn, store.OneDaemon())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	l, err := again.Campaign(t.Context(), fleet.Replica{ID: "restarted"}, time.Hour)
+	if err != nil || l.Holder != "restarted" || l.Epoch != 2 {
+		t.Fatalf("after a restart: %+v, %v", l, err)
+	}
+}

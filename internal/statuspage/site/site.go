@@ -135,6 +135,24 @@ func (s *Site) Run(ctx context.Context) {
 	subs.Wait()
 }
 
+// Follow keeps the page of a replica that does not lead in step with the
+// store, until ctx ends: it reads the stored version every statusTick, so
+// that the leader's changes show, and changes nothing itself.
+func (s *Site) Follow(ctx context.Context) {
+	tick := time.NewTicker(statusTick)
+	defer tick.Stop()
+	for {
+		if err := s.status.Refresh(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("status page: read its version", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // SetInventory gives the page the components of a reloaded inventory.
 func (s *Site) SetInventory(ctx context.Context, inv *fleet.Inventory) error {
 	return s.status.Update(ctx, func(st *fleet.Status) error {
