@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -206,5 +207,38 @@ func TestOneDaemonTakesTheLeaseAtOnce(t *testing.T) {
 	l, err := again.Campaign(t.Context(), fleet.Replica{ID: "restarted"}, time.Hour)
 	if err != nil || l.Holder != "restarted" || l.Epoch != 2 {
 		t.Fatalf("after a restart: %+v, %v", l, err)
+	}
+}
+
+// The disruption ledger's grant rate: one lease taken and released per
+// op, with 100 leases held, each grant checking them all.
+func BenchmarkGrantLease(b *testing.B) {
+	dsns := map[string]func(t testing.TB) string{
+		"sqlite":   sqliteDSN,
+		"postgres": pgtest.Start,
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			s := openStore(b, dsns[name](b))
+			for i := range 100 {
+				if _, err := s.GrantLease(b.Context(), fleet.Lease{Host: fmt.Sprintf("held-%03d", i), Kind: fleet.LeaseRollout, Holder: "r1", Since: time.Now()}, func([]fleet.Lease) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			admit := func(held []fleet.Lease) error {
+				if len(held) < 100 {
+					return fmt.Errorf("saw %d leases", len(held))
+				}
+				return nil
+			}
+			for b.Loop() {
+				if _, err := s.GrantLease(b.Context(), fleet.Lease{Host: "web-gra-01", Kind: fleet.LeaseRollout, Holder: "r2", Since: time.Now()}, admit); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.ReleaseLease(b.Context(), "web-gra-01", fleet.LeaseRollout, "r2"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
