@@ -45,6 +45,11 @@ type leadership struct {
 	// deadline is how long after its last renewal the leader still acts.
 	deadline time.Duration
 	changes  func(won bool)
+	// sole is set when the store proves this is the only daemon there
+	// can be (the SQLite file's lock): it leads from its first campaign to
+	// its stop, however slow a renewal (SQLite's one writer, busy saving a
+	// lost datacenter's probes, may hold one for seconds).
+	sole bool
 
 	// epoch is the lease's epoch while this replica leads, 0 otherwise;
 	// renewed is when it last renewed, on the monotonic clock (a leader
@@ -60,12 +65,16 @@ func newLeadership(st *store.Store, address string, log *slog.Logger, changes fu
 		store: st, log: log, changes: changes,
 		replica: fleet.Replica{ID: hex.EncodeToString(id), Address: address},
 		ttl:     leaseTTL, every: renewEvery, deadline: renewDeadline,
+		sole: st.Exclusive(),
 	}
 }
 
 // leads reports whether this replica leads now: it holds the lease and
 // renewed it within the deadline. Whatever acts on the fleet asks first.
 func (l *leadership) leads() bool {
+	if l.sole {
+		return l.epoch.Load() != 0
+	}
 	r := l.renewed.Load()
 	return l.epoch.Load() != 0 && r != nil && time.Since(*r) < l.deadline
 }

@@ -21,7 +21,7 @@ import (
 // lease expired.
 func (s *Store) Campaign(ctx context.Context, r fleet.Replica, ttl time.Duration) (fleet.Leadership, error) {
 	var out fleet.Leadership
-	err := s.Tx(ctx, func(tx *Tx) error {
+	err := s.txOn(ctx, s.electPool(), func(tx *Tx) error {
 		now, err := tx.clock(ctx)
 		if err != nil {
 			return err
@@ -59,7 +59,7 @@ func (s *Store) Campaign(ctx context.Context, r fleet.Replica, ttl time.Duration
 // leader that stops cleanly lets another take over at its next campaign
 // instead of when the lease would have expired.
 func (s *Store) Resign(ctx context.Context, id string, epoch int64) error {
-	return s.Tx(ctx, func(tx *Tx) error {
+	return s.txOn(ctx, s.electPool(), func(tx *Tx) error {
 		now, err := tx.clock(ctx)
 		if err != nil {
 			return err
@@ -130,6 +130,19 @@ func (d db) clock(ctx context.Context) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// electPool is the pool of the election's transactions.
+func (s *Store) electPool() *sql.DB {
+	if s.elect != nil {
+		return s.elect
+	}
+	return s.write
+}
+
+// Exclusive reports whether s holds its SQLite file's lock (OneDaemon):
+// then no other daemon can share the database, and this one may lead for
+// its whole life.
+func (s *Store) Exclusive() bool { return s.lock != nil }
 
 // Fenced is a view of s for the work of the leader of epoch (a func, as a
 // replica learns its epoch when it wins): every write it makes with Exec,

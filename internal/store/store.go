@@ -36,6 +36,9 @@ type Store struct {
 	// oneDaemon asks for the SQLite file's lock, held in lock while open.
 	oneDaemon bool
 	lock      *os.File
+	// elect is the leader election's own pool on PostgreSQL: a leader
+	// busy writing must still renew its lease in time.
+	elect *sql.DB
 	// fence, in a view made by Fenced, is the epoch of the leadership its
 	// writes must still hold.
 	fence func() int64
@@ -169,6 +172,8 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 		return &fleet.Error{Kind: fleet.KindUnavailable, Msg: "cannot reach PostgreSQL at " + redact(dsn), Err: err}
 	}
 	s.write, s.read = db, db
+	s.elect = stdlib.OpenDB(*cfg)
+	s.elect.SetMaxOpenConns(2)
 	return nil
 }
 
@@ -201,6 +206,9 @@ func (s *Store) Close() error {
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}
+	if s.elect != nil {
+		err = errors.Join(err, s.elect.Close())
+	}
 	s.unlock()
 	return err
 }
@@ -216,7 +224,12 @@ func (s *Store) unlock() {
 // nil and rolled back if it returns an error, which Tx returns. Inside fn, use
 // tx's methods only: on SQLite the Store's own writes would wait for fn.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
-	sqlTx, err := s.write.BeginTx(ctx, nil)
+	return s.txOn(ctx, s.write, fn)
+}
+
+// txOn is Tx on the pool p.
+func (s *Store) txOn(ctx context.Context, p *sql.DB, fn func(tx *Tx) error) error {
+	sqlTx, err := p.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
