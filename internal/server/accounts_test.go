@@ -33,6 +33,11 @@ func newAccountsServer(t *testing.T, dsn string) (*Server, *store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.closeListeners)
+	// The daemon is not run, its handler called alone: it leads, as a
+	// lone daemon does from its first request.
+	if !s.lead.campaign(t.Context()) {
+		t.Fatal("a lone daemon does not lead")
+	}
 	return s, st
 }
 

@@ -49,10 +49,18 @@ strategy:
 // running on a lab, and their resolved notices are told in its events and
 // resume it, as its plan says; a plan that does not say so stays paused.
 func TestAlertmanagerReleasesOnALab(t *testing.T) {
-	l := labtest.Start(t, lab.Options{Hosts: 2})
+	l := labtest.Start(t, lab.Options{Hosts: 4})
 	d := start(t, sqlite, servertest.Options{Inventory: l.Info().Files.Inventory})
 	am := createToken(t, d, d.AdminToken, "alertmanager", "operator").Secret
-	hosts := l.Info().Hosts
+	// Two hosts of different groups: the rollouts on them run at once
+	// (on both halves of a pair, the second would wait on the first).
+	hosts := l.Info().Hosts[:1]
+	for _, h := range l.Info().Hosts {
+		if h.Group != hosts[0].Group {
+			hosts = append(hosts, h)
+			break
+		}
+	}
 	gate := filepath.Join(t.TempDir(), "gate")
 	// However the test ends, the hosts leave their step, and the daemon
 	// stops without waiting for the step's timeout.

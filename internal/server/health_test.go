@@ -549,21 +549,34 @@ func TestWaitHealthyFailsOnACondition(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := start(t, sqlite, servertest.Options{Inventory: inv})
-	plan := "name: Look\nsteps:\n  - wait_healthy:\n    min_healthy: 1s\n    timeout: 5s\n"
+	// Each host waits at a gate, healthy: a host whose checks fail is
+	// down, and no rollout starts it. The degraded one goes bad there, and
+	// its wait_healthy sees it.
+	plan := func(gate string) string {
+		return fmt.Sprintf("name: Look\nsteps:\n  - run: \"until [ -e %s ]; do sleep 0.1; done\"\n  - wait_healthy:\n    min_healthy: 1s\n    timeout: 5s\n", gate)
+	}
 
 	// The healthy host first: the other, without rollback steps, is left
 	// stuck, which holds its group's budget.
 	hosts := l.Info().Hosts
 	degraded := hosts[1].Name
-	s.set(degraded, true)
 	for _, h := range hosts {
 		t.Run(h.Name, func(t *testing.T) {
-			a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, api.StartRollout{PlanFile: "look.yaml", Plan: plan, Selector: h.Name})
+			gate := filepath.Join(t.TempDir(), "gate")
+			t.Cleanup(func() { os.WriteFile(gate, nil, 0o600) })
+			a := call(t, d, "POST", "/api/v1/rollouts", d.AdminToken, api.StartRollout{PlanFile: "look.yaml", Plan: plan(gate), Selector: h.Name})
 			if a.status != http.StatusCreated {
 				t.Fatalf("start: %d %s", a.status, a.body)
 			}
 			var ro api.Rollout
 			a.decode(t, &ro)
+			waitRollout(t, d, d.AdminToken, ro.ID, 30*time.Second, func(ro api.Rollout) bool { return ro.Counts["running"] == 1 })
+			if h.Name == degraded {
+				s.set(degraded, true)
+			}
+			if err := os.WriteFile(gate, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
 			ro = waitRollout(t, d, d.AdminToken, ro.ID, 30*time.Second, func(ro api.Rollout) bool { return ro.Ended != nil })
 			if len(ro.Hosts) != 1 {
 				t.Fatalf("rollout hosts %+v", ro.Hosts)

@@ -354,7 +354,9 @@ func (s *Server) components() []component {
 		{name: "first admin token", start: func(ctx context.Context) error {
 			return s.firstToken(ctx, s.tokenFile, s.tokenOut)
 		}},
-		// Every replica's page shows what the leader changes.
+		// Every replica's page shows what the leader changes, and every
+		// replica tells the subscribers (the queue is claimed in the
+		// store: no notification goes twice).
 		{name: "status page", start: func(ctx context.Context) error {
 			if err := s.site.LoadHistory(ctx); err != nil {
 				s.log.Error("the status page's bars start without their history", "err", err)

@@ -113,32 +113,30 @@ func (s *Site) HTTPServer() (*http.Server, error) {
 // bars. Run it before the probes.
 func (s *Site) LoadHistory(ctx context.Context) error { return s.history.load(ctx) }
 
-// Run keeps the page moving until ctx ends: it follows the stored status
-// and the scheduled maintenances, keeps the probes' runs in the store and
-// tells the subscribers. Stop it after the probes and whatever else changes
-// the page: the runs of the probes are saved a last time, and the
-// subscribers are told until then; what is left in their queue goes after a
-// restart.
+// Run is the leader's part of the page, until ctx ends: it starts and
+// ends the maintenances operators scheduled, takes the hosts' health from
+// the probes and keeps the probes' runs in the store. Stop it after the
+// probes and whatever else changes the page: the runs of the probes are
+// saved a last time.
 func (s *Site) Run(ctx context.Context) {
-	subsCtx, stopSubs := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSubs()
-	var subs sync.WaitGroup
-	if s.subs != nil {
-		subs.Go(func() { s.subs.run(subsCtx) })
-	}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.tick(ctx) })
 	wg.Go(func() { s.history.run(ctx) })
 	wg.Wait()
 	s.history.save(context.WithoutCancel(ctx))
-	stopSubs()
-	subs.Wait()
 }
 
-// Follow keeps the page of a replica that does not lead in step with the
-// store, until ctx ends: it reads the stored version every statusTick, so
-// that the leader's changes show, and changes nothing itself.
+// Follow is every replica's part, leader or not, until ctx ends: the page
+// reads the stored version every statusTick, so that the leader's changes
+// show, and the subscribers are told: the confirmations of the
+// subscriptions this replica took, and the notifications of the durable
+// queue, which replicas claim in the store, so that none goes twice.
+// Stop it after Run: what is left in the queue goes after a restart.
 func (s *Site) Follow(ctx context.Context) {
+	var wg sync.WaitGroup
+	if s.subs != nil {
+		wg.Go(func() { s.subs.run(ctx) })
+	}
 	tick := time.NewTicker(statusTick)
 	defer tick.Stop()
 	for {
@@ -147,6 +145,7 @@ func (s *Site) Follow(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			wg.Wait()
 			return
 		case <-tick.C:
 		}
