@@ -1,8 +1,9 @@
 // Package dashboard is the operators' view of the daemon, under /dashboard/
 // on its API listener: the rollouts, a rollout's live progress with its
-// pause, resume and abort buttons, and the status page's editor: incidents,
-// maintenances scheduled by hand, updates and components' statuses set by
-// hand.
+// pause, resume and abort buttons, the groups' budgets with who is out of
+// service and the drain and undrain of a host, and the status page's
+// editor: incidents, maintenances scheduled by hand, updates and
+// components' statuses set by hand.
 //
 // It is a client of the daemon's own API, called in-process: every page
 // reads and every button acts through the same handlers, role checks and
@@ -150,6 +151,9 @@ func New(opts Options) (*Dashboard, error) {
 	m.Handle("GET /dashboard/rollouts/{id}", d.session(d.rollout))
 	m.Handle("GET /dashboard/rollouts/{id}/events", d.session(d.rolloutEvents))
 	m.Handle("POST /dashboard/rollouts/{id}/{order}", d.session(d.orderRollout))
+	m.Handle("GET /dashboard/budget", d.session(d.budgets))
+	m.Handle("POST /dashboard/hosts/{name}/drain", d.session(d.drainHost))
+	m.Handle("POST /dashboard/hosts/{name}/undrain", d.session(d.undrainHost))
 	m.Handle("GET /dashboard/status", d.session(d.status))
 	m.Handle("POST /dashboard/status/incidents", d.session(d.openIncident))
 	m.Handle("POST /dashboard/status/incidents/{id}/updates", d.session(d.updateIncident))

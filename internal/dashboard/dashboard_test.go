@@ -41,8 +41,10 @@ type daemon struct {
 	url, public      string
 	clock            *clock
 	operator, reader string
-	logs             *servertest.Buffer
-	store            *store.Store
+	// operatorID is the operator token's, which the daemon names it by.
+	operatorID int64
+	logs       *servertest.Buffer
+	store      *store.Store
 }
 
 func start(t testing.TB) *daemon {
@@ -57,23 +59,26 @@ func startPage(t testing.TB, p page.Page) *daemon {
 }
 
 // startWith starts a daemon with o's options, over those every test's
-// daemon has: its clock, store, inventory, log and listeners.
+// daemon has: its clock, store, log and listeners, and testdata's
+// inventory unless o names one.
 func startWith(t testing.TB, o server.Options) *daemon {
 	t.Helper()
 	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "illico.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := filepath.Join(t.TempDir(), "inventory.yaml")
-	data, err := os.ReadFile("testdata/inventory.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(inv, data, 0o600); err != nil {
-		t.Fatal(err)
+	if o.Inventory == "" {
+		o.Inventory = filepath.Join(t.TempDir(), "inventory.yaml")
+		data, err := os.ReadFile("testdata/inventory.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(o.Inventory, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	d := &daemon{clock: &clock{}, logs: &servertest.Buffer{}, store: st}
-	o.Logger, o.Now, o.Store, o.Inventory = slog.New(slog.NewTextHandler(d.logs, nil)), d.clock.Now, st, inv
+	o.Logger, o.Now, o.Store = slog.New(slog.NewTextHandler(d.logs, nil)), d.clock.Now, st
 	o.Listen, o.PublicListen, o.AdminTokenOut = "127.0.0.1:0", "127.0.0.1:0", io.Discard
 	srv, err := server.New(o)
 	if err != nil {
@@ -98,11 +103,14 @@ func startWith(t testing.TB, o server.Options) *daemon {
 		role fleet.Role
 		to   *string
 	}{{fleet.RoleOperator, &d.operator}, {fleet.RoleReader, &d.reader}} {
-		_, secret, err := st.CreateToken(t.Context(), string(tok.role), tok.role)
+		created, secret, err := st.CreateToken(t.Context(), string(tok.role), tok.role)
 		if err != nil {
 			t.Fatal(err)
 		}
 		*tok.to = secret.Reveal()
+		if tok.role == fleet.RoleOperator {
+			d.operatorID = created.ID
+		}
 	}
 	return d
 }

@@ -238,7 +238,7 @@ var funcs = template.FuncMap{
 // parsePages builds each page on the layout.
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "account", "rollouts", "rollout", "status", "error"} {
+	for _, name := range []string{"login", "account", "rollouts", "rollout", "budget", "status", "error"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("dashboard template %s: %w", name, err)

@@ -31,9 +31,35 @@ type session struct {
 	// csrf is sent back in every form and checked on every POST.
 	csrf    string
 	expires time.Time
+
+	mu sync.Mutex
+	// notes are what an action said, for the page it redirects to: kept
+	// here rather than in the redirect's URL, so that no link can make
+	// the dashboard say a text of its author's.
+	notes []note
 }
 
 func (s *session) canAct() bool { return s.principal.Role.Allows(fleet.RoleOperator) }
+
+// note is one message of an action's outcome; Kind is its class on the
+// page: "done", "notice" (a warning) or "refused".
+type note struct{ Kind, Text string }
+
+// tell keeps notes for the session's next page.
+func (s *session) tell(notes ...note) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notes = append(s.notes, notes...)
+}
+
+// told takes the notes kept: each is shown once.
+func (s *session) told() []note {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.notes
+	s.notes = nil
+	return n
+}
 
 // sessions are kept by the hash of their id, so that a look-up's timing
 // says nothing of the ids.
