@@ -116,7 +116,7 @@ func (d *Dashboard) drainHost(w http.ResponseWriter, r *http.Request, s *session
 		d.budgetRefused(w, r, s, err)
 		return
 	}
-	s.tell(note{"done", fmt.Sprintf("%s is drained: out of service, leased to %s since %s.", out.Lease.Host, out.Lease.Holder, out.Lease.Since.UTC().Format(time.TimeOnly))})
+	s.tell(note{"done", fmt.Sprintf("%s is drained: out of service, leased to %s since %s UTC.", out.Lease.Host, out.Lease.Holder, out.Lease.Since.UTC().Format(time.TimeOnly))})
 	if out.Broke != "" {
 		s.tell(note{"notice", "The drain was forced past a budget: " + out.Broke})
 	}
@@ -130,7 +130,7 @@ func (d *Dashboard) undrainHost(w http.ResponseWriter, r *http.Request, s *sessi
 		d.budgetRefused(w, r, s, err)
 		return
 	}
-	s.tell(note{"done", fmt.Sprintf("%s is back in service; its lease, held by %s since %s, has ended.", l.Host, l.Holder, l.Since.UTC().Format(time.TimeOnly))})
+	s.tell(note{"done", fmt.Sprintf("%s is back in service; its lease, held by %s since %s UTC, has ended.", l.Host, l.Holder, l.Since.UTC().Format(time.TimeOnly))})
 	http.Redirect(w, r, "/dashboard/budget", http.StatusSeeOther)
 }
 
