@@ -166,11 +166,11 @@ func (hl *health) down(hosts []*fleet.Host) map[string]string {
 		last := s.Status.Last
 		switch {
 		case s.Status.State == probe.StateDown:
-			out[name] = fmt.Sprintf("probe %s down since %s", s.Target.Def.Name, s.Status.Since.UTC().Format(time.TimeOnly))
+			out[name] = fmt.Sprintf("down by its probe %s since %s", s.Target.Def.Name, s.Status.Since.UTC().Format(time.TimeOnly))
 		case last.At.IsZero():
-			out[name] = fmt.Sprintf("probe %s has no result yet", s.Target.Def.Name)
+			out[name] = fmt.Sprintf("not known to be up: its probe %s has no result yet", s.Target.Def.Name)
 		default:
-			out[name] = fmt.Sprintf("probe %s is not up yet", s.Target.Def.Name)
+			out[name] = fmt.Sprintf("not known to be up: its probe %s fails", s.Target.Def.Name)
 		}
 		if r := last.Reason; r != "" && !last.OK {
 			out[name] += " (" + r + ")"
