@@ -78,7 +78,7 @@ func TestDrainAndUndrainOnTheBudgets(t *testing.T) {
 	token := csrf(t, p)
 
 	p = b.drain(token, "db-rbx-01", "kernel panics", false)
-	if want := `class="refused" role="alert">db-rbx-01 stays in service: partner db-rbx-02 is probe ssh`; p.url != "/dashboard/budget" || !strings.Contains(p.body, want) {
+	if want := `class="refused" role="alert">db-rbx-01 stays in service: partner db-rbx-02 is not known to be up: its probe ssh`; p.url != "/dashboard/budget" || !strings.Contains(p.body, want) {
 		t.Fatalf("a drain past the budget: %d at %s, the page lacks %q\n%s", p.status, p.url, want, p.body)
 	}
 	if row := member(group(p, "db-01"), "db-rbx-01"); strings.Contains(row, "Drained by") {
@@ -90,7 +90,7 @@ func TestDrainAndUndrainOnTheBudgets(t *testing.T) {
 		t.Fatalf("a forced drain: %d at %s\n%s", p.status, p.url, p.body)
 	}
 	for _, want := range []string{`class="done" role="status">db-rbx-01 is drained: out of service, leased to ` + op + ` since `,
-		`class="notice" role="alert">The drain was forced past a budget: partner db-rbx-02 is probe ssh`} {
+		`class="notice" role="alert">The drain was forced past a budget: partner db-rbx-02 is not known to be up: its probe ssh`} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("after a forced drain, the page lacks %q:\n%s", want, p.body)
 		}
