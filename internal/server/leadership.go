@@ -45,10 +45,10 @@ type leadership struct {
 	// deadline is how long after its last renewal the leader still acts.
 	deadline time.Duration
 	changes  func(won bool)
-	// sole is set when the store proves this is the only daemon there
-	// can be (the SQLite file's lock): it leads from its first campaign to
-	// its stop, however slow a renewal (SQLite's one writer, busy saving a
-	// lost datacenter's probes, may hold one for seconds).
+	// sole is set on SQLite, whose file serves one daemon (the daemon's
+	// store holds its lock, and refuses a second): it leads from its first
+	// campaign to its stop, however slow a renewal (SQLite's one writer,
+	// busy saving a lost datacenter's probes, may hold one for seconds).
 	sole bool
 
 	// epoch is the lease's epoch while this replica leads, 0 otherwise;
@@ -65,7 +65,7 @@ func newLeadership(st *store.Store, address string, log *slog.Logger, changes fu
 		store: st, log: log, changes: changes,
 		replica: fleet.Replica{ID: hex.EncodeToString(id), Address: address},
 		ttl:     leaseTTL, every: renewEvery, deadline: renewDeadline,
-		sole: st.Exclusive(),
+		sole: st.Dialect() == "sqlite",
 	}
 }
 
@@ -140,7 +140,9 @@ func (l *leadership) run(ctx context.Context, lead func(ctx context.Context) err
 // replica leads after it. A leader whose round fails keeps leading until
 // its deadline, which the next round may still beat.
 func (l *leadership) campaign(ctx context.Context) bool {
-	cctx, cancel := context.WithTimeout(ctx, l.every)
+	// A slow round may take until the deadline: a leader renewing late
+	// still leads, and a busy database is no reason to step down.
+	cctx, cancel := context.WithTimeout(ctx, l.deadline)
 	defer cancel()
 	start := time.Now()
 	lease, err := l.store.Campaign(cctx, l.replica, l.ttl)

@@ -139,11 +139,6 @@ func (s *Store) electPool() *sql.DB {
 	return s.write
 }
 
-// Exclusive reports whether s holds its SQLite file's lock (OneDaemon):
-// then no other daemon can share the database, and this one may lead for
-// its whole life.
-func (s *Store) Exclusive() bool { return s.lock != nil }
-
 // Fenced is a view of s for the work of the leader of epoch (a func, as a
 // replica learns its epoch when it wins): every write it makes with Exec,
 // and every transaction, first checks inside its own transaction that
