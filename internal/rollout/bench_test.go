@@ -131,14 +131,14 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func rolloutOnce(b *testing.B, l *lab.Lab, r *rig, p *fleet.Plan, boots *bootLog, calls *calls) figures {
 	b.Helper()
 	calls.reset()
-	tr := startTraffic(l.Info().Frontends)
+	tr := labtest.StartTraffic(l.Info().Frontends)
 	started, err := r.engine.Start(b.Context(), StartRequest{PlanFile: "bench.yaml", PlanSource: benchPlan})
 	if err != nil {
-		tr.end()
+		tr.End()
 		b.Fatal(err)
 	}
 	ro, err := waitRollout(r.store, started.ID, 10*time.Minute)
-	total, failed := tr.end()
+	total, failed := tr.End()
 	if err != nil {
 		b.Fatal(err)
 	}

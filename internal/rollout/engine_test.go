@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,48 +18,6 @@ import (
 	"github.com/illico-dev/illico/internal/sshx"
 	"github.com/illico-dev/illico/internal/store"
 )
-
-// traffic sends customer requests to every frontend until stopped and counts
-// the ones that fail.
-type traffic struct {
-	total, failed atomic.Int64
-	stop          chan struct{}
-	wg            sync.WaitGroup
-}
-
-func startTraffic(frontends map[string]string) *traffic {
-	tr := &traffic{stop: make(chan struct{})}
-	client := &http.Client{Timeout: 5 * time.Second}
-	for _, url := range frontends {
-		tr.wg.Add(1)
-		go func() {
-			defer tr.wg.Done()
-			for {
-				select {
-				case <-tr.stop:
-					return
-				default:
-				}
-				resp, err := client.Get(url)
-				tr.total.Add(1)
-				if err != nil || resp.StatusCode != 200 {
-					tr.failed.Add(1)
-				}
-				if err == nil {
-					resp.Body.Close()
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}()
-	}
-	return tr
-}
-
-func (tr *traffic) end() (total, failed int64) {
-	close(tr.stop)
-	tr.wg.Wait()
-	return tr.total.Load(), tr.failed.Load()
-}
 
 type rig struct {
 	engine *Engine
@@ -170,11 +126,11 @@ func bootIDs(t *testing.T, l *lab.Lab) map[string]lab.HostStatus {
 func TestRolloutPatchesEveryHostWithoutAFailedRequest(t *testing.T) {
 	l := labtest.Start(t, lab.Options{Hosts: 40, RebootMin: time.Second, RebootMax: 3 * time.Second})
 	before := bootIDs(t, l)
-	tr := startTraffic(l.Info().Frontends)
+	tr := labtest.StartTraffic(l.Info().Frontends)
 	r := startEngine(t, l, openStore(t))
 	ro := startRollout(t, r, "testdata/patch.yaml")
 	ro = waitEnded(t, r.store, ro.ID, 3*time.Minute)
-	total, failed := tr.end()
+	total, failed := tr.End()
 	if ro.State != fleet.RolloutDone {
 		t.Fatalf("rollout ended %s: %s", ro.State, ro.Reason)
 	}
@@ -197,11 +153,11 @@ func TestRolloutPatchesEveryHostWithoutAFailedRequest(t *testing.T) {
 func TestRolloutHaltsOnTheCanaryAndRollsItBack(t *testing.T) {
 	l := labtest.Start(t, lab.Options{Hosts: 6, RebootMin: time.Second, RebootMax: 2 * time.Second})
 	before := bootIDs(t, l)
-	tr := startTraffic(l.Info().Frontends)
+	tr := labtest.StartTraffic(l.Info().Frontends)
 	r := startEngine(t, l, openStore(t))
 	ro := startRollout(t, r, "testdata/bad.yaml")
 	ro = waitEnded(t, r.store, ro.ID, 3*time.Minute)
-	total, failed := tr.end()
+	total, failed := tr.End()
 	if ro.State != fleet.RolloutHalted {
 		t.Fatalf("rollout ended %s: %s", ro.State, ro.Reason)
 	}

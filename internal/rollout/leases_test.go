@@ -74,7 +74,7 @@ func TestTwoRolloutsNeverTakeBothHalvesOfAPair(t *testing.T) {
 		t.Skip("a lab rollout: slow")
 	}
 	l := labtest.Start(t, lab.Options{Hosts: 12, RebootMin: time.Second, RebootMax: 2 * time.Second})
-	tr := startTraffic(l.Info().Frontends)
+	tr := labtest.StartTraffic(l.Info().Frontends)
 	r := startEngine(t, l, openStore(t))
 	rot := sampleRotation(l, r.inv)
 	src, err := os.ReadFile("testdata/patch.yaml")
@@ -104,7 +104,7 @@ func TestTwoRolloutsNeverTakeBothHalvesOfAPair(t *testing.T) {
 		}
 	}
 	rot.end()
-	total, failed := tr.end()
+	total, failed := tr.End()
 	t.Logf("HAProxy sampled %d times; customer requests: %d, failed: %d", rot.samples, total, failed)
 	for _, b := range rot.broken {
 		t.Error(b)
