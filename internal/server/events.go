@@ -75,9 +75,14 @@ var hostRunEvents = map[rollout.EventKind]string{
 
 var endStates = []fleet.RolloutState{fleet.RolloutDone, fleet.RolloutHalted, fleet.RolloutRolledBack, fleet.RolloutAborted}
 
-// recordEvent is the engine's Event func: it appends the event to the store
-// (subject: the rollout), counts it, and wakes the streams.
-func (s *Server) recordEvent(ctx context.Context, ev rollout.Event) {
+// recordEvent appends an event of the engine to the store (subject: the
+// rollout), counts it, and wakes the streams. It appends through the
+// leader's fence, as the engine writes the host runs: a leader frozen past
+// its lease may wake with a step just done and tell it before it notices,
+// and what it tells is refused once another replica has taken over. It
+// reports false then, and true otherwise, even when the store failed: the
+// rollout goes on either way.
+func (s *Server) recordEvent(ctx context.Context, ev rollout.Event) bool {
 	// The event must be kept even when the daemon is stopping: what
 	// happened to a host happened.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -85,19 +90,40 @@ func (s *Server) recordEvent(ctx context.Context, ev rollout.Event) {
 	data := eventData{Host: ev.Host}
 	if ev.Kind == rollout.KindState {
 		data.State = string(ev.State)
-		if ev.State.Ended() {
-			s.metrics.rolloutsEnd.WithLabelValues(string(ev.State)).Inc()
-		}
+	}
+	e := s.withData(store.Event{Kind: string(ev.Kind), Subject: ev.Rollout, Message: ev.Message}, data)
+	err := s.leaderStore.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.AppendEvent(ctx, e)
+		return err
+	})
+	if fleet.KindOf(err) == fleet.KindConflict {
+		s.log.Warn("an event of a rollout this replica no longer leads is not recorded", "rollout", ev.Rollout, "kind", ev.Kind, "message", ev.Message, "err", err)
+		return false
+	}
+	if ev.Kind == rollout.KindState && ev.State.Ended() {
+		s.metrics.rolloutsEnd.WithLabelValues(string(ev.State)).Inc()
 	}
 	if label, ok := hostRunEvents[ev.Kind]; ok {
 		s.metrics.hostRuns.WithLabelValues(label).Inc()
 	}
-	s.appendRolloutEvent(ctx, store.Event{Kind: string(ev.Kind), Subject: ev.Rollout, Message: ev.Message}, data)
+	if err != nil {
+		s.log.Error("record a rollout event", "rollout", e.Subject, "kind", e.Kind, "err", s.storeErr("append_event", err))
+	}
+	s.events.wake()
+	return true
 }
 
 // appendRolloutEvent appends e with data and wakes the streams; a failure
 // is logged, as the rollout goes on either way.
 func (s *Server) appendRolloutEvent(ctx context.Context, e store.Event, data eventData) {
+	if _, err := s.store.AppendEvent(ctx, s.withData(e, data)); err != nil {
+		s.log.Error("record a rollout event", "rollout", e.Subject, "kind", e.Kind, "err", s.storeErr("append_event", err))
+	}
+	s.events.wake()
+}
+
+// withData is e with data, if any.
+func (s *Server) withData(e store.Event, data eventData) store.Event {
 	if data != (eventData{}) {
 		raw, err := json.Marshal(data)
 		if err != nil {
@@ -105,10 +131,7 @@ func (s *Server) appendRolloutEvent(ctx context.Context, e store.Event, data eve
 		}
 		e.Data = raw
 	}
-	if _, err := s.store.AppendEvent(ctx, e); err != nil {
-		s.log.Error("record a rollout event", "rollout", e.Subject, "kind", e.Kind, "err", s.storeErr("append_event", err))
-	}
-	s.events.wake()
+	return e
 }
 
 // isRolloutEvent tells a rollout's events from others that share the

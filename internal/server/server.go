@@ -136,6 +136,9 @@ type Server struct {
 	// alone runs the engine, the monitor and the page's driver; every
 	// replica serves, and forwards to the leader what only it can answer.
 	lead *leadership
+	// leaderStore is the store as the leader's work writes to it: fenced
+	// by its epoch (store.Fenced).
+	leaderStore *store.Store
 	// proxies to the leader, by its address.
 	leaderProxies sync.Map
 }
@@ -201,7 +204,8 @@ func New(opts Options) (*Server, error) {
 	s.lead = newLeadership(s.store, advertise, s.log, s.metrics.leadershipChanged)
 	// The leader's work writes through a fenced view of the store: a
 	// replica that lost the leadership writes nothing more.
-	leaderStore := s.store.Fenced(s.lead.currentEpoch)
+	s.leaderStore = s.store.Fenced(s.lead.currentEpoch)
+	leaderStore := s.leaderStore
 	s.pool = sshx.NewPool(sshx.Options{Getenv: opts.Getenv, Logger: s.log})
 	s.balancers = &lb.Set{}
 	httpClient := opts.HTTPClient
@@ -276,9 +280,13 @@ func New(opts Options) (*Server, error) {
 }
 
 // onEvent is the engine's Event func: the event is recorded, then the
-// status page looks at the rollout again.
+// status page looks at the rollout again. An event of a replica that
+// another one has taken over from goes nowhere: the new leader resumed
+// the rollout and tells what happens in it.
 func (s *Server) onEvent(ctx context.Context, ev rollout.Event) {
-	s.recordEvent(ctx, ev)
+	if !s.recordEvent(ctx, ev) {
+		return
+	}
 	s.monitor.RolloutEvent(ctx, ev)
 	s.driver.Notify(ev)
 }
