@@ -14,7 +14,7 @@ import (
 // deadline wakes, and the first thing any of its goroutines tries is
 // refused, before its leadership has even noticed.
 
-// guardedRemote runs the engine's SSH commands.
+// guardedRemote runs the SSH commands of the engine and of the probes.
 type guardedRemote struct {
 	rollout.Remote
 	lead *leadership
