@@ -102,6 +102,25 @@ func (p *daemonProcess) kill() {
 	<-p.exited
 }
 
+// signal sends sig (SIGSTOP, SIGCONT) to the daemon.
+func (p *daemonProcess) signal(sig syscall.Signal) {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatalf("send %v to the daemon: %v", sig, err)
+	}
+}
+
+// wait waits up to within for the daemon to end by itself and returns its
+// exit code, or -1 if it still runs.
+func (p *daemonProcess) wait(within time.Duration) int {
+	select {
+	case <-p.exited:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(within):
+		return -1
+	}
+}
+
 // stop ends the daemon as a signal would, or kills it if it takes too long.
 func (p *daemonProcess) stop() {
 	if p.cmd == nil {
