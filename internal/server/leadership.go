@@ -88,25 +88,40 @@ func (l *leadership) errNotLeader() error {
 	return fleet.Errorf(fleet.KindUnavailable, "replica %s does not lead (any more): it acts on no host", l.replica.ID)
 }
 
-// run campaigns until this replica leads, then runs lead with a context
-// that ends the moment it might not lead any more: a renewal refused, or
-// none for the deadline. It returns errLostLeadership then, lead's error
-// if lead ends by itself, and nil when ctx ends, once lead has returned
-// and the lease is resigned for another replica to take at once.
-func (l *leadership) run(ctx context.Context, lead func(ctx context.Context) error) error {
+// work is what the leader alone does: start readies it (the rollouts to
+// resume, the alerts restored), run lives until its context ends.
+type work struct {
+	start func(ctx context.Context) error
+	run   func(ctx context.Context) error
+}
+
+// run campaigns until this replica leads and starts w, unless started
+// says w started already (a lone daemon leads from its first campaign,
+// and starts its work before it serves); then it runs w with a context
+// that ends the moment this replica might not lead any more: a renewal
+// refused, or none for the deadline. It returns errLostLeadership then,
+// w's error if w ends by itself, and nil when ctx ends, once w has
+// returned and the lease is resigned for another replica to take at once.
+func (l *leadership) run(ctx context.Context, w work, started bool) error {
 	tick := time.NewTicker(l.every)
 	defer tick.Stop()
-	for !l.campaign(ctx) {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
+	if !started {
+		for !l.campaign(ctx) {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-tick.C:
+			}
+		}
+		if err := w.start(ctx); err != nil {
+			l.resign()
+			return err
 		}
 	}
 	leadCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ended := make(chan error, 1)
-	go func() { ended <- lead(leadCtx) }()
+	go func() { ended <- w.run(leadCtx) }()
 	check := time.NewTicker(l.every / 4)
 	defer check.Stop()
 	for {

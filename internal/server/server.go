@@ -351,6 +351,8 @@ func (s *Server) Run(ctx context.Context) error {
 // components is the daemon, in the order its parts start; they stop in the
 // reverse order. A part may use those above it for as long as it runs.
 func (s *Server) components() []component {
+	// The leader's work, and whether it started before the API opened.
+	lead, started := s.leaderWork(), false
 	list := []component{
 		// Closed last, once nothing reaches the hosts any more.
 		{name: "ssh pool", stop: func(context.Context) error { s.pool.Close(); return nil }},
@@ -394,14 +396,18 @@ func (s *Server) components() []component {
 		}})
 	}
 	return append(list,
-		// One round of the election before the API opens, so that a lone
-		// daemon leads from its first request; then the leader's work
-		// runs for as long as this replica leads, and the daemon stops
-		// when it stops leading (see leadership.run).
+		// One round of the election before the API opens: a lone daemon
+		// leads from its first request, its work started (the rollouts to
+		// resume read, the alerts and silences restored). Then the
+		// leader's work runs for as long as this replica leads, and the
+		// daemon stops when it stops leading (see leadership.run).
 		component{name: "leadership", start: func(ctx context.Context) error {
-			s.lead.campaign(ctx)
-			return nil
-		}, run: func(ctx context.Context) error { return s.lead.run(ctx, s.leaderWork) }},
+			if !s.lead.campaign(ctx) {
+				return nil
+			}
+			started = true
+			return lead.start(ctx)
+		}, run: func(ctx context.Context) error { return s.lead.run(ctx, lead, started) }},
 		// The API last: it takes requests once the rest runs, and stops
 		// taking them first, its event streams ended (s.stopping) and the
 		// requests in flight given the shutdown timeout. A replica that
@@ -430,9 +436,9 @@ func (s *Server) components() []component {
 }
 
 // leaderWork is what the leader alone runs, in the order its parts start
-// and the reverse of their stops, until ctx ends (the daemon stops, or this
-// replica may not lead any more).
-func (s *Server) leaderWork(ctx context.Context) error {
+// and the reverse of their stops, until the context of its run ends (the
+// daemon stops, or this replica may not lead any more).
+func (s *Server) leaderWork() work {
 	parts := newComponents(s.log, []component{
 		// Before the rollouts and the probes: a silence or a maintenance
 		// forgotten would page. The engine reads the rollouts it resumes,
@@ -464,15 +470,14 @@ func (s *Server) leaderWork(ctx context.Context) error {
 			return nil
 		}},
 	})
-	if err := parts.start(ctx); err != nil {
-		return err
-	}
-	var failed error
-	select {
-	case failed = <-parts.failed():
-	case <-ctx.Done():
-	}
-	return errors.Join(failed, parts.stop(context.WithoutCancel(ctx)))
+	return work{start: parts.start, run: func(ctx context.Context) error {
+		var failed error
+		select {
+		case failed = <-parts.failed():
+		case <-ctx.Done():
+		}
+		return errors.Join(failed, parts.stop(context.WithoutCancel(ctx)))
+	}}
 }
 
 // inventory is the inventory in force.
