@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/lab"
 	"github.com/illico-dev/illico/internal/store"
 )
 
@@ -49,6 +51,26 @@ func (b *bootLog) counts() map[string]int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return maps.Clone(b.boots)
+}
+
+// checkPatchedOnce checks that every host of the lab's urgent patch
+// rollout ro is done, patched, back in rotation and booted exactly once
+// since before (the lab's status and the boot log's counts then).
+func checkPatchedOnce(t *testing.T, l *lab.Lab, ro api.Rollout, before map[string]lab.HostStatus, bootsBefore map[string]int, boots *bootLog) {
+	t.Helper()
+	after, bootsAfter := labStatus(l), boots.counts()
+	for _, h := range ro.Hosts {
+		b, a := before[h.Host], after[h.Host]
+		if h.State != "done" {
+			t.Errorf("%s is %s: %s", h.Host, h.State, h.Error)
+		}
+		if a.BootID == b.BootID || a.Running["openssl"] != "3.0.13" || a.Balancer != "UP" {
+			t.Errorf("%s: boot %s → %s, running %v, balancer %s", h.Host, b.BootID, a.BootID, a.Running, a.Balancer)
+		}
+		if n := bootsAfter[h.Host] - bootsBefore[h.Host]; n != 1 {
+			t.Errorf("%s rebooted %d times, want once", h.Host, n)
+		}
+	}
 }
 
 // daemonProcess is `illico serve` run from its binary, as operators run it.

@@ -346,19 +346,7 @@ func TestReplicasKilledAtRandom(t *testing.T) {
 	if ro.State != "done" {
 		t.Errorf("the rollout is %s: %s", ro.State, ro.Reason)
 	}
-	after, bootsAfter := labStatus(l), boots.counts()
-	for _, h := range ro.Hosts {
-		b, a := before[h.Host], after[h.Host]
-		if h.State != "done" {
-			t.Errorf("%s is %s: %s", h.Host, h.State, h.Error)
-		}
-		if a.BootID == b.BootID || a.Running["openssl"] != "3.0.13" || a.Balancer != "UP" {
-			t.Errorf("%s: boot %s → %s, running %v, balancer %s", h.Host, b.BootID, a.BootID, a.Running, a.Balancer)
-		}
-		if n := bootsAfter[h.Host] - bootsBefore[h.Host]; n != 1 {
-			t.Errorf("%s rebooted %d times, want once", h.Host, n)
-		}
-	}
+	checkPatchedOnce(t, l, ro, before, bootsBefore, boots)
 	if len(ro.Hosts) != 20 {
 		t.Errorf("the rollout has %d hosts, want 20", len(ro.Hosts))
 	}
