@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,7 +48,6 @@ func TestDrainOnTheDashboard(t *testing.T) {
 	go func() { _ = srv.Run(ctx); close(done) }()
 	t.Cleanup(func() { stop(); <-done })
 	base := "http://" + srv.Addr()
-	shots := artifacts(t)
 	balancer := func(host string) string {
 		t.Helper()
 		for _, s := range l.Status(t.Context()) {
@@ -60,29 +58,7 @@ func TestDrainOnTheDashboard(t *testing.T) {
 		return ""
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1100, 1000),
-	)
-	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 2*time.Minute)
-	defer cancel()
-	shoot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("browser: %v", err)
-		}
-		path := filepath.Join(shots, name+".png")
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", path)
-	}
+	bctx, shoot := browser(t, exe, 1100, 1000, 2*time.Minute)
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))

@@ -52,6 +52,35 @@ func artifacts(t *testing.T) string {
 	return dir
 }
 
+// browser starts Chromium at exe, its window width×height, for at most
+// within; shoot saves a screenshot of the whole page as name.png in the
+// artifacts. The browser ends with the test.
+func browser(t *testing.T, exe string, width, height int, within time.Duration) (ctx context.Context, shoot func(name string)) {
+	t.Helper()
+	shots := artifacts(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(width, height),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	ctx, cancel := context.WithTimeout(bctx, within)
+	t.Cleanup(func() { cancel(); cancelBrowser(); cancelAlloc() })
+	return ctx, func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("browser: %v", err)
+		}
+		path := filepath.Join(shots, name+".png")
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", path)
+	}
+}
+
 type daemon struct {
 	api    *client.Client
 	public string
@@ -124,19 +153,7 @@ func TestStatusPageInABrowser(t *testing.T) {
 	exe := chromium(t)
 	l := labtest.Start(t, lab.Options{Hosts: 4, RebootMin: 2 * time.Second, RebootMax: 3 * time.Second})
 	d := startDaemon(t, l)
-	shots := artifacts(t)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1000, 1400),
-	)
-	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 3*time.Minute)
-	defer cancel()
+	bctx, shoot := browser(t, exe, 1000, 1400, 3*time.Minute)
 
 	// read loads the page in French and returns its text.
 	read := func(name string) string {
@@ -151,15 +168,7 @@ func TestStatusPageInABrowser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("browser: %v", err)
 		}
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("browser: %v", err)
-		}
-		path := filepath.Join(shots, name+".png")
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", path)
+		shoot(name)
 		return text
 	}
 	// component returns what the page's list of services says of a
