@@ -171,15 +171,6 @@ func TestAlertmanagerReleasesOnALab(t *testing.T) {
 // labels and annotations of a Kubernetes cluster's, as 0.34 sends it.
 func manyAlerts(t testing.TB, n int) []byte {
 	t.Helper()
-	type alert struct {
-		Status       string            `json:"status"`
-		Labels       map[string]string `json:"labels"`
-		Annotations  map[string]string `json:"annotations"`
-		StartsAt     time.Time         `json:"startsAt"`
-		EndsAt       time.Time         `json:"endsAt"`
-		GeneratorURL string            `json:"generatorURL"`
-		Fingerprint  string            `json:"fingerprint"`
-	}
 	common := map[string]string{"alertname": "KubePodCrashLooping", "severity": "warning", "cluster": "prod-dc1", "prometheus": "monitoring/k8s"}
 	msg := map[string]any{
 		"receiver": "illico", "status": "firing", "notification_reason": "new alerts added",
@@ -190,10 +181,10 @@ func manyAlerts(t testing.TB, n int) []byte {
 		"version":           "4", "groupKey": `{}/{severity=~"warning|critical"}:{alertname="KubePodCrashLooping"}`, "truncatedAlerts": 0,
 	}
 	start := time.Date(2026, 3, 12, 3, 0, 0, 0, time.UTC)
-	alerts := make([]alert, n)
+	alerts := make([]api.AlertmanagerAlert, n)
 	for i := range alerts {
 		ns, pod := fmt.Sprintf("tenant-%04d", i/10), fmt.Sprintf("api-%08x-%05x", i*2654435761, i)
-		alerts[i] = alert{
+		alerts[i] = api.AlertmanagerAlert{
 			Status: "firing",
 			Labels: map[string]string{
 				"alertname": "KubePodCrashLooping", "severity": "warning", "cluster": "prod-dc1", "prometheus": "monitoring/k8s",

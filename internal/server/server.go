@@ -205,7 +205,6 @@ func New(opts Options) (*Server, error) {
 	// The leader's work writes through a fenced view of the store: a
 	// replica that lost the leadership writes nothing more.
 	s.leaderStore = s.store.Fenced(s.lead.currentEpoch)
-	leaderStore := s.leaderStore
 	s.pool = sshx.NewPool(sshx.Options{Getenv: opts.Getenv, Logger: s.log})
 	s.balancers = &lb.Set{}
 	httpClient := opts.HTTPClient
@@ -220,7 +219,7 @@ func New(opts Options) (*Server, error) {
 	// buckets are read, so one raw record per probe is enough.
 	runs := probe.NewMemory(1)
 	s.monitor = monitor.New(monitor.Options{
-		Alerts: alertsCfg, Inventory: s.inventory, Store: leaderStore,
+		Alerts: alertsCfg, Inventory: s.inventory, Store: s.leaderStore,
 		Probe: probe.NewProber(httpClient, guardedRemote{s.pool, s.lead}, s.now).Probe, Interval: interval, Recorder: runs,
 		Client: s.lead.client(httpClient), Delivered: s.metrics.delivered, Logger: s.log, Now: s.now,
 	})
@@ -244,7 +243,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.engine = rollout.NewEngine(rollout.Options{
-		Store:     leaderStore,
+		Store:     s.leaderStore,
 		Remote:    guardedRemote{s.pool, s.lead},
 		Balancer:  func(name string) rollout.Balancer { return guardedBalancer{s.balancer(name), s.lead} },
 		Health:    s.monitor.Health(),
