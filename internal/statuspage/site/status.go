@@ -46,17 +46,14 @@ func (s *Site) openStatus(st *store.Store, inv *fleet.Inventory) error {
 	return nil
 }
 
-// tick keeps the page's status moving until ctx ends: every statusTick,
-// it looks at the stored version, for the page to show another daemon's
-// change, starts and ends the maintenances operators scheduled, and takes
-// the hosts' health from the probes.
+// tick is the leader's part of the page's status until ctx ends: every
+// statusTick, it starts and ends the maintenances operators scheduled and
+// takes the hosts' health from the probes. Follow, on every replica, reads
+// the stored version.
 func (s *Site) tick(ctx context.Context) {
 	tick := time.NewTicker(statusTick)
 	defer tick.Stop()
 	for {
-		if err := s.status.Refresh(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("status page: read its version", "err", err)
-		}
 		if err := s.advance(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("status page: move the scheduled maintenances on", "err", err)
 		}
