@@ -25,8 +25,10 @@ type Notification struct {
 	Firing      []Alert
 	Resolved    []Alert
 
-	// route is the group's route, for Unsent.
+	// route is the group's route, for Unsent; seq numbers it among the
+	// notifications handed out and not yet settled.
 	route *Route
+	seq   uint64
 }
 
 // Status is firing while any alert of the group fires.
@@ -88,6 +90,15 @@ type Pipeline struct {
 	silences   []Silence
 	silenceSeq int
 	maint      map[string]Maintenance
+
+	// out holds the notifications handed out by Flush and not yet
+	// settled (Sent or Unsent), by seq: the saved state carries them, so
+	// that a successor sends again what may not have arrived. resend are
+	// those a restored state carried, for the next Flush to hand out
+	// first.
+	out    map[uint64]Notification
+	outSeq uint64
+	resend []Notification
 }
 
 type group struct {
@@ -147,6 +158,7 @@ func New(cfg *Config, inv *fleet.Inventory) *Pipeline {
 		groups:  map[string]*group{},
 		down:    map[string]map[string]bool{},
 		maint:   map[string]Maintenance{},
+		out:     map[uint64]Notification{},
 	}
 	var number func(r *Route)
 	number = func(r *Route) {
@@ -205,19 +217,34 @@ func (p *Pipeline) group(r *Route, gl labels.Set) *group {
 }
 
 // Flush folds and mutes the alerts as they stand at now and returns the
-// notifications due, in a stable order. Call it every second or so.
+// notifications due, in a stable order, those a restored state carried
+// first. Call it every second or so, and settle each notification it
+// returns with Sent or Unsent once its receiver answered.
 func (p *Pipeline) Flush(now time.Time) []Notification {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.fold(now)
-	var out []Notification
+	out := p.resend
+	p.resend = nil
 	for _, key := range slices.Sorted(maps.Keys(p.groups)) {
 		if n, ok := p.flush(key, p.groups[key], now); ok {
 			out = append(out, n)
 		}
 	}
 	p.collect()
+	for i := range out {
+		p.outSeq++
+		out[i].seq = p.outSeq
+		p.out[p.outSeq] = out[i]
+	}
 	return out
+}
+
+// Sent settles n, which its receiver accepted.
+func (p *Pipeline) Sent(n Notification) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.out, n.seq)
 }
 
 func (p *Pipeline) flush(key string, g *group, now time.Time) (Notification, bool) {

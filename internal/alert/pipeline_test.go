@@ -63,8 +63,19 @@ func (b *bench) up(hosts ...string) {
 	}
 }
 
-// wait flushes every second for d and returns what was sent.
+// wait flushes every second for d and returns what was sent, each
+// notification delivered.
 func (b *bench) wait(d time.Duration) []Notification {
+	out := b.handOut(d)
+	for _, n := range out {
+		b.p.Sent(n)
+	}
+	return out
+}
+
+// handOut flushes every second for d and returns what was handed out,
+// none of it settled.
+func (b *bench) handOut(d time.Duration) []Notification {
 	var out []Notification
 	for end := b.now.Add(d); b.now.Before(end); {
 		b.now = b.now.Add(time.Second)

@@ -15,9 +15,28 @@ import (
 // resolved notice) and, for each group that told its receiver of firing
 // alerts, which ones and when it last sent. Silences are kept on their own,
 // and maintenances come back from the rollouts.
+//
+// Pending are the notifications handed out and not yet settled when the
+// state was taken: whether they reached their receivers is not known, so
+// a pipeline that restores the state sends them again, as they were. A
+// daemon killed before a receiver answered does not lose the page; one
+// killed between the answer and the next save sends it twice, the window
+// of one write to the store.
 type State struct {
-	Alerts []Alert       `json:"alerts"`
-	Groups []GroupRecord `json:"groups"`
+	Alerts  []Alert         `json:"alerts"`
+	Groups  []GroupRecord   `json:"groups"`
+	Pending []PendingRecord `json:"pending,omitempty"`
+}
+
+// PendingRecord is a notification on its way to its receiver.
+type PendingRecord struct {
+	Route       int        `json:"route"`
+	Receiver    string     `json:"receiver"`
+	GroupKey    string     `json:"group_key"`
+	GroupLabels labels.Set `json:"group_labels"`
+	At          time.Time  `json:"at"`
+	Firing      []Alert    `json:"firing"`
+	Resolved    []Alert    `json:"resolved"`
 }
 
 // GroupRecord is what a group told its receiver. Notified and LastFiring
@@ -75,15 +94,32 @@ func (p *Pipeline) State() State {
 		}
 		st.Groups = append(st.Groups, rec)
 	}
+	for _, seq := range slices.Sorted(maps.Keys(p.out)) {
+		n := p.out[seq]
+		st.Pending = append(st.Pending, PendingRecord{
+			Route: p.routeID[n.route], Receiver: n.Receiver, GroupKey: n.GroupKey, GroupLabels: maps.Clone(n.GroupLabels),
+			At: n.At, Firing: cloneAlerts(n.Firing), Resolved: cloneAlerts(n.Resolved),
+		})
+	}
 	return st
+}
+
+func cloneAlerts(as []Alert) []Alert {
+	out := make([]Alert, len(as))
+	for i, a := range as {
+		out[i] = a.clone()
+	}
+	return out
 }
 
 // Restore brings back a state saved before a restart, into a pipeline that
 // has received nothing yet. The alerts it held fire again as they were,
 // until their probes say otherwise; each group sends again only what
-// changed, or after its repeat interval counted from its last sending. It
-// returns how many group records it dropped because the routing tree they
-// were made under has changed: their alerts are told again, as new.
+// changed, or after its repeat interval counted from its last sending; the
+// notifications that were on their way go again at the next Flush. It
+// returns how many group records and pending notifications it dropped
+// because the routing tree they were made under has changed: their alerts
+// are told again, as new.
 func (p *Pipeline) Restore(st State) (dropped int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -124,6 +160,17 @@ func (p *Pipeline) Restore(st State) (dropped int) {
 			g.next = rec.LastSent.Add(r.GroupInterval)
 		}
 	}
+	for _, rec := range st.Pending {
+		r := routes[rec.Route]
+		if r == nil || r.Receiver != rec.Receiver {
+			dropped++
+			continue
+		}
+		p.resend = append(p.resend, Notification{
+			Receiver: rec.Receiver, GroupKey: rec.GroupKey, GroupLabels: maps.Clone(rec.GroupLabels),
+			At: rec.At, Firing: cloneAlerts(rec.Firing), Resolved: cloneAlerts(rec.Resolved), route: r,
+		})
+	}
 	return dropped
 }
 
@@ -136,6 +183,7 @@ func (p *Pipeline) Unsent(n Notification) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	delete(p.out, n.seq)
 	g := p.group(n.route, maps.Clone(n.GroupLabels))
 	g.lastFiring = nil
 	for _, a := range n.Resolved {

@@ -125,16 +125,41 @@ func TestRestore(t *testing.T) {
 func TestUnsent(t *testing.T) {
 	b := newBench(t)
 	b.down("a-000")
-	ns := b.wait(time.Minute)
+	ns := b.handOut(time.Minute)
 	expect(t, "firing", ns, "+a-000")
 	b.p.Unsent(ns[0])
 	expect(t, "sent again at the group interval", b.wait(5*time.Minute), "+a-000")
 	b.up("a-000")
-	ns = b.wait(5 * time.Minute)
+	ns = b.handOut(5 * time.Minute)
 	expect(t, "resolved", ns, "-a-000")
 	b.p.Unsent(ns[0])
 	expect(t, "the resolved notice again", b.wait(5*time.Minute), "-a-000")
 	expect(t, "once delivered, nothing more", b.wait(time.Hour))
+}
+
+// A daemon killed while its notifications are on their way loses none: the
+// state it saved carries them, and its successor sends them again, firing
+// and resolved alike; once settled, they are not in the state any more.
+func TestPendingGoAgainAfterRestart(t *testing.T) {
+	b := newBench(t)
+	b.down("a-000")
+	expect(t, "firing, on its way", b.handOut(time.Minute), "+a-000")
+	if got := len(b.p.State().Pending); got != 1 {
+		t.Fatalf("the state has %d notifications on their way, want 1", got)
+	}
+	b.restart(10 * time.Second)
+	expect(t, "sent again by the successor", b.wait(2*time.Second), "+a-000")
+	expect(t, "and once only", b.wait(time.Hour-time.Minute))
+
+	b.up("a-000")
+	expect(t, "resolved, on its way", b.handOut(5*time.Minute), "-a-000")
+	b.restart(10 * time.Second)
+	expect(t, "the resolved notice again", b.wait(2*time.Second), "-a-000")
+	if got := len(b.p.State().Pending); got != 0 {
+		t.Fatalf("the state has %d notifications on their way after all were sent, want 0", got)
+	}
+	b.restart(10 * time.Second)
+	expect(t, "nothing more", b.wait(2*time.Hour))
 }
 
 // TestSetTopology: a host an inventory reload adds to a datacenter counts

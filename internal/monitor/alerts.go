@@ -68,9 +68,11 @@ type alerting struct {
 	// delivered counts notifications by receiver and result.
 	delivered func(receiver, result string)
 
-	// Only run's goroutine uses these: the state last saved, and when the
-	// silences were last pruned.
+	// saving guards saved, the state last saved: run's goroutine saves
+	// after each flush, the deliveries after each notification settled.
+	saving sync.Mutex
 	saved  []byte
+	// Only run's goroutine uses pruned: when the silences were last pruned.
 	pruned time.Time
 	// unconfirmed holds the probe alerts restored from before a restart
 	// that no probe has reported on yet, with when to look at them; probed
@@ -191,6 +193,7 @@ func (al *alerting) flush(now time.Time) {
 	}
 	for _, n := range ns {
 		if n.Receiver == noReceiver {
+			al.pipe.Sent(n) // told to no one, as the config asks
 			continue
 		}
 		for _, a := range n.Firing {
@@ -212,6 +215,7 @@ func (al *alerting) flush(now time.Time) {
 	for _, n := range ns {
 		q, ok := al.queues[n.Receiver]
 		if !ok {
+			al.pipe.Sent(n)
 			continue
 		}
 		select {
@@ -239,6 +243,10 @@ func (al *alerting) deliver(ctx context.Context, name string, r alert.Notifier, 
 			al.pipe.Unsent(n)
 			continue
 		}
+		al.pipe.Sent(n)
+		// Saved at once: a successor sends again what the saved state
+		// still has on its way.
+		al.save(ctx)
 		al.log.Info("notification sent", "receiver", name, "title", n.Title())
 		al.delivered(name, "sent")
 	}
@@ -247,6 +255,8 @@ func (al *alerting) deliver(ctx context.Context, name string, r alert.Notifier, 
 // save keeps the pipeline's state in the store when it changed. A failure
 // is logged: the next flush tries again.
 func (al *alerting) save(ctx context.Context) {
+	al.saving.Lock()
+	defer al.saving.Unlock()
 	data, err := json.Marshal(al.pipe.State())
 	if err != nil {
 		al.log.Error("alerts: encode the pipeline's state", "err", err)

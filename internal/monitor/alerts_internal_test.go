@@ -74,9 +74,11 @@ func TestRestoredAlertOfAGoneTarget(t *testing.T) {
 	if ns := before.Flush(now); len(ns) != 0 {
 		t.Fatalf("sent at once: %+v", ns)
 	}
-	if ns := before.Flush(now.Add(cfg.Route.GroupWait)); len(ns) != 1 || len(ns[0].Firing) != 2 {
+	ns := before.Flush(now.Add(cfg.Route.GroupWait))
+	if len(ns) != 1 || len(ns[0].Firing) != 2 {
 		t.Fatalf("not told: %+v", ns)
 	}
+	before.Sent(ns[0])
 	data, err := json.Marshal(before.State())
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +100,7 @@ func TestRestoredAlertOfAGoneTarget(t *testing.T) {
 	clock = clock.Add(confirmRestored)
 	al.resolveUnconfirmed(clock)
 	// At the group's next look.
-	ns := al.pipe.Flush(clock.Add(cfg.Route.GroupInterval))
+	ns = al.pipe.Flush(clock.Add(cfg.Route.GroupInterval))
 	if len(ns) != 1 || len(ns[0].Resolved) != 1 || ns[0].Resolved[0].Labels[alert.LabelHost] != "gone" || len(ns[0].Firing) != 1 {
 		t.Fatalf("after the probes started: %+v, want gone resolved and kept firing", ns)
 	}
