@@ -67,6 +67,8 @@ type alerting struct {
 	store     Store
 	// delivered counts notifications by receiver and result.
 	delivered func(receiver, result string)
+	// acting, when set, says whether notifications may go out now.
+	acting func() error
 
 	// saving guards saved, the state last saved: run's goroutine saves
 	// after each flush, the deliveries after each notification settled.
@@ -236,6 +238,13 @@ func (al *alerting) deliver(ctx context.Context, name string, r alert.Notifier, 
 			al.log.Warn("notification put off until the daemon's next start", "receiver", name, "group", n.GroupKey)
 			al.pipe.Unsent(n)
 			continue
+		}
+		if al.acting != nil {
+			if err := al.acting(); err != nil {
+				al.log.Warn("notification put off", "receiver", name, "group", n.GroupKey, "err", err)
+				al.pipe.Unsent(n)
+				continue
+			}
 		}
 		if err := r.Notify(ctx, n); err != nil {
 			al.log.Error("notification failed", "receiver", name, "group", n.GroupKey, "err", err)

@@ -38,6 +38,10 @@ type Options struct {
 	Recorder probe.Recorder
 	// Client posts the receivers' webhooks.
 	Client *http.Client
+	// Acting, when set, is asked before each notification: an error puts
+	// it off (it goes again at its group's next interval), as a replica
+	// that no longer leads must tell no one.
+	Acting func() error
 	// Delivered counts a notification handed to a receiver, by result:
 	// sent or failed.
 	Delivered func(receiver, result string)
@@ -67,6 +71,7 @@ func New(o Options) *Monitor {
 		cfg.SetDefaults()
 	}
 	al := newAlerting(cfg, o.Inventory, o.Store, o.Client, o.Logger, o.Now, o.Delivered)
+	al.acting = o.Acting
 	hl := &health{prober: o.Probe, interval: o.Interval, now: o.Now, runs: o.Recorder,
 		onChange: func(c probe.Change) {
 			al.probeChanged(c)

@@ -62,9 +62,9 @@ type Options struct {
 	OnChange func(Change)
 }
 
-// Offset is when, within its interval, a target first runs: spread evenly
-// by its id, and the same on every start, so that a restart does not
-// bunch a fleet's probes together nor move them around.
+// Offset is when, within each interval of the clock, a target runs:
+// spread evenly by its id, and the same on every start, so that a restart
+// does not bunch a fleet's probes together nor move them around.
 func Offset(id string, interval time.Duration) time.Duration {
 	if interval <= 0 {
 		return 0
@@ -72,6 +72,20 @@ func Offset(id string, interval time.Duration) time.Duration {
 	h := fnv.New64a()
 	h.Write([]byte(id))
 	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// firstSlot is a target's first run at or after start, on its grid: the
+// instants whose time since the zero time, modulo interval, is the
+// target's Offset. The grid is the clock's, not the start's: whichever
+// replica leads runs a target at the same instants, so the first run of
+// a new leader, which starts once the old one has stopped acting, comes
+// an interval after the old leader's last run, never sooner.
+func firstSlot(start time.Time, id string, interval time.Duration) time.Time {
+	due := start.Truncate(interval).Add(Offset(id, interval))
+	if due.Before(start) {
+		due = due.Add(interval)
+	}
+	return due
 }
 
 // next is the first slot of a target's fixed grid (due, due+interval, …)
@@ -175,7 +189,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	start := time.Now()
 	q := make(slots, len(s.targets))
 	for i := range s.targets {
-		q[i] = slot{due: start.Add(Offset(s.targets[i].ID, s.targets[i].Def.Interval)), idx: i}
+		q[i] = slot{due: firstSlot(start, s.targets[i].ID, s.targets[i].Def.Interval), idx: i}
 	}
 	heap.Init(&q)
 	timer := time.NewTimer(time.Until(q[0].due))

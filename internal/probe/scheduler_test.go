@@ -56,6 +56,48 @@ func TestNext(t *testing.T) {
 	}
 }
 
+// Two schedulers, as two leaders one after the other, run a target on the
+// same grid of the clock, whenever each started: the second's first run
+// comes an interval after the first's last, however soon it took over.
+func TestSchedulersShareTheClocksGrid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 10 * time.Second
+		tg := fakeTarget("boot", interval, 1, 1)
+		var mu sync.Mutex
+		var runs []time.Time
+		probe := func(context.Context, *Target) Observation {
+			mu.Lock()
+			runs = append(runs, time.Now())
+			mu.Unlock()
+			return Observation{Connected: true}
+		}
+		lead := func(d time.Duration) {
+			ctx, cancel := context.WithTimeout(t.Context(), d)
+			defer cancel()
+			NewScheduler([]Target{tg}, Options{Probe: probe}).Run(ctx)
+		}
+		// Off the grid's start, with takeovers of 3.7 s and 0.3 s.
+		time.Sleep(1234 * time.Millisecond)
+		lead(27 * time.Second)
+		time.Sleep(3700 * time.Millisecond)
+		lead(31 * time.Second)
+		time.Sleep(300 * time.Millisecond)
+		lead(25 * time.Second)
+		if len(runs) < 6 {
+			t.Fatalf("%d runs, want at least 6", len(runs))
+		}
+		off := Offset(tg.ID, interval)
+		for i, at := range runs {
+			if got := at.Sub(at.Truncate(interval)); got != off {
+				t.Errorf("run %d at %s is %s into its interval, want %s", i, at.Format(time.TimeOnly), got, off)
+			}
+			if i > 0 && at.Sub(runs[i-1]) < interval {
+				t.Errorf("run %d came %s after the one before, under the interval %s", i, at.Sub(runs[i-1]), interval)
+			}
+		}
+	})
+}
+
 func TestObserve(t *testing.T) {
 	d := &Definition{FailureThreshold: 3, SuccessThreshold: 2}
 	tests := []struct {

@@ -3,18 +3,18 @@ package server
 import (
 	"context"
 	"io"
-	"net/http"
 
 	"github.com/illico-dev/illico/internal/fleet"
+	"github.com/illico-dev/illico/internal/probe"
 	"github.com/illico-dev/illico/internal/rollout"
 )
 
-// The leader's hands on the fleet, each of which asks before it acts
-// whether this replica still leads: a leader frozen (SIGSTOP) past its
-// deadline wakes, and the first thing any of its goroutines tries is
-// refused, before its leadership has even noticed.
+// The leader's hands on the fleet and its voice to the on-call, each of
+// which asks before it acts whether this replica still leads: a leader
+// frozen (SIGSTOP) past its deadline wakes, and the first thing any of its
+// goroutines tries is refused, before its leadership has even noticed.
 
-// guardedRemote runs the SSH commands of the engine and of the probes.
+// guardedRemote runs the engine's SSH commands.
 type guardedRemote struct {
 	rollout.Remote
 	lead *leadership
@@ -47,29 +47,23 @@ func (g guardedBalancer) Undrain(ctx context.Context, backend, server string) er
 	return g.Balancer.Undrain(ctx, backend, server)
 }
 
-// client is c for the leader's notifications (the alert receivers'
-// webhooks): a request is refused once this replica does not lead.
-func (l *leadership) client(c *http.Client) *http.Client {
-	out := *c
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
+// acting is nil while this replica leads, and says why it must not act
+// otherwise: the monitor asks it before each notification it sends.
+func (l *leadership) acting() error {
+	if !l.leads() {
+		return l.errNotLeader()
 	}
-	out.Transport = guardedTransport{base, l}
-	return &out
+	return nil
 }
 
-type guardedTransport struct {
-	base http.RoundTripper
-	lead *leadership
-}
-
-func (g guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if !g.lead.leads() {
-		if r.Body != nil {
-			r.Body.Close()
+// guardProbe runs the probes, HTTP and TCP as well as SSH, while this
+// replica leads: a refused run fails, and the replica that no longer leads
+// exits before its outcome tells anyone.
+func (l *leadership) guardProbe(run probe.ProbeFunc) probe.ProbeFunc {
+	return func(ctx context.Context, t *probe.Target) probe.Observation {
+		if err := l.acting(); err != nil {
+			return probe.Observation{Err: err}
 		}
-		return nil, g.lead.errNotLeader()
+		return run(ctx, t)
 	}
-	return g.base.RoundTrip(r)
 }

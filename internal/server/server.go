@@ -220,8 +220,8 @@ func New(opts Options) (*Server, error) {
 	runs := probe.NewMemory(1)
 	s.monitor = monitor.New(monitor.Options{
 		Alerts: alertsCfg, Inventory: s.inventory, Store: s.leaderStore,
-		Probe: probe.NewProber(httpClient, guardedRemote{s.pool, s.lead}, s.now).Probe, Interval: interval, Recorder: runs,
-		Client: s.lead.client(httpClient), Delivered: s.metrics.delivered, Logger: s.log, Now: s.now,
+		Probe: s.lead.guardProbe(probe.NewProber(httpClient, s.pool, s.now).Probe), Interval: interval, Recorder: runs,
+		Client: httpClient, Acting: s.lead.acting, Delivered: s.metrics.delivered, Logger: s.log, Now: s.now,
 	})
 	if err := s.metrics.registerHealth(s.monitor.Counts, s.monitor.Firing); err != nil {
 		ln.Close()
