@@ -73,7 +73,10 @@ func (s *Stored[Tx]) Status(ctx context.Context) (fleet.Status, error) {
 	if err != nil {
 		return fleet.Status{}, err
 	}
-	return s.remember(cur).Clone(), nil
+	s.remember(cur)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last.Clone(), nil
 }
 
 // Refresh reads the stored version, for Version to tell the page of
@@ -98,15 +101,15 @@ func (s *Stored[Tx]) raise(v uint64) {
 	}
 }
 
-// remember keeps st if it is the newest status seen, and returns the newest.
-func (s *Stored[Tx]) remember(st fleet.Status) *fleet.Status {
+// remember keeps st if it is the newest status seen. The copy in memory is
+// only ever read under the lock: another read or change may replace it.
+func (s *Stored[Tx]) remember(st fleet.Status) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st.Version >= s.last.Version {
 		s.last = st
 	}
 	s.raise(s.last.Version)
-	return &s.last
 }
 
 // Update changes the status with change, all or nothing, and returns once
