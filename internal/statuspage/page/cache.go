@@ -40,9 +40,13 @@ type endpoint struct {
 type generation struct {
 	version uint64
 	expires time.Time
-	view    *view
-	mu      sync.Mutex // one response is rendered at a time
-	entries []atomic.Pointer[entry]
+	// staleSince is the view's: when the Source was last checked if that
+	// is longer ago than StaleAfter, else zero. A generation that no longer
+	// says the truth of it is built again, status changed or not.
+	staleSince time.Time
+	view       *view
+	mu         sync.Mutex // one response is rendered at a time
+	entries    []atomic.Pointer[entry]
 	// prev is the generation this one replaced: its responses are served
 	// while this one's are rendered, for no reader to wait on a render.
 	prev atomic.Pointer[generation]
@@ -97,12 +101,18 @@ func (ep endpoint) headers(etag string, length int) http.Header {
 }
 
 // current returns the generation of the status as it is now, building it
-// when the status changed or the last one expired. While one request
-// builds, the others keep serving the previous generation.
+// when the status changed, the Source's copy went stale or came back, or
+// the last one expired. While one request builds, the others keep serving
+// the previous generation.
+//
+// Once a generation exists, current never fails: a Source that cannot
+// read its status gets the previous generation's served, and built again
+// from the same status when only its staleness changed. The one error is
+// that of the first read, which the daemon does before it serves.
 func (h *handler) current(ctx context.Context) (*generation, error) {
 	now := h.opts.Now()
 	g := h.gen.Load()
-	if g.fresh(h.opts.Source.Version(), now) {
+	if g.fresh(h.opts.Source.Version(), now, h.staleSince(now)) {
 		return g, nil
 	}
 	if g == nil {
@@ -111,18 +121,23 @@ func (h *handler) current(ctx context.Context) (*generation, error) {
 		return g, nil
 	}
 	defer h.mu.Unlock()
-	if g = h.gen.Load(); g.fresh(h.opts.Source.Version(), now) {
+	if g = h.gen.Load(); g.fresh(h.opts.Source.Version(), now, h.staleSince(now)) {
 		return g, nil
 	}
 	// A client that hangs up must not fail the build for everyone else.
 	ctx = context.WithoutCancel(ctx)
 	st, err := h.opts.Source.Status(ctx)
+	// After the read, which may have checked the copy.
+	since := h.staleSince(now)
 	if err != nil {
-		if g != nil {
-			h.opts.Logger.Error("status page: read status; serving the previous one", "err", err)
+		if g == nil {
+			return nil, fmt.Errorf("read status: %w", err)
+		}
+		h.opts.Logger.Error("status page: read status; serving the previous one", "err", err)
+		if g.staleSince.Equal(since) {
 			return g, nil
 		}
-		return nil, fmt.Errorf("read status: %w", err)
+		st = g.view.status
 	}
 	history := map[string][]Day{}
 	if h.opts.History != nil {
@@ -138,11 +153,14 @@ func (h *handler) current(ctx context.Context) (*generation, error) {
 			history[c.ID] = days
 		}
 	}
+	v := newView(h.opts.Page, now, st, history)
+	v.staleSince = since
 	ng := &generation{
-		version: st.Version,
-		expires: now.Add(h.opts.MaxAge),
-		view:    newView(h.opts.Page, now, st, history),
-		entries: make([]atomic.Pointer[entry], len(h.endpoints)*len(h.langs)),
+		version:    st.Version,
+		expires:    now.Add(h.opts.MaxAge),
+		staleSince: since,
+		view:       v,
+		entries:    make([]atomic.Pointer[entry], len(h.endpoints)*len(h.langs)),
 	}
 	if g != nil {
 		ng.prev.Store(g)
@@ -152,8 +170,18 @@ func (h *handler) current(ctx context.Context) (*generation, error) {
 	return ng, nil
 }
 
-func (g *generation) fresh(version uint64, now time.Time) bool {
-	return g != nil && g.version == version && now.Before(g.expires)
+func (g *generation) fresh(version uint64, now, staleSince time.Time) bool {
+	return g != nil && g.version == version && now.Before(g.expires) && g.staleSince.Equal(staleSince)
+}
+
+// staleSince is when the Source last knew its status current, if that is
+// longer ago than StaleAfter; else, and for a Source always current, zero.
+func (h *handler) staleSince(now time.Time) time.Time {
+	checked := h.opts.Source.Checked()
+	if checked.IsZero() || now.Sub(checked) <= h.opts.StaleAfter {
+		return time.Time{}
+	}
+	return checked
 }
 
 // entry returns endpoint ep in language lang, rendering it on first use.

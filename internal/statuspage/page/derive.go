@@ -148,6 +148,10 @@ type view struct {
 	byID     map[string]*fleet.Component
 	groupOf  map[string]*fleet.ComponentGroup
 	indicate string
+	// staleSince is when the status was last known current, when that is
+	// longer ago than Options.StaleAfter; zero otherwise. Only the HTML
+	// page says it: the JSON has Statuspage's fields, none for it.
+	staleSince time.Time
 
 	incidents   []fleet.Incident    // newest first
 	unresolved  []fleet.Incident    // newest first

@@ -32,10 +32,13 @@ type pageData struct {
 	Langs                    []langLink
 	Indicator, IndicatorText string
 	Updated                  string
-	Incidents                []eventView
-	Active, Upcoming         []eventView
-	Groups                   []groupView
-	History                  []eventView
+	// Stale says since when the page could not read the status, when
+	// that is long enough to warn of; empty otherwise.
+	Stale            string
+	Incidents        []eventView
+	Active, Upcoming []eventView
+	Groups           []groupView
+	History          []eventView
 }
 
 type langLink struct {
@@ -85,6 +88,9 @@ func (h html) render() ([]byte, error) {
 		Indicator:     v.indicate,
 		IndicatorText: l.T("indicator." + v.indicate),
 		Updated:       l.Tf("updated", l.DateTime(h.local(v.status.UpdatedAt))),
+	}
+	if !v.staleSince.IsZero() {
+		d.Stale = l.Tf("stale", l.DateTime(h.local(v.staleSince)))
 	}
 	for _, code := range h.langs {
 		d.Langs = append(d.Langs, langLink{Code: code, Name: fleet.LanguageName(code), Current: code == l.Code})

@@ -28,6 +28,10 @@ func NewMemory(st fleet.Status, now func() time.Time) *Memory {
 // Version implements Source.
 func (m *Memory) Version() uint64 { return m.version.Load() }
 
+// Checked implements Source: the zero time, for a Memory is the status
+// itself and always current.
+func (m *Memory) Checked() time.Time { return time.Time{} }
+
 // Status implements Source.
 func (m *Memory) Status(context.Context) (fleet.Status, error) {
 	m.mu.Lock()

@@ -7,6 +7,13 @@
 // The page must hold the traffic of every customer refreshing it at once, so
 // each response is rendered once per change of the status, compressed once,
 // and served from memory with an ETag.
+//
+// A page whose store cannot be read keeps answering with the status it
+// last read, never with an error: customers need the page most when
+// something is down. Once that copy is older than Options.StaleAfter, the
+// HTML page says so in a banner, with since when. Only the HTML: the JSON
+// keeps Statuspage's fields, none of which says it, and the feed tells
+// incidents, not the page's health.
 package page
 
 import (
@@ -29,6 +36,12 @@ type Source interface {
 	Version() uint64
 	// Status returns a copy of the current status.
 	Status(ctx context.Context) (fleet.Status, error)
+	// Checked is when the status was last known to be current: when the
+	// source last found that the copy Status returns is the newest. The
+	// zero time means always current, for a source that is the status
+	// itself and has no copy to fall behind (Memory). It is asked on every
+	// request, so it must be cheap.
+	Checked() time.Time
 }
 
 // History gives a component's availability day by day.
@@ -83,6 +96,12 @@ type Options struct {
 	// rendered, even when the status did not change, for times such as
 	// "upcoming" and the day's bar to move on; 30s by default.
 	MaxAge time.Duration
+	// StaleAfter is how long after the Source's last check the HTML page
+	// says that what it shows may be out of date; a minute by default:
+	// well above the 2 s at which the daemon looks at the store, so that a
+	// slow query or two never shows the banner. The JSON and the feed never
+	// say it.
+	StaleAfter time.Duration
 }
 
 // Days is the length of the uptime history the page shows.
@@ -102,6 +121,9 @@ func Handler(opts Options) (http.Handler, error) {
 	}
 	if opts.MaxAge <= 0 {
 		opts.MaxAge = 30 * time.Second
+	}
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = time.Minute
 	}
 	if opts.Page.TimeZone == nil {
 		opts.Page.TimeZone = time.UTC

@@ -32,13 +32,16 @@ type StatusStore[Tx Outbox] interface {
 // Version is asked on every request of the page, so it reads a number in
 // memory: the version of this daemon's last change or last look at the
 // store. Refresh looks, and the daemon calls it every few seconds, to
-// notice the changes of another daemon on the same database.
+// notice the changes of another daemon on the same database. When the
+// store cannot be read, the copy in memory is served as it is, and Checked
+// tells since when.
 type Stored[Tx Outbox] struct {
 	store StatusStore[Tx]
 	now   func() time.Time
 
 	version atomic.Uint64
-	mu      sync.Mutex // guards last
+	checked atomic.Int64 // Checked, in nanoseconds since 1970
+	mu      sync.Mutex   // guards last
 	last    fleet.Status
 }
 
@@ -49,16 +52,35 @@ func NewStored[Tx Outbox](ctx context.Context, st StatusStore[Tx], now func() ti
 		now = time.Now
 	}
 	s := &Stored[Tx]{store: st, now: now}
+	at := now()
 	cur, err := st.Status(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s.remember(cur)
+	s.check(at)
 	return s, nil
 }
 
 // Version implements Source.
 func (s *Stored[Tx]) Version() uint64 { return s.version.Load() }
+
+// Checked implements Source: when the last read of the store that found
+// the copy in memory the newest began. A Refresh that finds a newer
+// version does not count: the copy is behind until Status reads it.
+func (s *Stored[Tx]) Checked() time.Time { return time.Unix(0, s.checked.Load()) }
+
+// check moves Checked up to at, never down: a slow read must not take it
+// back past a later one.
+func (s *Stored[Tx]) check(at time.Time) {
+	n := at.UnixNano()
+	for {
+		cur := s.checked.Load()
+		if n <= cur || s.checked.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
 
 // Status implements Source: the status as of Version, read again from the
 // store only when Version moved past the copy in memory.
@@ -69,24 +91,34 @@ func (s *Stored[Tx]) Status(ctx context.Context) (fleet.Status, error) {
 		return s.last.Clone(), nil
 	}
 	s.mu.Unlock()
+	at := s.now()
 	cur, err := s.store.Status(ctx)
 	if err != nil {
 		return fleet.Status{}, err
 	}
 	s.remember(cur)
+	s.check(at)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.last.Clone(), nil
 }
 
 // Refresh reads the stored version, for Version to tell the page of
-// another daemon's change.
+// another daemon's change, and Checked that the copy in memory is still
+// the newest.
 func (s *Stored[Tx]) Refresh(ctx context.Context) error {
+	at := s.now()
 	v, err := s.store.StatusVersion(ctx)
 	if err != nil {
 		return err
 	}
 	s.raise(v)
+	s.mu.Lock()
+	current := s.last.Version >= v
+	s.mu.Unlock()
+	if current {
+		s.check(at)
+	}
 	return nil
 }
 
@@ -121,6 +153,7 @@ func (s *Stored[Tx]) Update(ctx context.Context, change func(*fleet.Status) erro
 // UpdateTx is Update with the store's transaction, for what must be stored
 // with the change or not at all.
 func (s *Stored[Tx]) UpdateTx(ctx context.Context, change func(tx Tx, st *fleet.Status) error) error {
+	at := s.now()
 	cur, err := s.store.UpdateStatus(ctx, func(tx Tx, st *fleet.Status) error {
 		before := shown(st)
 		if err := change(tx, st); err != nil {
@@ -134,6 +167,7 @@ func (s *Stored[Tx]) UpdateTx(ctx context.Context, change func(tx Tx, st *fleet.
 		return err
 	}
 	s.remember(cur)
+	s.check(at)
 	return nil
 }
 

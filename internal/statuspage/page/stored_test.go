@@ -288,3 +288,131 @@ func TestStoredConcurrent(t *testing.T) {
 		t.Errorf("after 100 changes: version %d, %d incidents, err %v", st.Version, len(st.Incidents), err)
 	}
 }
+
+// Checked moves with every read of the store that finds the copy in memory
+// the newest, and stays while the store cannot be read.
+func TestStoredChecked(t *testing.T) {
+	t0 := time.Date(2026, 3, 14, 8, 0, 0, 0, time.UTC)
+	now := t0
+	clock := func() time.Time { return now }
+	db := &stubStore{}
+	src, err := page.NewStored[page.Outbox](t.Context(), db, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	want := func(step string, at time.Time) {
+		t.Helper()
+		if got := src.Checked(); !got.Equal(at) {
+			t.Errorf("%s: checked %s, want %s", step, got, at)
+		}
+	}
+	want("opened", t0)
+
+	now = t0.Add(2 * time.Second)
+	if err := src.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want("refreshed", now)
+
+	db.setDown(true)
+	lastGood := now
+	for range 3 {
+		now = now.Add(2 * time.Second)
+		if err := src.Refresh(ctx); !errors.Is(err, errDown) {
+			t.Fatalf("refresh with the store down: %v", err)
+		}
+	}
+	if err := src.Update(ctx, func(*fleet.Status) error { return nil }); !errors.Is(err, errDown) {
+		t.Fatalf("update with the store down: %v", err)
+	}
+	want("store down", lastGood)
+	if st, err := src.Status(ctx); err != nil || st.Version != 0 {
+		t.Fatalf("status from memory with the store down: version %d, %v", st.Version, err)
+	}
+	want("status from memory", lastGood)
+
+	db.setDown(false)
+	now = now.Add(2 * time.Second)
+	if err := src.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want("store back", now)
+
+	now = now.Add(time.Second)
+	if err := src.Update(ctx, func(*fleet.Status) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want("own change", now)
+
+	// Another daemon's change: the copy in memory is behind until read.
+	if _, err := db.UpdateStatus(ctx, func(_ page.Outbox, st *fleet.Status) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	behind := now
+	now = now.Add(2 * time.Second)
+	if err := src.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want("newer version seen", behind)
+	now = now.Add(time.Second)
+	if st, err := src.Status(ctx); err != nil || st.Version != 2 {
+		t.Fatalf("status after another daemon's change: version %d, %v", st.Version, err)
+	}
+	want("newer version read", now)
+}
+
+// A daemon whose store goes away keeps serving the page it last read, says
+// it is stale a minute after its last good look, and stops saying so at the
+// first look that works.
+func TestStoredStale(t *testing.T) {
+	t0 := time.Date(2026, 3, 14, 8, 0, 0, 0, time.UTC)
+	now := t0
+	clock := func() time.Time { return now }
+	db := &stubStore{st: fleet.Status{Version: 1, UpdatedAt: t0,
+		Components: []fleet.Component{{ID: "web", Name: "Web", Position: 1, Override: fleet.PartialOutage}}}}
+	src, err := page.NewStored[page.Outbox](t.Context(), db, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := page.Handler(page.Options{Source: src, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) string {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 200 {
+			t.Fatalf("%s at %s: %d %s", path, now.Sub(t0), rec.Code, rec.Body)
+		}
+		return rec.Body.String()
+	}
+	const banner = `<p class="stale">Since March 14, 2026, 08:00 UTC, this page`
+	summary := get("/api/v2/summary.json")
+	if strings.Contains(get("/"), banner) {
+		t.Fatal("a banner on a page just read")
+	}
+	db.setDown(true)
+	// Follow's ticks, with the store down.
+	for now.Sub(t0) < 2*time.Minute {
+		now = now.Add(2 * time.Second)
+		if err := src.Refresh(t.Context()); err == nil {
+			t.Fatal("refresh with the store down worked")
+		}
+		if got := get("/api/v2/summary.json"); got != summary {
+			t.Fatalf("summary.json at %s with the store down:\n%s\nwas\n%s", now.Sub(t0), got, summary)
+		}
+		if stale := now.Sub(t0) > time.Minute; stale != strings.Contains(get("/"), banner) {
+			t.Fatalf("at %s with the store down: banner %t, want %t", now.Sub(t0), !stale, stale)
+		}
+	}
+	db.setDown(false)
+	now = now.Add(2 * time.Second)
+	if err := src.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if page := get("/"); strings.Contains(page, `class="stale"`) || !strings.Contains(page, "Partial System Outage") {
+		t.Errorf("with the store back: %s", page)
+	}
+}
