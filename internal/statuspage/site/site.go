@@ -131,6 +131,8 @@ func (s *Site) Run(ctx context.Context) {
 // show, and the subscribers are told: the confirmations of the
 // subscriptions this replica took, and the notifications of the durable
 // queue, which replicas claim in the store, so that none goes twice.
+// While the store cannot be read, the page serves what it read last, and
+// says it is stale after a while (page.Options.StaleAfter).
 // Stop it after Run: what is left in the queue goes after a restart.
 func (s *Site) Follow(ctx context.Context) {
 	var wg sync.WaitGroup
@@ -139,9 +141,10 @@ func (s *Site) Follow(ctx context.Context) {
 	}
 	tick := time.NewTicker(statusTick)
 	defer tick.Stop()
+	refresh := refreshLog{log: s.log}
 	for {
-		if err := s.status.Refresh(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("status page: read its version", "err", err)
+		if err := s.status.Refresh(ctx); ctx.Err() == nil {
+			refresh.report(err, s.now())
 		}
 		select {
 		case <-ctx.Done():
@@ -171,3 +174,23 @@ func (s *Site) Update(ctx context.Context, change func(*fleet.Status) error) err
 
 // Notices write what the page says by itself, in every language.
 func (s *Site) Notices() *page.Notices { return s.status.notices }
+
+// refreshLog tells the log when the page's refresh starts failing and when
+// it works again, not at every tick in between: while the database is
+// away, every replica would say it every statusTick.
+type refreshLog struct {
+	log *slog.Logger
+	// since is when the failures in a row began; zero while it works.
+	since time.Time
+}
+
+func (r *refreshLog) report(err error, now time.Time) {
+	switch {
+	case err != nil && r.since.IsZero():
+		r.since = now
+		r.log.Error("status page: read its version; serving the page as last read until it can", "err", err)
+	case err == nil && !r.since.IsZero():
+		r.log.Info("status page: read its version again", "failed_for", now.Sub(r.since).Round(time.Second))
+		r.since = time.Time{}
+	}
+}
