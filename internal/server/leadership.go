@@ -146,7 +146,36 @@ func (l *leadership) run(ctx context.Context, w work, started bool) error {
 			l.log.Error("lost the leadership: stopped acting", "replica", l.replica.ID, "epoch", l.epoch.Load())
 			l.epoch.Store(0)
 			l.changes(false)
+			l.awaitStore(ctx)
 			return errLostLeadership
+		}
+	}
+}
+
+// awaitStore returns once the database answers, or ctx ends. A leader
+// that lost the leadership to an unreachable database stops acting at once,
+// but stops its daemon only once the database is back, for its supervisor
+// to start it again: a daemon does not start without its database, and
+// meanwhile this one goes on serving the status page as it last read it,
+// as every replica that does not lead does.
+func (l *leadership) awaitStore(ctx context.Context) {
+	tick := time.NewTicker(l.every)
+	defer tick.Stop()
+	for logged := false; ; {
+		cctx, cancel := context.WithTimeout(ctx, l.deadline)
+		_, _, err := l.store.Leader(cctx)
+		cancel()
+		if err == nil || fleet.KindOf(err) == fleet.KindNotFound || ctx.Err() != nil {
+			return
+		}
+		if !logged {
+			l.log.Warn("the database does not answer: this replica serves the status page as it last read it, and stops once the database is back", "err", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
 }
