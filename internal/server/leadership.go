@@ -56,6 +56,8 @@ type leadership struct {
 	// frozen by SIGSTOP wakes to find it old).
 	epoch   atomic.Int64
 	renewed atomic.Pointer[time.Time]
+	// failing is when the campaigns began to fail, nil while they work.
+	failing atomic.Pointer[time.Time]
 }
 
 func newLeadership(st *store.Store, address string, log *slog.Logger, changes func(won bool)) *leadership {
@@ -191,10 +193,15 @@ func (l *leadership) campaign(ctx context.Context) bool {
 	start := time.Now()
 	lease, err := l.store.Campaign(cctx, l.replica, l.ttl)
 	if err != nil {
-		if ctx.Err() == nil {
-			l.log.Warn("leader election: campaign failed", "replica", l.replica.ID, "err", err)
+		// Told once when the rounds start failing, not every round.
+		if ctx.Err() == nil && l.failing.Load() == nil {
+			l.failing.Store(&start)
+			l.log.Warn("leader election: campaign failed; trying again every round, quietly until one works", "replica", l.replica.ID, "err", err)
 		}
 		return l.leads()
+	}
+	if since := l.failing.Swap(nil); since != nil {
+		l.log.Info("leader election: campaigning again", "replica", l.replica.ID, "failed_for", time.Since(*since).Round(time.Second))
 	}
 	if lease.Holder != l.replica.ID {
 		if l.epoch.Load() != 0 {

@@ -105,7 +105,7 @@ func TestDatabaseOutage(t *testing.T) {
 	l := labtest.Start(t, lab.Options{Hosts: 2})
 	cab, dsn := newCable(t, pgtest.Start(t))
 	inv := l.Info().Files.Inventory
-	reps, _ := startReplicas(t, bin, dsn, []string{inv, inv})
+	reps, _ := startReplicas(t, bin, dsn, []string{inv, inv}, nil)
 	lead, err := awaitLeader(reps, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/illico-dev/illico/internal/deliver/smtptest"
+	"github.com/illico-dev/illico/internal/fleet"
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/client"
@@ -49,23 +53,31 @@ type replica struct {
 
 // startReplicas writes a config file per replica, each with its own
 // inventory file, and starts them one after another: the first creates
-// the admin token, whose secret it returns.
-func startReplicas(t *testing.T, bin, dsn string, inventories []string) ([]*replica, string) {
+// the admin token, whose secret it returns. extra, when set, adds to every
+// config file what it returns for the public URL of the first replica's
+// status page.
+func startReplicas(t *testing.T, bin, dsn string, inventories []string, extra func(public string) string) ([]*replica, string) {
 	t.Helper()
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "admin.token")
+	listens, publics := make([]string, len(inventories)), make([]string, len(inventories))
+	for i := range inventories {
+		listens[i], publics[i] = freeAddr(t), freeAddr(t)
+	}
 	var reps []*replica
 	for i, inv := range inventories {
 		name := fmt.Sprintf("r%d", i)
-		listen, public := freeAddr(t), freeAddr(t)
 		config := filepath.Join(dir, name+".yaml")
 		text := fmt.Sprintf("listen: %s\npublic_listen: %s\nadvertise: %q\ndb: %q\ninventory: %q\nadmin_token_file: %q\n",
-			listen, public, "http://"+listen, dsn, inv, tokenFile)
+			listens[i], publics[i], "http://"+listens[i], dsn, inv, tokenFile)
+		if extra != nil {
+			text += extra("http://" + publics[0])
+		}
 		if err := os.WriteFile(config, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		r := &replica{name: name, public: "http://" + public, daemonProcess: &daemonProcess{
-			t: t, bin: bin, config: config, url: "http://" + listen, logFile: filepath.Join(dir, name+".log"),
+		r := &replica{name: name, public: "http://" + publics[i], daemonProcess: &daemonProcess{
+			t: t, bin: bin, config: config, url: "http://" + listens[i], logFile: filepath.Join(dir, name+".log"),
 		}}
 		t.Cleanup(r.stop)
 		r.restart()
@@ -260,7 +272,13 @@ func TestReplicasKilledAtRandom(t *testing.T) {
 	l := labtest.Start(t, lab.Options{Hosts: 20, RebootMin: time.Second, RebootMax: 3 * time.Second, Logger: slog.New(boots)})
 	dsn := pgtest.Start(t)
 	inv := l.Info().Files.Inventory
-	reps, token := startReplicas(t, bin, dsn, []string{inv, inv, inv})
+	// Customers subscribed to the page are mailed each update the rollout
+	// makes, through the queue every replica drains.
+	sink := smtptest.Start(t, 0)
+	reps, token := startReplicas(t, bin, dsn, []string{inv, inv, inv}, func(public string) string {
+		return fmt.Sprintf("status_page: {url: %q}\nsmtp: {address: %q, from: status@example.net}\n", public, sink.Addr())
+	})
+	subscribeByMail(t, reps[0].public, sink, "alice@example.net")
 	before, bootsBefore := labStatus(l), boots.counts()
 	tr := labtest.StartTraffic(l.Info().Frontends)
 	pages := pollStatusPages(reps)
@@ -356,10 +374,80 @@ func TestReplicasKilledAtRandom(t *testing.T) {
 	if bad != 0 || ok == 0 {
 		t.Errorf("%d of %d requests to the status pages of live replicas did not answer 200: %s", bad, ok+bad, strings.Join(failures, "; "))
 	}
+	checkMailedOnce(t, dsn, sink, "alice@example.net")
 	if t.Failed() {
 		for _, r := range reps {
 			t.Logf("log of %s:\n%s", r.name, r.logTail())
 		}
+	}
+}
+
+// subscribeByMail subscribes address to the status page at public to
+// every component, and confirms it by the link mailed to it.
+func subscribeByMail(t *testing.T, public string, sink *smtptest.Sink, address string) {
+	t.Helper()
+	resp, err := http.Post(public+"/subscriptions", "application/json", strings.NewReader(`{"kind":"email","address":"`+address+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("subscribe %s: %s", address, resp.Status)
+	}
+	waitFor(t, 30*time.Second, "the confirmation mail", func() bool { return len(sink.Messages(address)) == 1 })
+	link := regexp.MustCompile(regexp.QuoteMeta(public) + `/subscriptions/confirm\?token=[a-z0-9]+`).FindString(smtptest.Body(t, sink.Messages(address)[0]))
+	if link == "" {
+		t.Fatalf("no confirmation link in:\n%s", sink.Messages(address)[0])
+	}
+	if resp, err = http.Get(link); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("confirm %s: %s", address, resp.Status)
+	}
+}
+
+// checkMailedOnce checks that every notification the queue holds for the
+// subscriber at address was sent, and reached the sink exactly once: none
+// lost, none twice, however many replicas were killed while sending.
+func checkMailedOnce(t *testing.T, dsn string, sink *smtptest.Sink, address string) {
+	t.Helper()
+	db, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var queued []fleet.Notification
+	// A notification claimed by a replica killed while sending goes again
+	// once its claim's lease (2 minutes) ran out.
+	waitFor(t, 3*time.Minute, "every notification sent", func() bool {
+		sub, err := db.Subscriber(t.Context(), 1)
+		if err != nil || sub.Address != address {
+			t.Fatalf("subscriber 1 is %+v, %v; want %s", sub, err, address)
+		}
+		if queued, err = db.Notifications(t.Context(), sub.ID); err != nil {
+			t.Fatal(err)
+		}
+		return !slices.ContainsFunc(queued, func(n fleet.Notification) bool { return n.State != fleet.NotificationSent })
+	})
+	received := map[string]int{}
+	for _, m := range sink.Messages(address)[1:] { // the first is the confirmation
+		received[regexp.MustCompile(`(?mi)^Message-ID: <?(notification-\d+)`).FindStringSubmatch(m)[1]]++
+	}
+	for _, n := range queued {
+		id := fmt.Sprintf("notification-%d", n.ID)
+		if received[id] != 1 {
+			t.Errorf("%s (%s) reached the subscriber %d times, want once", id, n.Subject, received[id])
+		}
+		delete(received, id)
+	}
+	for id, c := range received {
+		t.Errorf("%s reached the subscriber %d times, and the queue does not hold it", id, c)
+	}
+	t.Logf("%d notifications to the subscriber, each mailed once", len(queued))
+	if len(queued) == 0 {
+		t.Error("the rollout told the subscriber nothing: the test proves nothing of the queue")
 	}
 }
 
@@ -513,7 +601,7 @@ exec "${SHELL:-/bin/sh}" -c "$SSH_ORIGINAL_COMMAND"
 		t.Fatal(err)
 	}
 
-	reps, token := startReplicas(t, bin, dsn, inventories)
+	reps, token := startReplicas(t, bin, dsn, inventories, nil)
 	old, err := awaitLeader(reps, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
