@@ -29,6 +29,11 @@ type handler struct {
 
 	mu  sync.Mutex // one generation is built at a time
 	gen atomic.Pointer[generation]
+	// failed is when the Source last failed to read a newer status, zero
+	// since it last read one; guarded by mu. Until readRetry has passed,
+	// no request asks again: a page under every customer's refresh must
+	// not turn each into a call to a database that does not answer.
+	failed time.Time
 }
 
 type endpoint struct {
@@ -100,6 +105,10 @@ func (ep endpoint) headers(etag string, length int) http.Header {
 	return h
 }
 
+// readRetry is how long after a failed read of a newer status the page
+// serves the previous one without asking again.
+const readRetry = 2 * time.Second
+
 // current returns the generation of the status as it is now, building it
 // when the status changed, the Source's copy went stale or came back, or
 // the last one expired. While one request builds, the others keep serving
@@ -124,6 +133,9 @@ func (h *handler) current(ctx context.Context) (*generation, error) {
 	if g = h.gen.Load(); g.fresh(h.opts.Source.Version(), now, h.staleSince(now)) {
 		return g, nil
 	}
+	if g != nil && now.Sub(h.failed) < readRetry && g.staleSince.Equal(h.staleSince(now)) {
+		return g, nil
+	}
 	// A client that hangs up must not fail the build for everyone else.
 	ctx = context.WithoutCancel(ctx)
 	st, err := h.opts.Source.Status(ctx)
@@ -133,11 +145,17 @@ func (h *handler) current(ctx context.Context) (*generation, error) {
 		if g == nil {
 			return nil, fmt.Errorf("read status: %w", err)
 		}
-		h.opts.Logger.Error("status page: read status; serving the previous one", "err", err)
+		if h.failed.IsZero() {
+			h.opts.Logger.Error("status page: read status; serving the previous one until a read works, quietly", "err", err)
+		}
+		h.failed = now
 		if g.staleSince.Equal(since) {
 			return g, nil
 		}
 		st = g.view.status
+	} else if !h.failed.IsZero() {
+		h.opts.Logger.Info("status page: read status again")
+		h.failed = time.Time{}
 	}
 	history := map[string][]Day{}
 	if h.opts.History != nil {

@@ -20,6 +20,7 @@ type checkedSource struct {
 	mu      sync.Mutex
 	checked time.Time
 	down    bool
+	failed  int // reads refused while down
 }
 
 func (s *checkedSource) Checked() time.Time {
@@ -33,6 +34,9 @@ func (s *checkedSource) Status(ctx context.Context) (fleet.Status, error) {
 	down := s.down
 	s.mu.Unlock()
 	if down {
+		s.mu.Lock()
+		s.failed++
+		s.mu.Unlock()
 		return fleet.Status{}, fleet.Errorf(fleet.KindUnavailable, "store down")
 	}
 	return s.Memory.Status(ctx)
@@ -163,5 +167,37 @@ func TestStaleSourceDown(t *testing.T) {
 	}
 	if got := sp.get(t, "/api/v2/status.json"); got == first {
 		t.Error("with the source back, status.json still shows the status before the change")
+	}
+}
+
+// While its source cannot read a newer status, the page asks it again
+// once per readRetry, not once per request: customers refreshing the page
+// do not hammer a database that does not answer.
+func TestStaleSourceAskedOncePerRetry(t *testing.T) {
+	sp := newStalePage(t)
+	sp.get(t, "/")
+	if err := sp.src.Update(t.Context(), func(st *fleet.Status) error { st.Hosts["b2"] = fleet.HostUp; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	sp.src.set(testNow, true)
+	reads := func() int {
+		sp.src.mu.Lock()
+		defer sp.src.mu.Unlock()
+		return sp.src.failed
+	}
+	for range 100 {
+		sp.get(t, "/")
+	}
+	if got := reads(); got != 1 {
+		t.Errorf("100 requests in one instant asked the source %d times, want once", got)
+	}
+	sp.now = testNow.Add(readRetry - time.Millisecond)
+	sp.get(t, "/api/v2/status.json")
+	sp.now = testNow.Add(readRetry)
+	for range 100 {
+		sp.get(t, "/")
+	}
+	if got := reads(); got != 2 {
+		t.Errorf("after readRetry, the source was asked %d times in all, want twice", got)
 	}
 }
