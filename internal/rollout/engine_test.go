@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,9 @@ type rig struct {
 	store  *store.Store
 	inv    *fleet.Inventory
 	events *events
+	// looks are the engine's looks at which hosts are down: when each
+	// began and ended.
+	looks  *looks
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -37,7 +41,7 @@ func startEngine(t *testing.T, l *lab.Lab, db *store.Store) *rig {
 	pool := sshx.NewPool(sshx.Options{})
 	t.Cleanup(pool.Close)
 	checker := probe.NewHealth(probe.NewProber(&http.Client{}, pool, time.Now).Probe, probe.DefaultInterval)
-	ev := &events{}
+	ev, lk := &events{}, &looks{}
 	balancers := &lb.Set{}
 	e := NewEngine(Options{
 		Store:     db,
@@ -45,19 +49,48 @@ func startEngine(t *testing.T, l *lab.Lab, db *store.Store) *rig {
 		Balancer:  func(name string) Balancer { return balancers.For(inv.LoadBalancer(name)) },
 		Health:    checker,
 		Inventory: func() *fleet.Inventory { return inv },
-		Down:      func(ctx context.Context, hosts []*fleet.Host) map[string]string { return checker.Down(ctx, inv, hosts) },
-		Event:     func(_ context.Context, e Event) { ev.add(e); t.Log(e.Message) },
-		Poll:      100 * time.Millisecond,
-		Tick:      500 * time.Millisecond,
+		Down: func(ctx context.Context, hosts []*fleet.Host) map[string]string {
+			began := time.Now()
+			defer func() { lk.add(began, time.Now()) }()
+			return checker.Down(ctx, inv, hosts)
+		},
+		Event: func(_ context.Context, e Event) { ev.add(e); t.Log(e.Message) },
+		Poll:  100 * time.Millisecond,
+		Tick:  500 * time.Millisecond,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &rig{engine: e, store: db, inv: inv, events: ev, cancel: cancel, done: make(chan struct{})}
+	r := &rig{engine: e, store: db, inv: inv, events: ev, looks: lk, cancel: cancel, done: make(chan struct{})}
 	go func() { _ = e.Run(ctx); close(r.done) }()
 	t.Cleanup(r.stop)
 	for e.ready() == false {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return r
+}
+
+// looks records the engine's looks at the hosts' health.
+type looks struct {
+	mu           sync.Mutex
+	began, ended []time.Time
+}
+
+func (l *looks) add(began, ended time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.began, l.ended = append(l.began, began), append(l.ended, ended)
+}
+
+// sawAfter reports whether a look that began after from had ended by at:
+// the engine knew of whatever happened at from when it acted at at.
+func (l *looks) sawAfter(from, at time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range l.began {
+		if l.began[i].After(from) && !l.ended[i].After(at) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *rig) stop() {
