@@ -191,7 +191,7 @@ func TestOnAlerts(t *testing.T) {
 	// alert's end leaves it paused.
 	e.OnAlerts(AlertNotice{Firing: []labels.Set{nodeDown}})
 	for _, c := range []Command{Resume, Pause} {
-		if err := e.Order(resuming, c, "an operator"); err != nil {
+		if err := e.Order(t.Context(), resuming, c, "an operator"); err != nil {
 			t.Fatal(err)
 		}
 		await(resuming, map[Command]fleet.RolloutState{Resume: fleet.RolloutRunning, Pause: fleet.RolloutPaused}[c])

@@ -406,8 +406,16 @@ const (
 )
 
 // Order sends a command to a running rollout; by says who asks ("an
-// operator", "alert HighLoad"), for the rollout's reason and events.
-func (e *Engine) Order(id string, c Command, by string) error {
+// operator", "alert HighLoad"), for the rollout's reason and events. A
+// daemon that has just started, or has just taken the lead, resumes its
+// unfinished rollouts first: an order sent meanwhile waits for that, so
+// that it reaches the rollout rather than being told it does not run.
+func (e *Engine) Order(ctx context.Context, id string, c Command, by string) error {
+	select {
+	case <-e.resumed:
+	case <-ctx.Done():
+		return fleet.Errorf(fleet.KindUnavailable, "the daemon is still resuming its rollouts; try again in a moment")
+	}
 	_, err := e.command(id, order{c: c, by: by})
 	return err
 }

@@ -105,7 +105,7 @@ func (s *Server) orderRollout(c rollout.Command) handler {
 			return s.storeErr("rollout", err)
 		}
 		by := info(ctx).actor()
-		if err := s.engine.Order(id, c, "the operator of "+by); err != nil {
+		if err := s.engine.Order(ctx, id, c, "the operator of "+by); err != nil {
 			if fleet.KindOf(err) != fleet.KindNotFound {
 				return err
 			}
