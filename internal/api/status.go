@@ -59,6 +59,7 @@ type Maintenance struct {
 	Status         string         `json:"status"`
 	Components     []string       `json:"components"`
 	Rollout        string         `json:"rollout,omitempty"`
+	Hosts          []string       `json:"hosts,omitempty"`
 	ScheduledFor   time.Time      `json:"scheduled_for"`
 	ScheduledUntil time.Time      `json:"scheduled_until"`
 	CompletedAt    *time.Time     `json:"completed_at"`
@@ -89,9 +90,14 @@ type NewStatusUpdate struct {
 // maintenance an operator schedules, that no rollout drives. It shows as
 // upcoming until ScheduledFor, in progress (its components under
 // maintenance) until ScheduledUntil, then completed, unless an operator
-// updates it first. Body is its first update.
+// updates it first. Body is its first update. Hosts, an inventory
+// selection like a rollout's ("web-gra-01", "datacenter=gra,role=db"),
+// takes those hosts out of service while it is in progress: each drained
+// once its groups' budgets allow, back at the end; Components may then be
+// left out, for those of the hosts.
 type NewMaintenance struct {
 	Name           fleet.Text `json:"name"`
+	Hosts          string     `json:"hosts,omitempty"`
 	Components     []string   `json:"components"`
 	ScheduledFor   time.Time  `json:"scheduled_for"`
 	ScheduledUntil time.Time  `json:"scheduled_until"`

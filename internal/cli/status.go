@@ -16,7 +16,7 @@ import (
 const statusSynopsis = `status [--json]
        illico status incident open --title T [--component ID]... [--status S] [--impact I] --body TEXT [--lang en|fr|de]
        illico status incident update ID --status S --body TEXT [--lang en|fr|de]
-       illico status maintenance schedule --name N --component ID... --from TIME --until TIME --body TEXT [--lang en|fr|de]
+       illico status maintenance schedule --name N [--hosts SELECTOR] [--component ID]... --from TIME --until TIME --body TEXT [--lang en|fr|de]
        illico status maintenance update ID --status S --body TEXT [--until TIME] [--lang en|fr|de]
        illico status component set ID --status S|auto`
 
@@ -160,11 +160,12 @@ func parseTime(flag, s string) (time.Time, error) {
 }
 
 func runMaintenanceSchedule(ctx context.Context, e *env, args []string) error {
-	const synopsis = "status maintenance schedule --name N --component ID... --from TIME --until TIME --body TEXT [--lang en|fr|de]"
+	const synopsis = "status maintenance schedule --name N [--hosts SELECTOR] [--component ID]... --from TIME --until TIME --body TEXT [--lang en|fr|de]"
 	fs := newFlags(e, "status maintenance schedule", synopsis)
 	name := fs.String("name", "", "the maintenance's `name`, as customers see it")
+	hosts := fs.String("hosts", "", "the hosts it takes out of service while in progress, a `selector` like a rollout's --limit (web-gra-01, datacenter=gra): each drained once its budgets allow, back at the end")
 	var components listFlag
-	fs.Var(&components, "component", "a component `ID` it affects, as `illico status` lists them (repeatable)")
+	fs.Var(&components, "component", "a component `ID` it affects, as `illico status` lists them (repeatable; with --hosts, those of the hosts when left out)")
 	from := fs.String("from", "", "when it starts: a `time` like 2026-03-14T22:00:00+01:00")
 	until := fs.String("until", "", "when it ends: a `time` like 2026-03-15T01:00:00+01:00")
 	body := fs.String("body", "", "what customers are told, the first update's `text`")
@@ -179,8 +180,8 @@ func runMaintenanceSchedule(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("illico status maintenance schedule takes no arguments, got %q (give the name with --name)", rest[0])
 	case *name == "":
 		return usageErrorf("illico status maintenance schedule needs --name N")
-	case len(components) == 0:
-		return usageErrorf("illico status maintenance schedule needs --component ID, once for each component it affects")
+	case len(components) == 0 && *hosts == "":
+		return usageErrorf("illico status maintenance schedule needs --component ID, once for each component it affects, or --hosts SELECTOR")
 	case *from == "" || *until == "":
 		return usageErrorf("illico status maintenance schedule needs --from TIME and --until TIME")
 	case *body == "":
@@ -199,7 +200,7 @@ func runMaintenanceSchedule(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	m, err := c.ScheduleMaintenance(ctx, api.NewMaintenance{
-		Name: fleet.Text{*lang: *name}, Components: components, ScheduledFor: start, ScheduledUntil: end, Body: fleet.Text{*lang: *body},
+		Name: fleet.Text{*lang: *name}, Hosts: *hosts, Components: components, ScheduledFor: start, ScheduledUntil: end, Body: fleet.Text{*lang: *body},
 	})
 	if err != nil {
 		return err
@@ -210,6 +211,9 @@ func runMaintenanceSchedule(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(e.stdout, m.ID)
 	fmt.Fprintf(e.stderr, "maintenance %s %s, from %s until %s; it starts and ends by itself, or: illico status maintenance update %s --status S --body TEXT\n",
 		m.ID, m.Status, m.ScheduledFor.Format(time.RFC3339), m.ScheduledUntil.Format(time.RFC3339), m.ID)
+	if len(m.Hosts) > 0 {
+		fmt.Fprintf(e.stderr, "while in progress, it takes %s out of service, each once its budgets allow (illico budget shows the leases)\n", strings.Join(m.Hosts, ", "))
+	}
 	return nil
 }
 

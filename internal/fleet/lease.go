@@ -6,7 +6,8 @@ import (
 )
 
 // A Lease is the right to take one host out of service. Whatever takes a
-// host out (a rollout's host run, an operator's hands-on drain) first takes
+// host out (a rollout's host run, an operator's hands-on drain, a
+// maintenance an operator scheduled with hosts) first takes
 // its lease from one ledger in the store, in a transaction that checks the
 // budgets of every group the host belongs to against every lease held and
 // the health observed: so that two rollouts, or a rollout and an operator,
@@ -16,7 +17,7 @@ type Lease struct {
 	Host string
 	Kind LeaseKind
 	// Holder is the rollout's ID for a rollout's lease, who drained the
-	// host for a drain.
+	// host for a drain, the maintenance's ID for a maintenance's.
 	Holder string
 	Reason string
 	Since  time.Time
@@ -26,8 +27,9 @@ type Lease struct {
 type LeaseKind string
 
 const (
-	LeaseRollout LeaseKind = "rollout"
-	LeaseDrain   LeaseKind = "drain"
+	LeaseRollout     LeaseKind = "rollout"
+	LeaseDrain       LeaseKind = "drain"
+	LeaseMaintenance LeaseKind = "maintenance"
 )
 
 // Held reports whether l is the same holder's as other: a second grant to
@@ -38,12 +40,15 @@ func (l Lease) Held(kind LeaseKind, holder string) bool {
 
 // String says why the host is out, for the budgets' reasons: "in rollout
 // 20261203-1005-ab12 since 10:05:12", "drained by alice since 10:05:12
-// (kernel panics)".
+// (kernel panics)", "in maintenance 01jc… since 22:00:00 (disk swap)".
 func (l Lease) String() string {
 	since := l.Since.UTC().Format(time.TimeOnly)
 	s := fmt.Sprintf("in rollout %s since %s", l.Holder, since)
-	if l.Kind == LeaseDrain {
+	switch l.Kind {
+	case LeaseDrain:
 		s = fmt.Sprintf("drained by %s since %s", l.Holder, since)
+	case LeaseMaintenance:
+		s = fmt.Sprintf("in maintenance %s since %s", l.Holder, since)
 	}
 	if l.Reason != "" {
 		s += " (" + l.Reason + ")"

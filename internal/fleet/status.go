@@ -219,6 +219,10 @@ type Maintenance struct {
 	// which components customers see in maintenance; a maintenance without
 	// a rollout puts all its components in maintenance while active.
 	Rollout string
+	// Hosts are the inventory hosts a maintenance scheduled by hand takes
+	// out of service while it is in progress, each under a lease of the
+	// ledger (fleet.LeaseMaintenance), drained once its budgets allow.
+	Hosts []string
 }
 
 // Status is everything the public status page shows, as stored.

@@ -16,6 +16,9 @@ const drainTimeout = time.Minute
 // DrainRequest is an operator taking a host out of service by hand.
 type DrainRequest struct {
 	Host, By, Reason string
+	// Kind is the lease's: fleet.LeaseDrain when empty, or
+	// fleet.LeaseMaintenance for a maintenance's host (By is its ID).
+	Kind fleet.LeaseKind
 	// Force takes the lease even where the budgets do not allow it.
 	Force bool
 }
@@ -53,7 +56,11 @@ func (e *Engine) Drain(ctx context.Context, req DrainRequest) (Drained, error) {
 		}
 		return err
 	}
-	l := fleet.Lease{Host: h.Name, Kind: fleet.LeaseDrain, Holder: req.By, Reason: req.Reason, Since: e.opts.Now().UTC()}
+	kind := req.Kind
+	if kind == "" {
+		kind = fleet.LeaseDrain
+	}
+	l := fleet.Lease{Host: h.Name, Kind: kind, Holder: req.By, Reason: req.Reason, Since: e.opts.Now().UTC()}
 	l, err := e.opts.Store.GrantLease(ctx, l, admit)
 	if err != nil {
 		if fleet.KindOf(err) == fleet.KindConflict {
@@ -98,19 +105,28 @@ func (e *Engine) Undrain(ctx context.Context, host string) (fleet.Lease, error) 
 	if l.Host == "" {
 		return fleet.Lease{}, fleet.Errorf(fleet.KindConflict, "%s holds no lease: it is in service as far as illico knows", h.Name)
 	}
-	if l.Kind == fleet.LeaseRollout {
+	switch l.Kind {
+	case fleet.LeaseRollout:
 		e.mu.Lock()
 		_, running := e.runs[l.Holder]
 		e.mu.Unlock()
 		if running {
 			return fleet.Lease{}, fleet.Errorf(fleet.KindConflict, "%s is %s: the rollout puts it back (pause or abort it with illico rollout)", h.Name, l)
 		}
+	case fleet.LeaseMaintenance:
+		return fleet.Lease{}, fleet.Errorf(fleet.KindConflict, "%s is %s: it is back at the maintenance's end (end it now with illico status maintenance update %s --status completed)", h.Name, l, l.Holder)
 	}
-	err = eachBackend(ctx, inv, h, e.opts.Balancer, func(b Balancer, backend, server string) error { return b.Undrain(ctx, backend, server) })
+	return l, e.putBack(ctx, inv, h, l)
+}
+
+// putBack puts h in service again, its servers out of maintenance in its
+// load balancers, then ends its lease l.
+func (e *Engine) putBack(ctx context.Context, inv *fleet.Inventory, h *fleet.Host, l fleet.Lease) error {
+	err := eachBackend(ctx, inv, h, e.opts.Balancer, func(b Balancer, backend, server string) error { return b.Undrain(ctx, backend, server) })
 	if err != nil {
-		return l, fmt.Errorf("%s stays leased: its load balancer did not put it back: %w", h.Name, err)
+		return fmt.Errorf("%s stays leased: its load balancer did not put it back: %w", h.Name, err)
 	}
-	return l, e.opts.Store.ReleaseLease(ctx, l.Host, l.Kind, l.Holder)
+	return e.opts.Store.ReleaseLease(ctx, l.Host, l.Kind, l.Holder)
 }
 
 // GroupBudget is one group as the budgets see it now.

@@ -2,11 +2,13 @@ package server_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/illico-dev/illico/internal/api"
+	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/inventory"
 	"github.com/illico-dev/illico/internal/lab"
 	"github.com/illico-dev/illico/internal/lab/labtest"
@@ -169,4 +171,90 @@ func waitEvent(t testing.TB, d *servertest.Daemon, id, want string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// A maintenance scheduled by hand with hosts takes them out through the
+// ledger while it is in progress: a host whose partner an operator holds
+// waits, and says why, until the partner is back; an operator cannot put
+// a maintenance's host back by hand; at the window's end every host is
+// back in service and no lease is left.
+func TestMaintenanceWithHostsTakesLeases(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a lab with its HAProxy, and a window of seconds")
+	}
+	l := labtest.Start(t, lab.Options{Hosts: 4})
+	d := start(t, sqlite, servertest.Options{Inventory: l.Info().Files.Inventory})
+	op := createToken(t, d, d.AdminToken, "alice", "operator").Secret
+	balancer := func(host string) string {
+		for _, s := range l.Status(t.Context()) {
+			if s.Name == host {
+				return s.Balancer
+			}
+		}
+		return ""
+	}
+	leases := func() map[string]api.Lease {
+		var budgets api.Budgets
+		call(t, d, "GET", "/api/v1/budget", op, nil).decode(t, &budgets)
+		out := map[string]api.Lease{}
+		for _, g := range budgets.Groups {
+			for _, m := range g.Members {
+				if m.Lease != nil {
+					out[m.Host] = *m.Lease
+				}
+			}
+		}
+		return out
+	}
+	eventually := func(what string, within time.Duration, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(within); !ok(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("not within %s: %s; leases %+v", within, what, leases())
+			}
+		}
+	}
+
+	if a := call(t, d, "POST", "/api/v1/hosts/web-gra-02/drain", op, api.Drain{Reason: "fan"}); a.status != http.StatusOK {
+		t.Fatalf("drain: %d %s", a.status, a.body)
+	}
+	now := time.Now()
+	a := call(t, d, "POST", "/api/v1/status/maintenances", op, api.NewMaintenance{
+		Name: fleet.Text{"en": "Disk swap"}, Hosts: "datacenter=sbg", Body: fleet.Text{"en": "We swap disks."},
+		ScheduledFor: now, ScheduledUntil: now.Add(20 * time.Second),
+	})
+	if a.status != http.StatusCreated {
+		t.Fatalf("schedule: %d %s", a.status, a.body)
+	}
+	var m api.Maintenance
+	a.decode(t, &m)
+	if !slices.Equal(m.Hosts, []string{"web-sbg-01", "web-sbg-02"}) || m.Status != "in_progress" || len(m.Components) == 0 {
+		t.Fatalf("maintenance %+v", m)
+	}
+
+	eventually("web-sbg-01 in MAINT under the maintenance's lease", 10*time.Second, func() bool {
+		l, ok := leases()["web-sbg-01"]
+		return ok && l.Kind == "maintenance" && l.Holder == m.ID && balancer("web-sbg-01") == "MAINT"
+	})
+	eventually("web-sbg-02 waits and says why", 10*time.Second, func() bool {
+		return strings.Contains(d.Logs.String(), "partner web-gra-02 is drained by")
+	})
+	if b := balancer("web-sbg-02"); b != "UP" {
+		t.Fatalf("web-sbg-02 is %q while its partner is drained by hand, want UP", b)
+	}
+	if a := call(t, d, "POST", "/api/v1/hosts/web-sbg-01/undrain", op, nil); a.status != http.StatusConflict || !strings.Contains(string(a.body), "maintenance "+m.ID) {
+		t.Fatalf("undrain of a maintenance's host: %d %s", a.status, a.body)
+	}
+
+	if a := call(t, d, "POST", "/api/v1/hosts/web-gra-02/undrain", op, nil); a.status != http.StatusOK {
+		t.Fatalf("undrain: %d %s", a.status, a.body)
+	}
+	eventually("web-sbg-02 in MAINT once its partner is back", 10*time.Second, func() bool {
+		l, ok := leases()["web-sbg-02"]
+		return ok && l.Holder == m.ID && balancer("web-sbg-02") == "MAINT"
+	})
+
+	eventually("every host back and no lease left after the window", 30*time.Second, func() bool {
+		return len(leases()) == 0 && balancer("web-sbg-01") == "UP" && balancer("web-sbg-02") == "UP"
+	})
 }

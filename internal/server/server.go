@@ -458,6 +458,9 @@ func (s *Server) leaderWork() work {
 		// The probes and the alerts run beside the engine and stop after
 		// it: its gate reads them, and its last events end maintenances.
 		{name: "monitor", run: func(ctx context.Context) error { s.monitor.Run(ctx); return nil }},
+		// The maintenances scheduled with hosts take them out through the
+		// engine's ledger, beside its rollouts.
+		{name: "maintenances' hosts", run: func(ctx context.Context) error { s.keepWindows(ctx); return nil }},
 		// The engine read the rollouts to resume in "alerts restored"; should
 		// it still return early, a daemon that cannot run rollouts must not
 		// pretend.

@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/illico-dev/illico/internal/api"
 	"github.com/illico-dev/illico/internal/fleet"
 	"github.com/illico-dev/illico/internal/httpjson"
+	"github.com/illico-dev/illico/internal/inventory"
 	"github.com/illico-dev/illico/internal/statuspage/page"
 	"github.com/illico-dev/illico/internal/statuspage/site"
 )
@@ -82,7 +84,20 @@ func (s *Server) scheduleMaintenance(w http.ResponseWriter, r *http.Request) err
 	if err := httpjson.Decode(r, &req); err != nil {
 		return err
 	}
-	m, err := s.site.ScheduleMaintenance(r.Context(), site.NewMaintenance{Name: req.Name, Components: req.Components,
+	var hosts []string
+	if req.Hosts != "" {
+		selected, err := inventory.Select(s.inventory(), req.Hosts)
+		if err != nil {
+			return &fleet.Error{Kind: fleet.KindInvalid, Msg: "request body: hosts", Err: err}
+		}
+		if len(selected) == 0 {
+			return fleet.Errorf(fleet.KindInvalid, "request body: hosts: the selection %q holds no host", req.Hosts)
+		}
+		for _, h := range selected {
+			hosts = append(hosts, h.Name)
+		}
+	}
+	m, err := s.site.ScheduleMaintenance(r.Context(), site.NewMaintenance{Name: req.Name, Components: req.Components, Hosts: hosts,
 		ScheduledFor: req.ScheduledFor, ScheduledUntil: req.ScheduledUntil, Body: req.Body})
 	if err != nil {
 		return err
@@ -162,7 +177,7 @@ func incidentOut(in fleet.Incident) api.Incident {
 func maintenanceOut(m fleet.Maintenance) api.Maintenance {
 	return api.Maintenance{
 		ID: m.ID, Name: m.Name, Status: string(m.Status), Components: append([]string{}, m.Components...),
-		Rollout: m.Rollout, ScheduledFor: m.ScheduledFor, ScheduledUntil: m.ScheduledUntil,
+		Rollout: m.Rollout, Hosts: slices.Clone(m.Hosts), ScheduledFor: m.ScheduledFor, ScheduledUntil: m.ScheduledUntil,
 		CompletedAt: httpjson.OptionalTime(m.CompletedAt), Updates: updatesOut(m.Updates),
 	}
 }

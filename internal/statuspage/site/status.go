@@ -214,8 +214,11 @@ type NewUpdate struct {
 // NewMaintenance is a maintenance an operator schedules, that no rollout
 // drives.
 type NewMaintenance struct {
-	Name                         fleet.Text
-	Components                   []string
+	Name       fleet.Text
+	Components []string
+	// Hosts are the inventory hosts it takes out of service while in
+	// progress; Components, when empty, are then theirs.
+	Hosts                        []string
 	ScheduledFor, ScheduledUntil time.Time
 	// Body is the first update's.
 	Body fleet.Text
@@ -360,8 +363,8 @@ func (s *Site) ScheduleMaintenance(ctx context.Context, req NewMaintenance) (fle
 	now := s.now().UTC()
 	from, until := req.ScheduledFor.UTC(), req.ScheduledUntil.UTC()
 	switch {
-	case len(req.Components) == 0:
-		return fleet.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: components is empty: name the components the maintenance affects (see GET /api/v1/status)")
+	case len(req.Components) == 0 && len(req.Hosts) == 0:
+		return fleet.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: components is empty: name the components the maintenance affects (see GET /api/v1/status), or its hosts")
 	case from.IsZero() || until.IsZero():
 		return fleet.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: scheduled_for and scheduled_until are both needed, like \"2026-03-14T22:00:00Z\"")
 	case !until.After(from):
@@ -370,7 +373,7 @@ func (s *Site) ScheduleMaintenance(ctx context.Context, req NewMaintenance) (fle
 		return fleet.Maintenance{}, fleet.Errorf(fleet.KindInvalid, "request body: scheduled_until %s is already past", until.Format(time.RFC3339))
 	}
 	m := fleet.Maintenance{
-		ID: newStatusID(), Name: req.Name, Status: fleet.MaintenanceScheduled, Components: req.Components,
+		ID: newStatusID(), Name: req.Name, Status: fleet.MaintenanceScheduled, Components: req.Components, Hosts: req.Hosts,
 		ScheduledFor: from, ScheduledUntil: until, CreatedAt: now, UpdatedAt: now,
 	}
 	// A window already open starts now, as customers would expect.
@@ -379,7 +382,17 @@ func (s *Site) ScheduleMaintenance(ctx context.Context, req NewMaintenance) (fle
 	}
 	m.Updates = []fleet.StatusUpdate{{ID: newStatusID(), Status: string(m.Status), Body: req.Body, DisplayAt: now, CreatedAt: now, UpdatedAt: now}}
 	err := s.status.Update(ctx, func(st *fleet.Status) error {
-		for _, c := range req.Components {
+		if len(m.Components) == 0 {
+			for _, c := range st.Components {
+				if slices.ContainsFunc(c.Hosts, func(h string) bool { return slices.Contains(m.Hosts, h) }) {
+					m.Components = append(m.Components, c.ID)
+				}
+			}
+			if len(m.Components) == 0 {
+				return fleet.Errorf(fleet.KindInvalid, "request body: no component on the page holds the hosts %s: name the components the maintenance affects (see GET /api/v1/status)", strings.Join(m.Hosts, ", "))
+			}
+		}
+		for _, c := range m.Components {
 			if !slices.ContainsFunc(st.Components, func(k fleet.Component) bool { return k.ID == c }) {
 				return fleet.Errorf(fleet.KindInvalid, "request body: no component %q on the page (see GET /api/v1/status)", c)
 			}
