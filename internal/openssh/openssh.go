@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -51,6 +52,11 @@ type Server struct {
 	cfg  Config
 	pid  int
 	done chan struct{} // closed once the listener has been reaped
+
+	mu sync.Mutex
+	// stopped are the processes Freeze stopped, for Thaw to resume: a
+	// stopped process forks no child, so the tree cannot have grown.
+	stopped []int
 }
 
 // Available returns the absolute path of sshd, or an error that says it is
@@ -335,21 +341,28 @@ func (s *Server) reap(timeout time.Duration) error {
 // Freeze stops the server and its sessions with SIGSTOP: connections are
 // still accepted by the kernel, but nothing answers, as behind a partition.
 func (s *Server) Freeze() error {
-	if _, err := freezeTree(s.pid); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pids, err := freezeTree(s.pid)
+	s.stopped = append(s.stopped, pids...)
+	if err != nil {
 		return fmt.Errorf("freeze sshd on %s: %w", s.cfg.ListenAddr, err)
 	}
 	return nil
 }
 
-// Thaw resumes a frozen server.
+// Thaw resumes a frozen server: the processes Freeze stopped, without a
+// walk of /proc, so that a datacenter of frozen hosts comes back at once
+// even on a machine busy with the connections queued up meanwhile.
 func (s *Server) Thaw() error {
-	pids, err := tree(s.pid)
-	if err != nil {
-		return fmt.Errorf("thaw sshd on %s: %w", s.cfg.ListenAddr, err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.stopped {
+		if err := syscall.Kill(p, syscall.SIGCONT); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("thaw sshd on %s: resume pid %d: %w", s.cfg.ListenAddr, p, err)
+		}
 	}
-	for _, p := range pids {
-		syscall.Kill(p, syscall.SIGCONT)
-	}
+	s.stopped = nil
 	return nil
 }
 
@@ -371,7 +384,8 @@ func KillTree(pid int) error {
 }
 
 // freezeTree sends SIGSTOP to pid and its descendants until a walk of
-// /proc finds no new one, and returns them all, pid first.
+// /proc finds no new one, and returns them all, pid first: on an error,
+// those it stopped before it.
 func freezeTree(pid int) ([]int, error) {
 	if pid <= 1 || pid == os.Getpid() {
 		return nil, fmt.Errorf("refusing to signal pid %d", pid)
@@ -381,7 +395,7 @@ func freezeTree(pid int) ([]int, error) {
 	for round := 0; round < 20; round++ {
 		pids, err := tree(pid)
 		if err != nil {
-			return nil, err
+			return all, err
 		}
 		fresh := 0
 		for _, p := range pids {
@@ -392,7 +406,7 @@ func freezeTree(pid int) ([]int, error) {
 			stopped[p] = true
 			all = append(all, p)
 			if err := syscall.Kill(p, syscall.SIGSTOP); err != nil && !errors.Is(err, syscall.ESRCH) {
-				return nil, fmt.Errorf("stop pid %d: %w", p, err)
+				return all, fmt.Errorf("stop pid %d: %w", p, err)
 			}
 		}
 		if fresh == 0 {
