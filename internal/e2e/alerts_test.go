@@ -37,11 +37,13 @@ const (
 
 // probeEvery is the daemon's probe interval: each of the 300 hosts gets an
 // HTTP and an SSH probe this often, and goes down after three failures in a
-// row, so about 6 s after its datacenter froze. Under the race detector the
-// daemon runs several times slower and 300 probes a second miss their own
-// deadlines on healthy hosts, so it probes less often there; the scaled
-// window still holds three probe periods and more.
-var probeEvery = map[bool]time.Duration{false: 2 * time.Second, true: 5 * time.Second}[raceEnabled]
+// row, so two to four intervals after its datacenter froze. Each SSH probe
+// is a session that the host's sshd forks, and the lab's 300 sshd share
+// this machine's cores with the daemon: at 30 sessions a second a 2-core
+// machine has room left; at 150 (every 2 s) or 60 (every 5 s) it is
+// saturated, and healthy hosts miss their probes' timeouts and flap. The
+// scaled window holds three probe periods and more.
+const probeEvery = 10 * time.Second
 
 // receiver is a webhook that keeps every Alertmanager-style payload with
 // the time it arrived.
@@ -101,7 +103,7 @@ func text(m api.AlertmanagerMessage) string {
 // startWatchingDaemon starts the daemon in-process on l's inventory,
 // probing every probeEvery and sending every alert to hook at the scaled
 // timings.
-func startWatchingDaemon(t *testing.T, l *lab.Lab, hook string) *client.Client {
+func startWatchingDaemon(t *testing.T, l *labtest.Detached, hook string) *client.Client {
 	t.Helper()
 	dir := t.TempDir()
 	alerts := filepath.Join(dir, "alerts.yaml")
@@ -186,17 +188,45 @@ func probeCounts(t *testing.T, c *client.Client) (total int, byState map[string]
 	return len(ps), byState
 }
 
+// downReasons counts, for the probes not up, what their last result said.
+func downReasons(t *testing.T, c *client.Client) map[string]int {
+	t.Helper()
+	ps, err := c.Probes(t.Context())
+	if err != nil {
+		t.Fatalf("list probes: %v", err)
+	}
+	why := map[string]int{}
+	for _, p := range ps {
+		if p.State == "up" {
+			continue
+		}
+		reason := "never run"
+		if p.Last != nil {
+			reason = fmt.Sprintf("ok=%t %s", p.Last.OK, p.Last.Reason)
+			if i := strings.Index(reason, "127."); i > 0 {
+				reason = reason[:i] // one line per reason, not per address
+			}
+		}
+		why[p.Kind+" "+p.State+": "+reason]++
+	}
+	return why
+}
+
 // TestLostDatacenterPagesOnce is issue 5's flood bar: on a 300-host lab in
 // three datacenters, two of them on one site, a frozen datacenter makes at
 // most 3 notifications in the (scaled) ten minutes that follow, each saying
 // what is down, and a resolved notice once it is back.
 func TestLostDatacenterPagesOnce(t *testing.T) {
 	labtest.Require(t)
+	if raceEnabled {
+		t.Skip("scripts/test runs this one without the race detector: under it the daemon is several times slower, and with the lab's 300 sshd on the same cores healthy hosts miss their probes' timeouts and flap")
+	}
 	began := time.Now()
-	l := labtest.Start(t, lab.Options{
-		Hosts: 300, Datacenters: []string{"rbx1", "rbx2", "gra"}, Sites: map[string]string{"rbx1": "rbx", "rbx2": "rbx"},
-	})
-	t.Logf("lab of 300 hosts up in %s", time.Since(began).Round(time.Second))
+	// The lab runs in a process of its own: its 300 sites, which HAProxy
+	// checks twice a second each, would otherwise share the test binary's
+	// scheduler with the daemon under test.
+	l := labtest.StartDetached(t, "--hosts", "300", "--datacenters", "rbx1,rbx2,gra", "--sites", "rbx1=rbx,rbx2=rbx")
+	t.Logf("illico built and a lab of 300 hosts up in %s", time.Since(began).Round(time.Second))
 	hook := &receiver{}
 	hs := httptest.NewServer(hook)
 	t.Cleanup(hs.Close)
@@ -211,7 +241,7 @@ func TestLostDatacenterPagesOnce(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not every probe up within 90s: %d probes, %v", total, states)
+			t.Fatalf("not every probe up within 90s: %d probes, %v; the others say %v", total, states, downReasons(t, c))
 		}
 	}
 	if n := hook.count(); n != 0 {
@@ -257,9 +287,17 @@ func TestLostDatacenterPagesOnce(t *testing.T) {
 			t.Errorf("notification %d does not say rbx2 is down:\n%s", i+1, text(m))
 		}
 	}
+	// A datacenter told down tells of its hosts that went down after it
+	// fired, whose own alerts it folds: a change of its hosts annotation
+	// alone makes no new notification, as in Alertmanager.
+	datacenterTold := slices.ContainsFunc(down, func(m api.AlertmanagerMessage) bool {
+		return slices.ContainsFunc(m.Alerts, func(a api.AlertmanagerAlert) bool {
+			return a.Status == "firing" && a.Labels["alertname"] == "DatacenterDown" && a.Labels["datacenter"] == "rbx2"
+		})
+	})
 	var untold []string
 	for _, h := range frozen {
-		if !told[h] {
+		if !told[h] && !datacenterTold {
 			untold = append(untold, h)
 		}
 	}
