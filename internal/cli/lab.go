@@ -28,7 +28,7 @@ address, a customer site per host, and the groups behind a real HAProxy.
 Commands:
   up      start a lab: --hosts N --datacenters gra,sbg --sites gra=rbx
           --reboot-seconds MIN-MAX --seed S
-  fault   TARGET crash|freeze|no-return   (TARGET: a host, datacenter=NAME or site=NAME)
+  fault   TARGET crash|freeze|no-return|errors   (TARGET: a host, datacenter=NAME or site=NAME)
   heal    TARGET
   status  each host's state, boot id, packages [--json]
   down    stop the lab and every process it started
@@ -243,7 +243,7 @@ func labClient(e *env, name, synopsis string, npos int, args []string, extra fun
 }
 
 func runLabFault(ctx context.Context, e *env, args []string) error {
-	c, pos, err := labClient(e, "lab fault", "lab fault --dir DIR TARGET crash|freeze|no-return", 2, args, nil)
+	c, pos, err := labClient(e, "lab fault", "lab fault --dir DIR TARGET crash|freeze|no-return|errors", 2, args, nil)
 	if err != nil {
 		return err
 	}
@@ -329,6 +329,9 @@ func printLabStatus(w io.Writer, hosts []lab.HostStatus) {
 		}
 		if h.NoReturn {
 			notes = append(notes, "next reboot never returns")
+		}
+		if h.Errors {
+			notes = append(notes, "site answers 500 (errors fault)")
 		}
 		if h.Error != "" {
 			notes = append(notes, h.Error)

@@ -145,7 +145,7 @@ func (c *Client) Info(ctx context.Context) (*Info, error) {
 	return &out, c.do(ctx, http.MethodGet, "/v1/info", nil, &out)
 }
 
-// Fault injects a fault (crash, freeze, no-return) into a host or a
+// Fault injects a fault (crash, freeze, no-return, errors) into a host or a
 // datacenter=NAME and returns the hosts it hit.
 func (c *Client) Fault(ctx context.Context, target, kind string) ([]string, error) {
 	var out Result

@@ -59,8 +59,12 @@ type host struct {
 
 	mu sync.Mutex
 	// power says whether the machine runs; frozen (its processes stopped) and
-	// noReturn (the next reboot never ends) are faults on top of it.
+	// noReturn (the next reboot never ends) are faults on top of it, and so
+	// is errors: its site answers 500 to its customers while /healthz
+	// stays ok, so that the host stays in rotation (a broken application
+	// behind a shallow health check).
 	power         power
+	errors        bool
 	frozen        bool
 	thaw          chan struct{} // closed when a frozen host thaws
 	noReturn      bool
@@ -295,6 +299,19 @@ func (h *host) NoReturn() error {
 	return nil
 }
 
+// Errors makes the host's site answer 500 to every customer request while
+// its health check still passes, until Heal.
+func (h *host) Errors() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return errClosed
+	}
+	h.errors = true
+	h.w.log.Info("site answers errors", "host", h.spec.Name)
+	return nil
+}
+
 // Heal clears every fault: a frozen host resumes with the same boot id, a
 // host that is down boots with a new one, and a reboot under way ends when
 // it was due to.
@@ -304,7 +321,7 @@ func (h *host) Heal() error {
 	if h.closed {
 		return errClosed
 	}
-	h.noReturn = false
+	h.noReturn, h.errors = false, false
 	if h.frozen {
 		h.frozen = false
 		close(h.thaw)
@@ -365,9 +382,11 @@ type HostStatus struct {
 	Running        map[string]string `json:"running,omitempty"`
 	RebootRequired bool              `json:"reboot_required"`
 	// Frozen is also set for a host that will come back frozen.
-	Frozen   bool   `json:"frozen,omitempty"`
-	NoReturn bool   `json:"no_return,omitempty"`
-	Error    string `json:"error,omitempty"`
+	Frozen   bool `json:"frozen,omitempty"`
+	NoReturn bool `json:"no_return,omitempty"`
+	// Errors says that the site answers 500 to customers (the errors fault).
+	Errors bool   `json:"errors,omitempty"`
+	Error  string `json:"error,omitempty"`
 	// Balancer is the HAProxy state of the host's server (UP, DOWN, ...).
 	Balancer string `json:"balancer,omitempty"`
 }
@@ -379,6 +398,7 @@ func (h *host) status() HostStatus {
 		State:    h.stateLocked(),
 		Frozen:   h.frozen,
 		NoReturn: h.noReturn,
+		Errors:   h.errors,
 		Error:    h.bootErr,
 	}
 	if h.power == powerUp {

@@ -421,6 +421,7 @@ const (
 	FaultCrash    = "crash"
 	FaultFreeze   = "freeze"
 	FaultNoReturn = "no-return"
+	FaultErrors   = "errors"
 )
 
 // Fault injects a fault into target (a host name, datacenter=NAME or
@@ -434,9 +435,11 @@ func (l *Lab) Fault(target, kind string) ([]string, error) {
 		apply = (*host).Freeze
 	case FaultNoReturn:
 		apply = (*host).NoReturn
+	case FaultErrors:
+		apply = (*host).Errors
 	default:
-		msg := fmt.Sprintf("unknown fault %q: use crash, freeze or no-return", kind)
-		if c := yamlx.Closest(kind, []string{FaultCrash, FaultFreeze, FaultNoReturn}); c != "" {
+		msg := fmt.Sprintf("unknown fault %q: use crash, freeze, no-return or errors", kind)
+		if c := yamlx.Closest(kind, []string{FaultCrash, FaultFreeze, FaultNoReturn, FaultErrors}); c != "" {
 			msg = fmt.Sprintf("unknown fault %q (did you mean %q?)", kind, c)
 		}
 		return nil, fleet.Errorf(fleet.KindInvalid, "%s", msg)

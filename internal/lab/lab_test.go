@@ -454,6 +454,25 @@ func TestLabEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("errors: the site fails, its health check passes, until heal", func(t *testing.T) {
+		if _, err := l.Fault("web-gra-01", FaultErrors); err != nil {
+			t.Fatal(err)
+		}
+		if got := fetch(t, siteURL(t, info, "web-gra-01", "/"), time.Second); !strings.HasPrefix(got, "500 ") {
+			t.Errorf("site under the errors fault: %q, want a 500", got)
+		}
+		if got := fetch(t, siteURL(t, info, "web-gra-01", "/healthz"), time.Second); got != "200 ok" {
+			t.Errorf("health check under the errors fault: %q, want 200 ok", got)
+		}
+		if s := hostStatus(t, l, "web-gra-01"); !s.Errors || s.State != StateUp {
+			t.Errorf("status under the errors fault: %+v", s)
+		}
+		l.Heal("web-gra-01")
+		if got := fetch(t, siteURL(t, info, "web-gra-01", "/"), time.Second); !strings.HasPrefix(got, "200 ") {
+			t.Errorf("site after heal: %q", got)
+		}
+	})
+
 	t.Run("datacenter and site targets", func(t *testing.T) {
 		hosts, err := l.Fault("datacenter=sbg", FaultCrash)
 		if err != nil || !reflect.DeepEqual(hosts, []string{"web-sbg-01", "web-sbg-02"}) {

@@ -52,7 +52,8 @@ func (s *site) close() {
 }
 
 // ServeHTTP is the customer site of a host: its greeting on every path,
-// "ok" on /healthz, and 500 everywhere once a bad package version runs.
+// "ok" on /healthz, 500 everywhere once a bad package version runs, and 500
+// everywhere but /healthz under the errors fault.
 func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	thaw, s := h.thaw, h.site
@@ -63,7 +64,7 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.mu.Lock()
-	bootID, running := h.bootID, h.running
+	bootID, running, failing := h.bootID, h.running, h.errors
 	h.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if pkg, ver, bad := running.bad(h.w.repo); bad {
@@ -73,6 +74,11 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Path == "/healthz" {
 		fmt.Fprintln(w, "ok")
+		return
+	}
+	if failing {
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintf(w, "%s: error: the application fails\n", h.spec.Name)
 		return
 	}
 	fmt.Fprintf(w, "%s: hello (boot %s, openssl %s)\n", h.spec.Name, bootID, running["openssl"])
