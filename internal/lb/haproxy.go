@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,8 +36,13 @@ type HAProxy struct {
 	network string
 	addr    string
 	conns   chan struct{}
-	// Poll is how often Drain and Undrain look at the server again.
-	Poll time.Duration
+	// Poll is how often Drain and Undrain look at the server again, and
+	// how old a reading of the servers' state may be.
+	Poll     time.Duration
+	readings readings
+	// changed is when this client's last state change was answered
+	// (UnixNano): no reading it gives is older.
+	changed atomic.Int64
 }
 
 // maxConns bounds the runtime API connections one client holds at once.
@@ -141,13 +147,15 @@ type Server struct {
 // budgets count it as down.
 func (s Server) Up() bool { return s.Status == "UP" || s.Status == "no check" }
 
-// Servers returns every server of every backend, from "show stat".
+// Servers returns every server of every backend, from "show stat", as
+// HAProxy saw them at most Poll ago and after every change this client made.
+// Every caller of one HAProxy value shares its readings.
 func (h *HAProxy) Servers(ctx context.Context) ([]Server, error) {
-	out, err := h.Command(ctx, "show stat")
-	if err != nil {
-		return nil, err
+	notBefore := time.Now().Add(-h.Poll)
+	if c := time.Unix(0, h.changed.Load()); c.After(notBefore) {
+		notBefore = c
 	}
-	return parseStat(h.name, out)
+	return h.servers(ctx, notBefore)
 }
 
 func parseStat(lb, out string) ([]Server, error) {
@@ -184,7 +192,7 @@ func parseStat(lb, out string) ([]Server, error) {
 	return servers, nil
 }
 
-// Server returns one server's state.
+// Server returns one server's state, as Servers sees it.
 func (h *HAProxy) Server(ctx context.Context, backend, server string) (Server, error) {
 	all, err := h.Servers(ctx)
 	if err != nil {
@@ -216,6 +224,7 @@ func (h *HAProxy) SetState(ctx context.Context, backend, server string, s State)
 	if msg := strings.TrimSpace(out); msg != "" {
 		return fmt.Errorf("load balancer %s: set %s/%s %s: %s", h.name, backend, server, s, firstLine(msg))
 	}
+	h.changed.Store(time.Now().UnixNano())
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,5 +327,88 @@ func TestIPv6(t *testing.T) {
 	}
 	if s, _ := h.Server(ctx, "web", "s0"); !s.Up() {
 		t.Fatalf("after undrain: %+v", s)
+	}
+}
+
+// TestDrainsShareReadings holds that many drains on one HAProxy, each
+// waiting for its server's last session, share their readings of its stat
+// table instead of polling it each: the runtime API is reached through a
+// relay that counts its connections.
+func TestDrainsShareReadings(t *testing.T) {
+	const servers = 20
+	addrs := make([]string, servers)
+	release := make([]chan struct{}, servers)
+	started := make([]chan struct{}, servers)
+	for i := range addrs {
+		addrs[i], release[i], started[i] = site(t)
+	}
+	api := freePort(t)
+	_, front := startHAProxyAPI(t, api, addrs...)
+	// One customer session on every server, held for the drains.
+	for i := range servers {
+		go func() {
+			if resp, err := http.Get(front + "/slow"); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		<-started[i%servers]
+	}
+	relay, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { relay.Close() })
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := relay.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				up, err := net.Dial("tcp", api)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go io.Copy(up, c)
+				io.Copy(c, up)
+			}()
+		}
+	}()
+	h := New(&fleet.LoadBalancer{Name: "relayed", Address: relay.Addr().String()})
+	h.Poll = 20 * time.Millisecond
+	ctx := t.Context()
+	errs := make(chan error, servers)
+	for i := range servers {
+		go func() { errs <- h.Drain(ctx, "web", fmt.Sprintf("s%d", i)) }()
+	}
+	const held = 500 * time.Millisecond
+	time.Sleep(held)
+	for _, r := range release {
+		close(r)
+	}
+	for range servers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := h.Servers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		if s.Status != "MAINT" {
+			t.Errorf("after drain: %+v", s)
+		}
+	}
+	// Each drain sends two state changes; the readings come on top. A
+	// reading each per poll would be about servers*held/Poll (500) of them.
+	readings := conns.Load() - 2*servers
+	t.Logf("%d drains held %s: %d readings of the stat table", servers, held, readings)
+	if limit := int64(servers + 2*held/h.Poll); readings > limit {
+		t.Errorf("%d readings for %d drains held %s, more than %d: the drains do not share them", readings, servers, held, limit)
 	}
 }
