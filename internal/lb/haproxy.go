@@ -79,9 +79,14 @@ func (s *Set) For(l *fleet.LoadBalancer) *HAProxy {
 	return h
 }
 
+// commandTimeout bounds one runtime API command: a HAProxy that takes longer
+// is busy, and its caller hears so in time to wait and send again.
+const commandTimeout = 5 * time.Second
+
 // Command sends one runtime API command and returns HAProxy's answer.
 // HAProxy answers errors in plain text with a zero exit, so callers check the
-// text; Command only fails on transport errors.
+// text; Command only fails on transport errors (an unreachable or silent
+// runtime API), which are fleet.KindUnavailable.
 func (h *HAProxy) Command(ctx context.Context, cmd string) (string, error) {
 	select {
 	case h.conns <- struct{}{}:
@@ -94,17 +99,17 @@ func (h *HAProxy) Command(ctx context.Context, cmd string) (string, error) {
 		return "", fleet.Errorf(fleet.KindUnavailable, "load balancer %s: cannot reach the runtime API at %s: %v", h.name, h.addr, err)
 	}
 	defer conn.Close()
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(commandTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
 	_ = conn.SetDeadline(deadline)
 	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
-		return "", fmt.Errorf("load balancer %s: send %q: %w", h.name, cmd, err)
+		return "", fleet.Errorf(fleet.KindUnavailable, "load balancer %s: send %q: %v", h.name, cmd, err)
 	}
 	out, err := io.ReadAll(conn)
 	if err != nil {
-		return "", fmt.Errorf("load balancer %s: read answer to %q: %w", h.name, cmd, err)
+		return "", fleet.Errorf(fleet.KindUnavailable, "load balancer %s: no answer to %q: %v", h.name, cmd, err)
 	}
 	return string(out), nil
 }

@@ -38,6 +38,12 @@ func startEngine(t *testing.T, l *lab.Lab, db *store.Store) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startEngineOn(t, inv, db)
+}
+
+// startEngineOn is startEngine on an inventory of the caller's.
+func startEngineOn(t *testing.T, inv *fleet.Inventory, db *store.Store) *rig {
+	t.Helper()
 	pool := sshx.NewPool(sshx.Options{})
 	t.Cleanup(pool.Close)
 	checker := probe.NewHealth(probe.NewProber(&http.Client{}, pool, time.Now).Probe, probe.DefaultInterval)

@@ -43,7 +43,8 @@ const (
 	KindHostStuck EventKind = "host.stuck"
 	// KindHostWaiting: a pending host cannot start yet, and says why.
 	KindHostWaiting EventKind = "host.waiting"
-	// KindHostDrain: a drain timed out with sessions left; the host goes on.
+	// KindHostDrain: a drain timed out with sessions left, or a load
+	// balancer did not take a drain or undrain yet; the host goes on.
 	KindHostDrain EventKind = "host.drain"
 	// KindHostNote: a step found its work done already.
 	KindHostNote EventKind = "host.note"

@@ -96,7 +96,7 @@ func (w *hostWorker) step(parent context.Context, r *fleet.HostRun, s fleet.Step
 	var err error
 	switch s.Kind {
 	case fleet.StepDrain:
-		err = w.eachBackend(ctx, func(b Balancer, backend, server string) error { return b.Drain(ctx, backend, server) })
+		err = w.throughBalancers(ctx, "drain", func(b Balancer, backend, server string) error { return b.Drain(ctx, backend, server) })
 		if err != nil && errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
 			// The server is in maintenance anyway; the sessions it still
 			// held are said, and the maintenance goes on.
@@ -104,7 +104,7 @@ func (w *hostWorker) step(parent context.Context, r *fleet.HostRun, s fleet.Step
 			err = nil
 		}
 	case fleet.StepUndrain:
-		err = w.eachBackend(ctx, func(b Balancer, backend, server string) error { return b.Undrain(ctx, backend, server) })
+		err = w.throughBalancers(ctx, "undrain", func(b Balancer, backend, server string) error { return b.Undrain(ctx, backend, server) })
 	case fleet.StepRun:
 		err = w.run(ctx, s)
 	case fleet.StepReboot:
@@ -120,9 +120,28 @@ func (w *hostWorker) step(parent context.Context, r *fleet.HostRun, s fleet.Step
 	return err
 }
 
-// eachBackend applies f to every backend the host serves in.
-func (w *hostWorker) eachBackend(ctx context.Context, f func(b Balancer, backend, server string) error) error {
-	return eachBackend(ctx, w.inv, w.host, w.balancer, f)
+// balancerRetry is how long a drain or undrain waits before it is sent
+// again to a load balancer whose runtime API did not take it.
+const balancerRetry = time.Second
+
+// throughBalancers applies f to every backend the host serves in. A runtime
+// API that cannot be reached or does not answer in time
+// (fleet.KindUnavailable) is a busy load balancer, not a failed host: the
+// change is said once and sent again, every backend anew (a drain or
+// undrain sent twice does no harm), until the step's timeout.
+func (w *hostWorker) throughBalancers(ctx context.Context, what string, f func(b Balancer, backend, server string) error) error {
+	for said := false; ; said = true {
+		err := eachBackend(ctx, w.inv, w.host, w.balancer, f)
+		if err == nil || fleet.KindOf(err) != fleet.KindUnavailable || ctx.Err() != nil {
+			return err
+		}
+		if !said {
+			w.event(Event{Kind: KindHostDrain, Message: fmt.Sprintf("%s: %s not taken yet (%v); trying again every %s", w.host.Name, what, err, balancerRetry)})
+		}
+		if sleep(ctx, balancerRetry) != nil {
+			return err
+		}
+	}
 }
 
 // eachBackend calls f for every load balancer backend that serves host h.
