@@ -25,8 +25,21 @@ type frontend struct {
 // maxSocketPath is the longest unix socket path Linux accepts.
 const maxSocketPath = 107
 
+// checkRate is how many health checks a second the lab's HAProxy sends in
+// all: every host is checked every 500 ms up to 100 hosts, and less often
+// beyond, so that a big lab's checks (each a connection to the lab's own
+// process) do not take the cores that its sshd and the daemon need.
+const checkRate = 200
+
+// checkInterval is the health check interval of each server in a lab of n
+// hosts.
+func checkInterval(n int) time.Duration {
+	return max(500*time.Millisecond, time.Duration(n)*time.Second/checkRate)
+}
+
 // haproxyConfig is one frontend per group, each group a backend of its hosts
-// with fast health checks, and the runtime API at level admin.
+// with fast health checks (see checkInterval), and the runtime API at level
+// admin.
 func haproxyConfig(sock string, groups []groupSpec, hosts map[string]hostSpec, sitePort int, fronts []frontend) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `# Written by illico lab up; rewritten at every start.
@@ -43,11 +56,12 @@ defaults
     option redispatch
     retries 3
 `, sock)
+	inter := checkInterval(len(hosts)).Milliseconds()
 	for i, g := range groups {
 		fmt.Fprintf(&b, "\nfrontend %s\n    bind %s\n    default_backend %s\n", g.Name, fronts[i].Addr, g.Name)
 		fmt.Fprintf(&b, "\nbackend %s\n    option httpchk GET /healthz\n", g.Name)
 		for _, m := range g.Members {
-			fmt.Fprintf(&b, "    server %s %s check inter 500ms fall 2 rise 2\n", m, net.JoinHostPort(hosts[m].Address, fmt.Sprint(sitePort)))
+			fmt.Fprintf(&b, "    server %s %s check inter %dms fall 2 rise 2\n", m, net.JoinHostPort(hosts[m].Address, fmt.Sprint(sitePort)), inter)
 		}
 	}
 	return b.Bytes()
