@@ -6,9 +6,6 @@ import (
 	"time"
 )
 
-// readTimeout bounds one reading of show stat, whoever waits for it.
-const readTimeout = 10 * time.Second
-
 // reading is one answer to show stat, shared by every caller that waits for
 // it: at 150 hosts draining at once on one HAProxy, each polling its server,
 // a reading each would ask HAProxy for its whole stat table 1,500 times a
@@ -64,11 +61,10 @@ func (h *HAProxy) servers(ctx context.Context, notBefore time.Time) ([]Server, e
 	}
 }
 
-// read asks HAProxy for r.
+// read asks HAProxy for r, bounded by Command's own timeout, not by any
+// one caller's.
 func (h *HAProxy) read(r *reading) {
-	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
-	defer cancel()
-	out, err := h.Command(ctx, "show stat")
+	out, err := h.Command(context.Background(), "show stat")
 	if err == nil {
 		r.servers, err = parseStat(h.name, out)
 	}
