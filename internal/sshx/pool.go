@@ -45,10 +45,23 @@ type Options struct {
 	Logger *slog.Logger
 	// Dialer opens the TCP connections; nil means a net.Dialer.
 	Dialer Dialer
+	// Handshakes bounds the connections being set up at once; 0 means
+	// DefaultHandshakes. See DefaultHandshakes.
+	Handshakes int
 }
 
 // DefaultConnectTimeout applies when a host's SSH.ConnectTimeout is zero.
 const DefaultConnectTimeout = 10 * time.Second
+
+// DefaultHandshakes is how many SSH connections a pool sets up at once.
+// A handshake costs the server a fork and an exec of sshd and the key
+// exchange, and a daemon that starts watching a fleet dials every host
+// within a second: 300 handshakes at once through one bastion, or to a
+// lab whose hosts share two cores, each take longer than the connect
+// timeout, fail, and are dialled again together, so that none gets
+// through. The others wait their turn, and the connect timeout counts from
+// the start of their own handshake, as it is about the host answering.
+const DefaultHandshakes = 32
 
 // Pool holds at most one SSH connection per host and reuses it for every
 // command run there. It is safe for concurrent use.
@@ -67,6 +80,8 @@ type Pool struct {
 	// wg counts the goroutines that dial and watch connections, so that
 	// Close returns only once none of them can log any more.
 	wg sync.WaitGroup
+	// handshakes holds a token for each connection being set up.
+	handshakes chan struct{}
 }
 
 // conn is one host's connection, being dialled or established.
@@ -81,6 +96,10 @@ type conn struct {
 // NewPool returns an empty pool; Close it when the run is over.
 func NewPool(opts Options) *Pool {
 	p := &Pool{getenv: opts.Getenv, log: opts.Logger, dialer: opts.Dialer, conns: map[string]*conn{}}
+	if opts.Handshakes <= 0 {
+		opts.Handshakes = DefaultHandshakes
+	}
+	p.handshakes = make(chan struct{}, opts.Handshakes)
 	if p.getenv == nil {
 		p.getenv = func(string) string { return "" }
 	}
@@ -336,7 +355,7 @@ func (p *Pool) forget(h *fleet.Host, c *conn) {
 // establish dials c and, once connected, watches it until it dies.
 func (p *Pool) establish(key string, c *conn) {
 	start := time.Now()
-	client, err := p.dial(p.ctx, c.host)
+	client, err := p.handshake(c.host)
 	p.mu.Lock()
 	if err == nil && p.closed {
 		client.Close()
@@ -370,6 +389,17 @@ func (p *Pool) establish(key string, c *conn) {
 	}
 	p.mu.Unlock()
 	p.log.Debug("ssh connection closed", "host", c.host.Name, "err", err)
+}
+
+// handshake dials h once one of the pool's handshakes is free.
+func (p *Pool) handshake(h *fleet.Host) (*ssh.Client, error) {
+	select {
+	case p.handshakes <- struct{}{}:
+	case <-p.ctx.Done():
+		return nil, errClosed
+	}
+	defer func() { <-p.handshakes }()
+	return p.dial(p.ctx, h)
 }
 
 // keepalive sends a keepalive@openssh.com request every interval and closes

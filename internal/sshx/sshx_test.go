@@ -167,6 +167,61 @@ func TestSessionLimit(t *testing.T) {
 	}
 }
 
+// slowDialer holds every TCP connect for delay and records how many were
+// under way at once.
+type slowDialer struct {
+	net.Dialer
+	delay time.Duration
+	n     atomic.Int64
+
+	mu        sync.Mutex
+	now, most int
+}
+
+func (d *slowDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.n.Add(1)
+	d.mu.Lock()
+	d.now++
+	d.most = max(d.most, d.now)
+	d.mu.Unlock()
+	time.Sleep(d.delay)
+	d.mu.Lock()
+	d.now--
+	d.mu.Unlock()
+	return d.Dialer.DialContext(ctx, network, addr)
+}
+
+// TestHandshakesBounded dials twelve hosts at once through a pool that sets
+// up two connections at a time: no more are under way together, and the
+// hosts that wait their turn longer than their connect timeout still
+// connect, as the timeout counts from their own handshake.
+func TestHandshakesBounded(t *testing.T) {
+	f := opensshtest.New(t)
+	addr := f.Start(t, nil)
+	d := &slowDialer{delay: 300 * time.Millisecond}
+	pool := newPool(t, sshx.Options{Dialer: d, Handshakes: 2})
+	const hosts = 12
+	var wg sync.WaitGroup
+	errs := make(chan error, hosts)
+	for i := range hosts {
+		h := f.Host(fmt.Sprintf("web-%02d", i), addr)
+		h.SSH.ConnectTimeout = time.Second
+		wg.Go(func() {
+			if _, err := pool.Run(t.Context(), h, "true", nil, nil); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if d.n.Load() != hosts || d.most > 2 {
+		t.Errorf("%d connections, at most %d at once; want %d, at most 2", d.n.Load(), d.most, hosts)
+	}
+}
+
 func TestRedialAfterRestart(t *testing.T) {
 	f := opensshtest.New(t)
 	s := f.Start(t, nil)
