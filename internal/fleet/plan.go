@@ -77,6 +77,8 @@ type Strategy struct {
 	// alert matching PauseOnAlerts that fired for it has resolved; false,
 	// an operator resumes it.
 	ResumeWhenResolved bool
+	// CustomerErrors stops the rollout on its customers' errors.
+	CustomerErrors CustomerErrors
 }
 
 // Plan is one maintenance: what to do to each host, how to undo it, and how

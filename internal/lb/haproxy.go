@@ -160,33 +160,48 @@ func (h *HAProxy) Servers(ctx context.Context) ([]Server, error) {
 	if c := time.Unix(0, h.changed.Load()); c.After(notBefore) {
 		notBefore = c
 	}
-	return h.servers(ctx, notBefore)
+	st, err := h.read(ctx, notBefore)
+	return st.servers, err
 }
 
-func parseStat(lb, out string) ([]Server, error) {
+// Traffic returns what HAProxy counted for every backend, from the same
+// readings as Servers, at most Poll old.
+func (h *HAProxy) Traffic(ctx context.Context) ([]fleet.Traffic, error) {
+	st, err := h.read(ctx, time.Now().Add(-h.Poll))
+	return st.traffic, err
+}
+
+func parseStat(lb, out string) (stat, error) {
 	out = strings.TrimPrefix(out, "# ")
 	r := csv.NewReader(strings.NewReader(out))
 	r.FieldsPerRecord = -1
 	rows, err := r.ReadAll()
 	if err != nil || len(rows) == 0 {
-		return nil, fmt.Errorf("load balancer %s: unreadable answer to show stat: %q", lb, firstLine(out))
+		return stat{}, fmt.Errorf("load balancer %s: unreadable answer to show stat: %q", lb, firstLine(out))
 	}
 	col := map[string]int{}
 	for i, name := range rows[0] {
 		col[name] = i
 	}
-	for _, c := range []string{"pxname", "svname", "scur", "status", "check_status"} {
+	for _, c := range []string{"pxname", "svname", "scur", "status", "check_status", "req_tot", "hrsp_5xx"} {
 		if _, ok := col[c]; !ok {
-			return nil, fmt.Errorf("load balancer %s: show stat has no %s column", lb, c)
+			return stat{}, fmt.Errorf("load balancer %s: show stat has no %s column", lb, c)
 		}
 	}
-	var servers []Server
+	var st stat
 	for _, row := range rows[1:] {
-		if len(row) < len(rows[0]) || row[col["svname"]] == "FRONTEND" || row[col["svname"]] == "BACKEND" {
+		if len(row) < len(rows[0]) || row[col["svname"]] == "FRONTEND" {
+			continue
+		}
+		if row[col["svname"]] == "BACKEND" {
+			// Empty in TCP mode, where HAProxy counts no requests.
+			req, _ := strconv.ParseInt(row[col["req_tot"]], 10, 64)
+			errs, _ := strconv.ParseInt(row[col["hrsp_5xx"]], 10, 64)
+			st.traffic = append(st.traffic, fleet.Traffic{LoadBalancer: lb, Backend: row[col["pxname"]], Requests: req, ServerErrors: errs})
 			continue
 		}
 		scur, _ := strconv.Atoi(row[col["scur"]])
-		servers = append(servers, Server{
+		st.servers = append(st.servers, Server{
 			Backend:     row[col["pxname"]],
 			Name:        row[col["svname"]],
 			Status:      row[col["status"]],
@@ -194,7 +209,7 @@ func parseStat(lb, out string) ([]Server, error) {
 			CheckStatus: row[col["check_status"]],
 		})
 	}
-	return servers, nil
+	return st, nil
 }
 
 // Server returns one server's state, as Servers sees it.

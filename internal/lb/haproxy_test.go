@@ -233,20 +233,64 @@ func TestErrors(t *testing.T) {
 }
 
 func TestParseStat(t *testing.T) {
-	out := "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,\n" +
-		"fe,FRONTEND,,,0,1,262,1,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,2,0,,,,0,0,0,1,,\n" +
-		"web,s0,0,0,3,3,,5,0,0,,0,,0,0,0,0,DRAIN,1,1,0,0,0,9,0,,1,3,1,,5,,2,0,,1,L7OK,\n" +
-		"web,BACKEND,0,0,0,1,26,1,0,0,0,0,,0,0,0,0,UP,1,1,0,,0,9,0,,1,3,0,,1,,1,0,,1,,\n"
+	out := "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,hrsp_5xx,req_tot,\n" +
+		"fe,FRONTEND,,,0,1,262,1,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,2,0,,,,0,0,0,1,,4,9,\n" +
+		"web,s0,0,0,3,3,,5,0,0,,0,,0,0,0,0,DRAIN,1,1,0,0,0,9,0,,1,3,1,,5,,2,0,,1,L7OK,1,5,\n" +
+		"web,BACKEND,0,0,0,1,26,1,0,0,0,0,,0,0,0,0,UP,1,1,0,,0,9,0,,1,3,0,,1,,1,0,,1,,4,9,\n" +
+		"tcp,BACKEND,0,0,0,1,26,1,0,0,0,0,,0,0,0,0,UP,1,1,0,,0,9,0,,1,3,0,,1,,1,0,,1,,,,\n"
 	got, err := parseStat("t", out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Server{{Backend: "web", Name: "s0", Status: "DRAIN", Sessions: 3, CheckStatus: "L7OK"}}
+	want := stat{
+		servers: []Server{{Backend: "web", Name: "s0", Status: "DRAIN", Sessions: 3, CheckStatus: "L7OK"}},
+		traffic: []fleet.Traffic{{LoadBalancer: "t", Backend: "web", Requests: 9, ServerErrors: 4}, {LoadBalancer: "t", Backend: "tcp"}},
+	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 	if _, err := parseStat("t", "Unknown command\n"); err == nil {
 		t.Error("want an error for an answer without columns")
+	}
+}
+
+// TestTraffic counts a backend's requests and errors as HAProxy does: its
+// server's 500s, and the 503s HAProxy answers itself when no server is left.
+func TestTraffic(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	h, front := startHAProxy(t, strings.TrimPrefix(srv.URL, "http://"))
+	get := func(path string, want int) {
+		t.Helper()
+		resp, err := http.Get(front + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	for range 3 {
+		get("/", http.StatusOK)
+	}
+	get("/fail", http.StatusInternalServerError)
+	if err := h.SetState(t.Context(), "web", "s0", Maint); err != nil {
+		t.Fatal(err)
+	}
+	get("/", http.StatusServiceUnavailable)
+	time.Sleep(2 * h.Poll)
+	all, err := h.Traffic(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []fleet.Traffic{{LoadBalancer: "test", Backend: "web", Requests: 5, ServerErrors: 2}}
+	if fmt.Sprint(all) != fmt.Sprint(want) {
+		t.Errorf("traffic %+v, want %+v", all, want)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/illico-dev/illico/internal/fleet"
 )
 
 // reading is one answer to show stat, shared by every caller that waits for
@@ -13,10 +15,10 @@ import (
 type reading struct {
 	// at is when the reading was asked for: it shows every change made
 	// before then.
-	at      time.Time
-	servers []Server
-	err     error
-	done    chan struct{}
+	at   time.Time
+	stat stat
+	err  error
+	done chan struct{}
 }
 
 // readings holds the last reading of a HAProxy, the one under way, and the
@@ -29,23 +31,29 @@ type readings struct {
 	queued *reading
 }
 
-// servers returns the servers of a reading asked for at notBefore or later:
+// stat is what one answer to show stat says.
+type stat struct {
+	servers []Server
+	traffic []fleet.Traffic
+}
+
+// read returns a reading asked for at notBefore or later:
 // the last one when it is recent enough, the one under way when it was asked
 // for late enough, or else the queued one. A caller whose ctx ends stops
 // waiting; the reading goes on for the others.
-func (h *HAProxy) servers(ctx context.Context, notBefore time.Time) ([]Server, error) {
+func (h *HAProxy) read(ctx context.Context, notBefore time.Time) (stat, error) {
 	rs := &h.readings
 	rs.mu.Lock()
 	if l := rs.last; l != nil && !l.at.Before(notBefore) {
 		rs.mu.Unlock()
-		return l.servers, nil
+		return l.stat, nil
 	}
 	r := rs.next
 	switch {
 	case r == nil:
 		r = &reading{at: time.Now(), done: make(chan struct{})}
 		rs.next = r
-		go h.read(r)
+		go h.ask(r)
 	case r.at.Before(notBefore):
 		if rs.queued == nil {
 			rs.queued = &reading{done: make(chan struct{})}
@@ -55,18 +63,18 @@ func (h *HAProxy) servers(ctx context.Context, notBefore time.Time) ([]Server, e
 	rs.mu.Unlock()
 	select {
 	case <-r.done:
-		return r.servers, r.err
+		return r.stat, r.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return stat{}, ctx.Err()
 	}
 }
 
-// read asks HAProxy for r, bounded by Command's own timeout, not by any
+// ask asks HAProxy for r, bounded by Command's own timeout, not by any
 // one caller's.
-func (h *HAProxy) read(r *reading) {
+func (h *HAProxy) ask(r *reading) {
 	out, err := h.Command(context.Background(), "show stat")
 	if err == nil {
-		r.servers, err = parseStat(h.name, out)
+		r.stat, err = parseStat(h.name, out)
 	}
 	r.err = err
 	rs := &h.readings
@@ -79,7 +87,7 @@ func (h *HAProxy) read(r *reading) {
 	rs.next, rs.queued = rs.queued, nil
 	if rs.next != nil {
 		rs.next.at = time.Now()
-		go h.read(rs.next)
+		go h.ask(rs.next)
 	}
 	rs.mu.Unlock()
 	close(r.done)

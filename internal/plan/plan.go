@@ -77,9 +77,19 @@ type strategyDoc struct {
 	OnFailure   string          `yaml:"on_failure"`
 	Blocked     *time.Duration  `yaml:"blocked_timeout"`
 	// PauseOnAlerts are matchers read with labels.ParseMatcher.
-	PauseOnAlerts      []string `yaml:"pause_on_alerts"`
-	ResumeWhenResolved bool     `yaml:"resume_when_resolved"`
+	PauseOnAlerts      []string           `yaml:"pause_on_alerts"`
+	ResumeWhenResolved bool               `yaml:"resume_when_resolved"`
+	CustomerErrors     *customerErrorsDoc `yaml:"customer_errors"`
 	Meta               yamlx.Meta
+}
+
+type customerErrorsDoc struct {
+	PauseAbove *fleet.Share   `yaml:"pause_above"`
+	HaltAbove  *fleet.Share   `yaml:"halt_above"`
+	Window     *time.Duration `yaml:"window"`
+	ClearFor   *time.Duration `yaml:"clear_for"`
+	HaltAfter  *time.Duration `yaml:"halt_after"`
+	Meta       yamlx.Meta
 }
 
 type windowDoc struct {
@@ -261,9 +271,13 @@ func (c *checker) strategy(d *strategyDoc) fleet.Strategy {
 		MaxParallel:    fleet.Quantity{N: 25, Percent: true},
 		Order:          fleet.OrderSpread,
 		BlockedTimeout: defaultBlocked,
+		CustomerErrors: fleet.DefaultCustomerErrors,
 	}
 	if d == nil {
 		return s
+	}
+	if d.CustomerErrors != nil {
+		s.CustomerErrors = c.customerErrors(d.CustomerErrors)
 	}
 	if d.Blocked != nil {
 		s.BlockedTimeout = *d.Blocked
@@ -315,6 +329,39 @@ func (c *checker) strategy(d *strategyDoc) fleet.Strategy {
 		c.add(d.Meta.At("on_failure"), "on_failure is rollback_failed or rollback_all, not %q", d.OnFailure)
 	}
 	return s
+}
+
+func (c *checker) customerErrors(d *customerErrorsDoc) fleet.CustomerErrors {
+	e := fleet.DefaultCustomerErrors
+	for _, f := range []struct {
+		from *fleet.Share
+		to   *fleet.Share
+	}{{d.PauseAbove, &e.PauseAbove}, {d.HaltAbove, &e.HaltAbove}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	for _, f := range []struct {
+		name string
+		from *time.Duration
+		to   *time.Duration
+	}{{"window", d.Window, &e.Window}, {"clear_for", d.ClearFor, &e.ClearFor}, {"halt_after", d.HaltAfter, &e.HaltAfter}} {
+		if f.from == nil {
+			continue
+		}
+		*f.to = *f.from
+		if *f.from <= 0 {
+			c.add(d.Meta.At(f.name), "%s must be more than zero", f.name)
+		}
+	}
+	if e.HaltAbove <= e.PauseAbove {
+		at := d.Meta.At("halt_above")
+		if d.HaltAbove == nil {
+			at = d.Meta.At("pause_above")
+		}
+		c.add(at, "halt_above (%s) must be more than pause_above (%s): a rollout holds before it halts", e.HaltAbove, e.PauseAbove)
+	}
+	return e
 }
 
 var weekdays = map[string]time.Weekday{

@@ -36,6 +36,9 @@ strategy:
   order: datacenter_by_datacenter
   max_failures: 1
   on_failure: rollback_all
+  customer_errors:
+    pause_above: 0.5%
+    halt_after: 2m
 window:
   timezone: Europe/Paris
   days: [mon, tue, wed, thu, fri]
@@ -71,6 +74,11 @@ func TestParseGood(t *testing.T) {
 	if s.Canary != 2 || s.MaxParallel != (fleet.Quantity{N: 10, Percent: true}) || s.Order != fleet.OrderDatacenter || s.MaxFailures.N != 1 || !s.RollbackAll {
 		t.Errorf("strategy %+v", s)
 	}
+	want := fleet.DefaultCustomerErrors
+	want.PauseAbove, want.HaltAfter = 0.005, 2*time.Minute
+	if s.CustomerErrors != want {
+		t.Errorf("customer_errors %+v, want %+v", s.CustomerErrors, want)
+	}
 	paris, _ := time.LoadLocation("Europe/Paris")
 	for _, tt := range []struct {
 		at   time.Time
@@ -92,7 +100,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Strategy.MaxParallel != (fleet.Quantity{N: 25, Percent: true}) || p.Strategy.Order != fleet.OrderSpread || p.Window != nil {
+	if p.Strategy.MaxParallel != (fleet.Quantity{N: 25, Percent: true}) || p.Strategy.Order != fleet.OrderSpread || p.Window != nil ||
+		p.Strategy.CustomerErrors != fleet.DefaultCustomerErrors {
 		t.Errorf("defaults %+v", p.Strategy)
 	}
 	if p.Steps[0].Timeout != defaultRunTimeout || p.Steps[0].AllowedExitCodes[0] != 0 {
