@@ -78,6 +78,16 @@ type Rollout struct {
 	PerHostGuessed bool    `json:"per_host_guessed,omitempty"`
 	// Waiting says why each waiting host waits.
 	Waiting map[string]string `json:"waiting,omitempty"`
+	// Width is how many hosts a running rollout takes at once now, at most
+	// MaxParallel: it starts at a quarter, grows while customers see no
+	// errors and halves on trouble; WidthReason says why it stands there.
+	// Held names what the customers see that holds the rollout: no host
+	// starts until their errors clear. Zero and empty once it ended, and
+	// in the list of rollouts.
+	Width       int    `json:"width,omitempty"`
+	MaxParallel int    `json:"max_parallel,omitempty"`
+	WidthReason string `json:"width_reason,omitempty"`
+	Held        string `json:"held,omitempty"`
 }
 
 // RolloutHost is one host's progress in a rollout.

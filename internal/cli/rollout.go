@@ -239,6 +239,9 @@ func describeRollout(w io.Writer, ro api.Rollout) {
 	} else {
 		fmt.Fprintf(w, "ETA:      %s\n", eta(ro))
 	}
+	if pace := pace(ro); pace != "" {
+		fmt.Fprintf(w, "Pace:     %s\n", pace)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nHOST\tSTATE\tSTEP\tWAVE\tSTARTED\tENDED\tERROR")
 	for _, h := range ro.Hosts {
@@ -278,6 +281,18 @@ func hostCounts(ro api.Rollout) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// pace says how many hosts a running rollout takes at once and why, or
+// what its customers see that holds it.
+func pace(ro api.Rollout) string {
+	switch {
+	case ro.Held != "":
+		return fmt.Sprintf("held: %s; no host starts until their errors clear", ro.Held)
+	case ro.Width > 0:
+		return fmt.Sprintf("%d of %d hosts at once: %s", ro.Width, ro.MaxParallel, ro.WidthReason)
+	}
+	return ""
 }
 
 func eta(ro api.Rollout) string {
@@ -460,6 +475,9 @@ func (w *watcher) draw() {
 	}
 	if ro.Ended == nil {
 		fmt.Fprintf(&b, "ETA:   %s\n", eta(ro))
+	}
+	if pace := pace(ro); pace != "" {
+		fmt.Fprintf(&b, "Pace:  %s\n", pace)
 	}
 	writeWaiting(&b, ro)
 	if len(w.last) > 0 {

@@ -80,6 +80,13 @@ type Input struct {
 	// (datacenter by datacenter).
 	Ordered     bool
 	MaxParallel int
+	// Width, when set, is how many hosts the rollout keeps in maintenance
+	// now, at most MaxParallel (see pace); WidthWhy says why.
+	Width    int
+	WidthWhy string
+	// Hold, when set, says what the customers see that holds the rollout:
+	// no host starts, those in maintenance go on. Halt halts it.
+	Hold, Halt  string
 	MaxFailures int
 	RollbackAll bool
 	// BlockedFor is how long the rollout has stood blocked (see
@@ -161,6 +168,8 @@ func Decide(top *Topology, in Input) Decision {
 			out.State, out.Reason = fleet.RolloutHalting, fmt.Sprintf("canary %s failed", canaryFailed)
 		case failures > in.MaxFailures:
 			out.State, out.Reason = fleet.RolloutHalting, fmt.Sprintf("%d hosts failed, more than the %d the plan allows", failures, in.MaxFailures)
+		case in.Halt != "":
+			out.State, out.Reason = fleet.RolloutHalting, in.Halt
 		}
 	}
 
@@ -179,7 +188,7 @@ func Decide(top *Topology, in Input) Decision {
 		switch {
 		case idle && !d.any(fleet.HostPending):
 			out.State, out.Reason = fleet.RolloutDone, fmt.Sprintf("every host is done (%d failed, %d allowed)", failures, in.MaxFailures)
-		case idle && in.WindowOpen:
+		case idle && in.WindowOpen && in.Hold == "":
 			out.Blocked = true
 			if in.BlockedTimeout > 0 && in.BlockedFor >= in.BlockedTimeout {
 				out.State, out.Reason = fleet.RolloutHalted, fmt.Sprintf("blocked for %s: %s", in.BlockedFor.Round(time.Second), firstWait(in.Hosts, out.Waiting))
@@ -284,8 +293,12 @@ func (d *decider) fill(waiting map[string]string, from fleet.HostState) []string
 			reason = "the canaries go first"
 		case d.in.Ordered && from == fleet.HostPending && r.Wave > wave:
 			reason = fmt.Sprintf("wave %d must end first", wave)
+		case d.in.Hold != "" && from == fleet.HostPending:
+			reason = "customers see errors: " + d.in.Hold
 		case d.active >= d.in.MaxParallel:
 			reason = fmt.Sprintf("%d hosts are in maintenance, the most the plan allows at once", d.active)
+		case d.in.Width > 0 && d.active >= d.in.Width:
+			reason = fmt.Sprintf("%d hosts are in maintenance, as many as the rollout takes at once now (max_parallel %d): %s", d.active, d.in.MaxParallel, d.in.WidthWhy)
 		default:
 			reason = d.blocked(r.Host)
 		}

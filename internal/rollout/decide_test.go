@@ -67,6 +67,24 @@ func TestDecide(t *testing.T) {
 			wantWaiting: map[string]string{"web-gra-02": "1 hosts are in maintenance, the most the plan allows at once"},
 		},
 		{
+			name:        "width under max parallel",
+			edit:        func(in *Input) { in.Width, in.WidthWhy = 2, "halved as backend web-01 answered 5xx" },
+			wantStart:   []string{"web-gra-01", "web-gra-02"},
+			wantState:   fleet.RolloutRunning,
+			wantWaiting: map[string]string{"web-gra-03": "2 hosts are in maintenance, as many as the rollout takes at once now (max_parallel 10): halved as backend web-01 answered 5xx"},
+		},
+		{
+			name:        "customers' errors hold",
+			edit:        func(in *Input) { in.Hold = "backend web-01 answered 5xx" },
+			wantState:   fleet.RolloutRunning,
+			wantWaiting: map[string]string{"web-gra-01": "customers see errors: backend web-01 answered 5xx"},
+		},
+		{
+			name:      "customers' errors halt",
+			edit:      func(in *Input) { in.Halt = "customers see errors: too many" },
+			wantState: fleet.RolloutHalted,
+		},
+		{
 			name:        "partner unhealthy",
 			edit:        func(in *Input) { in.Down = map[string]string{"web-gra-01": "unreachable"} },
 			wantStart:   []string{"web-gra-02", "web-gra-03"},
@@ -437,5 +455,15 @@ func BenchmarkDecide(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Decide(top, in)
+	}
+}
+
+// A rollout that customers' errors hold is not blocked: the fleet does not
+// stand in its way, and blocked_timeout does not halt it (halt_after does).
+func TestDecideHoldIsNotBlocked(t *testing.T) {
+	inv, hosts := pairs(2)
+	in := Input{State: fleet.RolloutRunning, Hosts: runs(hosts, 0), WindowOpen: true, MaxParallel: 2, Hold: "backend web-01 answered 5xx"}
+	if d := Decide(NewTopology(inv, hosts), in); d.Blocked || len(d.Start) != 0 || d.State != fleet.RolloutRunning {
+		t.Fatalf("held: %+v", d)
 	}
 }

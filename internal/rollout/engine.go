@@ -329,6 +329,11 @@ type Progress struct {
 	Guessed bool
 	// Waiting says why each waiting host waits.
 	Waiting map[string]string
+	// Width is how many hosts the rollout takes at once now, at most
+	// MaxParallel, and WidthWhy says why (see pace); Held names what its
+	// customers see that holds it, when it does.
+	Width, MaxParallel int
+	WidthWhy, Held     string
 }
 
 // Progress returns a rollout with its ETA: a running one from the engine,
@@ -346,10 +351,10 @@ func (e *Engine) Progress(ctx context.Context, id string) (Progress, error) {
 	}
 	ru.mu.Lock()
 	r := snapshot(ru.r)
-	waiting := maps.Clone(ru.waiting)
+	pr := Progress{Rollout: r, Waiting: maps.Clone(ru.waiting), PerHost: GuessPerHost(r.Plan.Steps),
+		Width: ru.pace.width, MaxParallel: ru.pace.max, WidthWhy: ru.pace.why, Held: ru.customers.held}
 	ru.mu.Unlock()
 	now := e.opts.Now()
-	pr := Progress{Rollout: r, Waiting: waiting, PerHost: GuessPerHost(r.Plan.Steps)}
 	var total time.Duration
 	var n int
 	elapsed := map[string]time.Duration{}
@@ -470,7 +475,9 @@ func (e *Engine) addLocked(r *fleet.Rollout) *run {
 		runDeps: runDeps{Options: e.opts, emit: e.emit, spawn: e.wg.Go},
 		id:      r.ID, plan: r.Plan, r: r,
 		commands: make(chan order), results: make(chan fleet.HostRun, 2*len(r.Hosts)+1), done: make(chan struct{}),
-		waiting: map[string]string{},
+		waiting:   map[string]string{},
+		pace:      newPace(MaxParallel(r.Plan.Strategy, len(r.Hosts)), r.Plan.Strategy.CustomerErrors.Window),
+		customers: newCustomers(r.Plan.Strategy.CustomerErrors),
 	}
 	e.runs[r.ID] = ru
 	return ru

@@ -28,6 +28,9 @@ const (
 	KindOrder EventKind = "rollout.order"
 	// KindAlert: an Alertmanager alert paused it.
 	KindAlert EventKind = "rollout.alert"
+	// KindPace: the rollout's width narrowed, or its customers' errors
+	// held it or let it go on.
+	KindPace EventKind = "rollout.pace"
 	// KindAlertResolved: an Alertmanager alert matching its plan's
 	// pause_on_alerts, which fired while it ran or stood paused, resolved.
 	KindAlertResolved EventKind = "rollout.alert_resolved"

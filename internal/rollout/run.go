@@ -44,6 +44,12 @@ type run struct {
 	// paused the rollout, and nothing changed its state since.
 	alerts         map[string]labels.Set
 	pausedByAlerts bool
+	// pace is the rollout's width; customers, what its customers see; and
+	// fallen, the hosts of its groups found down by themselves, whose
+	// fall is trouble for the width (see apply).
+	pace      *pace
+	customers *customers
+	fallen    map[string]bool
 }
 
 func (ru *run) lastDown() map[string]string {
@@ -98,7 +104,8 @@ func (ru *run) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ru.results:
+		case h := <-ru.results:
+			ru.ended(ctx, h.Host)
 		case o := <-ru.commands:
 			ru.order(ctx, o)
 		case <-tick.C:
@@ -113,6 +120,8 @@ type actions struct {
 	events []Event
 	work   []fleet.HostRun
 	ended  bool
+	// hold and halt are what the customers' errors say (see steer).
+	hold, halt string
 }
 
 // decide asks the scheduler what to do and does it.
@@ -134,11 +143,13 @@ func (ru *run) decide(ctx context.Context) (ended bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	traffic, slow := ru.watch(ctx, inv, top)
 
 	ru.mu.Lock()
 	var a actions
 	err = releaseStale(ctx, ru.Store, ru.r, held)
 	if err == nil {
+		ru.steer(down, held, traffic, slow, &a)
 		err = ru.apply(ctx, top, down, held, &a)
 	}
 	ru.mu.Unlock()
@@ -161,6 +172,7 @@ func (ru *run) apply(ctx context.Context, top *Topology, down map[string]string,
 	now := ru.Now().UTC()
 	in := newInput(p, r.State, r.Hosts, ru.down)
 	in.WindowOpen = r.Urgent || p.Window == nil || p.Window.Open(now)
+	in.Width, in.WidthWhy, in.Hold, in.Halt = ru.pace.width, ru.pace.why, a.hold, a.halt
 	if !ru.blockedSince.IsZero() {
 		in.BlockedFor = now.Sub(ru.blockedSince)
 	}

@@ -22,6 +22,8 @@ type Remote interface {
 type Balancer interface {
 	Drain(ctx context.Context, backend, server string) error
 	Undrain(ctx context.Context, backend, server string) error
+	// Traffic returns what the load balancer counted for its backends.
+	Traffic(ctx context.Context) ([]fleet.Traffic, error)
 }
 
 // Health runs every probe of a host once, with their conditions;

@@ -165,6 +165,7 @@ func apiRollout(pr rollout.Progress, withHosts bool) api.Rollout {
 		Counts:     map[string]int{},
 		ETASeconds: pr.ETA.Seconds(), Finishes: pr.Finishes, PerHostSeconds: pr.PerHost.Seconds(), PerHostGuessed: pr.Guessed,
 		Waiting: pr.Waiting,
+		Width:   pr.Width, MaxParallel: pr.MaxParallel, WidthReason: pr.WidthWhy, Held: pr.Held,
 	}
 	for state, n := range r.Counts() {
 		out.Counts[string(state)] = n
@@ -236,6 +237,9 @@ type missingBalancer string
 
 func (m missingBalancer) Drain(context.Context, string, string) error   { return m.err() }
 func (m missingBalancer) Undrain(context.Context, string, string) error { return m.err() }
+func (m missingBalancer) Traffic(context.Context) ([]fleet.Traffic, error) {
+	return nil, m.err()
+}
 
 func (m missingBalancer) err() error {
 	return fleet.Errorf(fleet.KindNotFound, "load balancer %q is no longer in the inventory", string(m))
