@@ -44,9 +44,11 @@ func Verdict(def *Definition, o *Observation) (ok bool, reason string) {
 	return true, ""
 }
 
-// Runner runs a command on a host over SSH; *sshx.Pool is one.
+// Runner runs a command on a host over SSH, and tells its boot id (read
+// with cmd, at most once per connection); *sshx.Pool is one.
 type Runner interface {
 	Run(ctx context.Context, h *fleet.Host, cmd string, stdout, stderr io.Writer) (fleet.CommandResult, error)
+	BootID(ctx context.Context, h *fleet.Host, cmd string) (string, error)
 }
 
 // Limits on what a probe reads, so a chatty target cannot eat memory.
@@ -102,9 +104,7 @@ func (p *Prober) Probe(ctx context.Context, t *Target) Observation {
 	case KindTCP:
 		p.tcp(ctx, t, &o)
 	case KindSSH:
-		p.run(ctx, t, bootIDCommand(t.Host), &o)
-		o.BootID = strings.TrimSpace(o.Stdout)
-		o.Stdout = ""
+		p.bootID(ctx, t, &o)
 	case KindCommand:
 		p.run(ctx, t, t.Target, &o)
 	default:
@@ -201,6 +201,18 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 		b.Buffer.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
+}
+
+// bootID asks the host's SSH connection for its boot id: a keepalive round
+// trip on the pooled connection, the boot id command only when the
+// connection is new (see sshx.Pool.BootID).
+func (p *Prober) bootID(ctx context.Context, t *Target, o *Observation) {
+	if p.ssh == nil {
+		o.Err = errors.New("no SSH runner for this probe")
+		return
+	}
+	o.BootID, o.Err = p.ssh.BootID(ctx, t.Host, bootIDCommand(t.Host))
+	o.Connected = o.Err == nil
 }
 
 func (p *Prober) run(ctx context.Context, t *Target, cmd string, o *Observation) {

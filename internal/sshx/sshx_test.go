@@ -222,6 +222,41 @@ func TestHandshakesBounded(t *testing.T) {
 	}
 }
 
+// TestBootIDOncePerConnection reads the boot id with its command once per
+// connection: later calls prove it current with a keepalive, and a new
+// connection (after a restart, as after a reboot) reads it again.
+func TestBootIDOncePerConnection(t *testing.T) {
+	f := opensshtest.New(t)
+	s := f.Start(t, nil)
+	h := f.Host("web-01", s)
+	pool := newPool(t, sshx.Options{})
+	runs := filepath.Join(t.TempDir(), "runs")
+	cmd := fmt.Sprintf("echo run >> %s; echo boot-1", runs)
+	for range 5 {
+		id, err := pool.BootID(t.Context(), h, cmd)
+		if err != nil || id != "boot-1" {
+			t.Fatalf("boot id %q, %v; want boot-1", id, err)
+		}
+	}
+	if got := readFile(t, runs); got != "run\n" {
+		t.Fatalf("the boot id command ran %d times for 5 calls on one connection, want once", strings.Count(got, "run"))
+	}
+	s.Rekey(t)
+	if err := os.WriteFile(f.KnownHosts, []byte(fmt.Sprintf("[%s]:%d %s", s.IP, s.Port, ssh.MarshalAuthorizedKey(s.HostKey))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.BootID(t.Context(), h, cmd); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, runs); got != "run\nrun\n" {
+		t.Fatalf("after a restart the command ran %d times in all, want twice", strings.Count(got, "run"))
+	}
+	fresh := newPool(t, sshx.Options{})
+	if _, err := fresh.BootID(t.Context(), h, "exit 3"); err == nil || !strings.Contains(err.Error(), "exited 3") {
+		t.Errorf("a failing boot id command: %v", err)
+	}
+}
+
 func TestRedialAfterRestart(t *testing.T) {
 	f := opensshtest.New(t)
 	s := f.Start(t, nil)
