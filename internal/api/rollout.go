@@ -79,7 +79,7 @@ type Rollout struct {
 	// Waiting says why each waiting host waits.
 	Waiting map[string]string `json:"waiting,omitempty"`
 	// Width is how many hosts a running rollout takes at once now, at most
-	// MaxParallel: it starts at a quarter, grows while customers see no
+	// MaxParallel: it starts at ten hosts, grows while customers see no
 	// errors and halves on trouble; WidthReason says why it stands there.
 	// Held names what the customers see that holds the rollout: no host
 	// starts until their errors clear. Zero and empty once it ended, and

@@ -14,13 +14,13 @@ import (
 
 // pace is how many hosts a rollout keeps in maintenance at once: its width.
 // The plan's max_parallel is a ceiling, not a target. Like TCP's congestion
-// window, the width starts at a quarter of it, grows by one for every host
-// that ends its maintenance while the fleet is clean, and halves on trouble
-// (customers' errors, a partner gone down, a load balancer slow to answer),
-// at most once a window, so that one burst halves it once. As TCP's first
-// window is ten segments, the width never starts under ten hosts (or
-// max_parallel, when it is less): a small rollout runs as its plan says,
-// and a large one finds out how the fleet copes before it takes 150 hosts.
+// window, the width starts small, at ten hosts as TCP's first window is ten
+// segments (or max_parallel, when it is less: a small rollout runs as its
+// plan says), grows by one for every host that ends its maintenance while
+// the fleet is clean, which doubles it every round of hosts, and halves on
+// trouble (customers' errors, a partner gone down, a load balancer slow to
+// answer), at most once a window, so that one burst halves it once. A large
+// rollout so finds out how the fleet copes before it takes 150 hosts.
 type pace struct {
 	max, width int
 	window     time.Duration
@@ -30,13 +30,14 @@ type pace struct {
 	why string
 }
 
-// initialWidth is the least width a rollout starts at.
+// initialWidth is the width a rollout starts at, unless its max_parallel
+// is less.
 const initialWidth = 10
 
 func newPace(maxParallel int, window time.Duration) *pace {
-	w := min(maxParallel, max(initialWidth, (maxParallel+3)/4))
+	w := min(maxParallel, initialWidth)
 	p := &pace{max: maxParallel, width: w, window: window,
-		why: "a quarter of max_parallel to begin with, one more for every host that ends while customers see no errors"}
+		why: "ten hosts to begin with, one more for every host that ends while customers see no errors"}
 	if w == maxParallel {
 		p.why = "max_parallel: customers see no errors"
 	}

@@ -11,16 +11,16 @@ import (
 func TestPaceGrowsWhileCleanAndHalvesOnTrouble(t *testing.T) {
 	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	p := newPace(150, 10*time.Second)
-	if p.width != 38 {
-		t.Fatalf("starts at %d, want a quarter of 150 rounded up, 38", p.width)
+	if p.width != 10 {
+		t.Fatalf("starts at %d, want 10", p.width)
 	}
-	for i := range 111 {
+	for i := range 139 {
 		if p.grow(t0) {
 			t.Fatalf("full after %d hosts, at %d", i+1, p.width)
 		}
 	}
 	if !p.grow(t0) || p.width != 150 || p.grow(t0) || p.width != 150 {
-		t.Fatalf("width %d after 113 clean hosts, want 150 and no more", p.width)
+		t.Fatalf("width %d after 141 clean hosts, want 150 and no more", p.width)
 	}
 	if !p.trouble(t0, "x") || p.width != 75 {
 		t.Fatalf("width %d after trouble, want 75", p.width)
