@@ -39,7 +39,7 @@ func newPace(maxParallel int, window time.Duration) *pace {
 	p := &pace{max: maxParallel, width: w, window: window,
 		why: "ten hosts to begin with, one more for every host that ends while customers see no errors"}
 	if w == maxParallel {
-		p.why = "max_parallel: customers see no errors"
+		p.why = "the plan's max_parallel, as customers see no errors"
 	}
 	return p
 }
@@ -53,7 +53,7 @@ func (p *pace) grow(now time.Time) (full bool) {
 	p.width++
 	p.why = "one more for every host that ends while customers see no errors"
 	if p.width == p.max {
-		p.why = "max_parallel: customers see no errors"
+		p.why = "the plan's max_parallel, as customers see no errors"
 		return true
 	}
 	return false
