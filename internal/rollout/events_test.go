@@ -154,6 +154,13 @@ func TestEventsTellTheMaintenance(t *testing.T) {
 	if _, err := waitRollout(db, ro.ID, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// The store records the end before the engine tells it.
+	waitFor(t, 5*time.Second, "the rollout's last event", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		last := got[len(got)-1]
+		return last.Kind == KindState && last.State.Ended()
+	})
 	type seen struct {
 		kind EventKind
 		step int // the run's step after the event
